@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { ConfigError, maskSettingsForDisplay, resolveConfigPath, type RotatorSettings } from '../../config';
+import { rateLimitPerMinute, SENDMUX_MANAGEMENT_REQUESTS_PER_MINUTE } from '../../config/file-schema';
+import { addConfigOption, EXIT_FAILURE, type CliContext } from '../context';
+
+interface CheckOptions {
+  config?: string;
+  json?: boolean;
+}
+
+/** `rotator config …`: commands about the configuration itself. */
+export function registerConfigCommands(program: Command, ctx: CliContext): void {
+  const config = program.command('config').description('inspect the configuration');
+
+  addConfigOption(
+    config
+      .command('check')
+      .description('validate the configuration file and environment; print the effective settings with secrets masked')
+      .option('--json', 'print JSON instead of YAML'),
+  ).action((options: CheckOptions) => {
+    runConfigCheck(ctx, options);
+  });
+}
+
+function runConfigCheck(ctx: CliContext, options: CheckOptions): void {
+  const { io } = ctx;
+  let settings: RotatorSettings;
+  try {
+    settings = ctx.loadSettings(options.config);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const configPath = error.configPath ?? resolveConfigPath({ env: io.env, cwd: io.cwd, ...(options.config === undefined ? {} : { configPath: options.config }) }).path;
+    if (options.json) {
+      io.stderr(`${JSON.stringify({ ok: false, configPath, problems: error.problems }, null, 2)}\n`);
+    } else {
+      io.stderr(`${error.message}\n`);
+    }
+    ctx.setExitCode(EXIT_FAILURE);
+    return;
+  }
+
+  const notes = notesAbout(settings);
+  const display = maskSettingsForDisplay(settings);
+  if (options.json) {
+    io.stdout(`${JSON.stringify({ ok: true, configPath: settings.env.configPath, notes, settings: display }, null, 2)}\n`);
+    return;
+  }
+  io.stdout(`Configuration OK (config file: ${settings.env.configPath})\n\n${stringify(display)}`);
+  for (const note of notes) io.stderr(`note: ${note}\n`);
+}
+
+/** Things that are valid but will stop some commands from working. */
+function notesAbout(settings: RotatorSettings): string[] {
+  const notes: string[] = [];
+  if (settings.env.awsRegion === undefined) {
+    notes.push('AWS_REGION is not set; commands that read or write AWS Secrets Manager will fail until it is');
+  }
+  const perMinute = rateLimitPerMinute(settings.file.rateLimit);
+  if (perMinute > SENDMUX_MANAGEMENT_REQUESTS_PER_MINUTE) {
+    notes.push(
+      `rateLimit allows ${Math.round(perMinute)} jobs per minute, above the Sendmux management key's ` +
+        `${SENDMUX_MANAGEMENT_REQUESTS_PER_MINUTE}; expect 429 responses against the real API`,
+    );
+  }
+  if (settings.env.apiToken === undefined) {
+    notes.push('ROTATOR_API_TOKEN is not set; the HTTP API will refuse operations that need it');
+  }
+  return notes;
+}

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { createLogger } from '../../logging/logger';
+import { startRotatorService, parseRoles, type RotatorService } from '../../app/service';
+import { addConfigOption, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+
+interface StartOptions {
+  config?: string;
+  role: string;
+}
+
+/** `rotator start`: the long-running service (worker, scheduler and HTTP API, by role). */
+export function registerStartCommand(program: Command, ctx: CliContext): void {
+  addConfigOption(
+    program
+      .command('start')
+      .description('run the rotator service until SIGTERM/SIGINT')
+      .option('--role <roles>', 'all, or a comma list of worker, scheduler, api', 'all'),
+  ).action(async (options: StartOptions) => {
+    let roles;
+    try {
+      roles = parseRoles(options.role);
+    } catch (err) {
+      ctx.io.stderr(`rotator start: ${(err as Error).message}\n`);
+      ctx.setExitCode(EXIT_USAGE);
+      return;
+    }
+    const settings = ctx.loadSettings(options.config);
+    const logger = createLogger({ level: settings.env.logLevel });
+    let service: RotatorService;
+    try {
+      service = await startRotatorService({ settings, logger, roles });
+    } catch (err) {
+      logger.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'rotator failed to start');
+      ctx.io.stderr(`rotator start: ${(err as Error).message}\n`);
+      ctx.setExitCode(EXIT_FAILURE);
+      return;
+    }
+    await waitForShutdownSignal(logger, service);
+  });
+}
+
+/**
+ * Resolves after a graceful shutdown on the first SIGTERM/SIGINT: stop taking jobs, let the ones in
+ * progress finish (or hand them back after the timeout), close Redis. A second signal exits at once.
+ */
+function waitForShutdownSignal(logger: ReturnType<typeof createLogger>, service: RotatorService): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting without waiting for jobs in progress');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down: no new jobs; waiting for jobs in progress');
+      service
+        .close()
+        .then(() => logger.info('shutdown complete'))
+        .catch((err: Error) => logger.error({ err: { message: err.message } }, 'error during shutdown'))
+        .finally(() => {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+          resolve();
+        });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { loadSettings, type RotatorSettings } from '../config';
+
+/** Where a CLI run reads and writes; the real process or a test's capture. */
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** What every command gets: its I/O and the shared ways to load settings and set the exit code. */
+export interface CliContext {
+  readonly io: CliIo;
+  /** The code `runCli` returns once the command finishes (0 unless set). */
+  setExitCode(code: number): void;
+  /** Settings from `configPath` (or ROTATOR_CONFIG / the defaults). Throws ConfigError. */
+  loadSettings(configPath?: string): RotatorSettings;
+}
+
+/** A module that adds its commands to the program, e.g. `registerConfigCommands`. */
+export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
+
+export const EXIT_OK = 0;
+/** Invalid configuration or a failed operation. */
+export const EXIT_FAILURE = 1;
+/** Bad command line: unknown command or option, missing argument. */
+export const EXIT_USAGE = 2;
+
+export function createCliContext(io: CliIo): { ctx: CliContext; exitCode: () => number } {
+  let exitCode = EXIT_OK;
+  const ctx: CliContext = {
+    io,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+    loadSettings: (configPath) =>
+      loadSettings({ env: io.env, cwd: io.cwd, ...(configPath === undefined ? {} : { configPath }) }),
+  };
+  return { ctx, exitCode: () => exitCode };
+}
+
+/** Adds the standard `--config <path>` option to a command that reads settings. */
+export function addConfigOption(command: Command): Command {
+  return command.option('-c, --config <path>', 'configuration file (default: $ROTATOR_CONFIG, config/rotator.yaml, config/rotator.example.yaml)');
+}

@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { parseEnv } from './env';
+import { fileConfigSchema, isSecretFilePath } from './file-schema';
+import { maskWebhookUrl } from './masking';
+import { ConfigError, type ConfigProblem } from './problems';
+import type { RotatorSettings } from './types';
+import { issuesToProblems } from './zod-helpers';
+
+export const DEFAULT_CONFIG_PATH = 'config/rotator.yaml';
+export const EXAMPLE_CONFIG_PATH = 'config/rotator.example.yaml';
+
+export interface ResolvedConfigPath {
+  path: string;
+  /** Where the path came from, so a missing file can be blamed on the right setting. */
+  origin: 'option' | 'env' | 'default';
+}
+
+/** `--config` beats `ROTATOR_CONFIG`, which beats `config/rotator.yaml`, then the example file. */
+export function resolveConfigPath(opts: { env: NodeJS.ProcessEnv; configPath?: string; cwd?: string }): ResolvedConfigPath {
+  const cwd = opts.cwd ?? process.cwd();
+  if (opts.configPath !== undefined && opts.configPath !== '') return { path: path.resolve(cwd, opts.configPath), origin: 'option' };
+  const fromEnv = opts.env.ROTATOR_CONFIG;
+  if (fromEnv !== undefined && fromEnv !== '') return { path: path.resolve(cwd, fromEnv), origin: 'env' };
+  const preferred = path.resolve(cwd, DEFAULT_CONFIG_PATH);
+  return { path: existsSync(preferred) ? preferred : path.resolve(cwd, EXAMPLE_CONFIG_PATH), origin: 'default' };
+}
+
+/**
+ * Reads the configuration file and the environment. Throws a ConfigError listing every
+ * problem found in both, including an unreadable file.
+ */
+export function loadSettings(opts: { env: NodeJS.ProcessEnv; configPath?: string; cwd?: string }): RotatorSettings {
+  const resolved = resolveConfigPath(opts);
+  let text: string;
+  try {
+    text = readFileSync(resolved.path, 'utf8');
+  } catch (error) {
+    const reason = describeReadError(error);
+    const problems: ConfigProblem[] = [
+      {
+        field: resolved.origin === 'env' ? 'ROTATOR_CONFIG' : 'config file',
+        value: resolved.path,
+        expected: `a readable YAML file (this one: ${reason}); set ROTATOR_CONFIG or pass --config <path>`,
+        source: resolved.origin === 'env' ? 'env' : 'file',
+      },
+    ];
+    const env = parseEnv(opts.env, resolved.path);
+    if (!env.ok) problems.push(...env.problems);
+    throw new ConfigError(problems, resolved.path);
+  }
+  return parseSettings(text, opts.env, resolved.path);
+}
+
+/** Validates YAML text and an environment. Throws a ConfigError listing every problem. */
+export function parseSettings(yamlText: string, env: NodeJS.ProcessEnv, configPath: string): RotatorSettings {
+  const problems: ConfigProblem[] = [];
+
+  const yaml = readYaml(yamlText);
+  let file: RotatorSettings['file'] | undefined;
+  if (yaml.ok) {
+    const parsed = fileConfigSchema.safeParse(yaml.value);
+    if (parsed.success) file = parsed.data;
+    else problems.push(...issuesToProblems(parsed.error.issues, yaml.value, 'file', maskFileValue));
+  } else {
+    problems.push(...yaml.problems);
+  }
+
+  const parsedEnv = parseEnv(env, configPath);
+  if (!parsedEnv.ok) problems.push(...parsedEnv.problems);
+
+  if (problems.length > 0 || file === undefined || !parsedEnv.ok) throw new ConfigError(problems, configPath);
+  return { file, env: parsedEnv.env };
+}
+
+function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'not found';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return code ?? 'unreadable';
+}
+
+function maskFileValue(fieldPath: ReadonlyArray<string | number>, value: unknown): unknown {
+  if (!isSecretFilePath(fieldPath)) return value;
+  return typeof value === 'string' ? maskWebhookUrl(value) : '…(masked)';
+}
+
+type YamlResult = { ok: true; value: unknown } | { ok: false; problems: ConfigProblem[] };
+
+/**
+ * Parses YAML, reporting syntax errors with their position. Only the parser's one-line reason
+ * is kept, never its excerpt of the source, since a line of the file may hold a webhook URL.
+ */
+function readYaml(text: string): YamlResult {
+  // logLevel 'error': a collection used as a key would otherwise print a process warning; it is
+  // stringified and then reported as an unknown key like any other.
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
+  if (document.errors.length > 0) {
+    return {
+      ok: false,
+      problems: document.errors.map((error) => {
+        const position = error.linePos?.[0];
+        const where = position === undefined ? 'YAML' : `YAML line ${position.line}, column ${position.col}`;
+        const reason = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        return { field: where, value: reason, expected: 'valid YAML syntax', source: 'file' as const };
+      }),
+    };
+  }
+  try {
+    return { ok: true, value: document.toJS({ maxAliasCount: 100 }) };
+  } catch (error) {
+    // e.g. too many aliases (a "billion laughs" document)
+    const reason = error instanceof Error ? error.message.split('\n')[0] ?? '' : 'unreadable document';
+    return { ok: false, problems: [{ field: 'YAML', value: reason, expected: 'a YAML document that expands to a reasonable size', source: 'file' }] };
+  }
+}

@@ -1,0 +1,92 @@
+/** Settings read from the YAML file, after validation. Durations are already milliseconds. */
+export interface RotatorFileConfig {
+  /** `'all'` discovers every active mailbox; a list limits rotation to those ids. */
+  mailboxes: 'all' | string[];
+  /** Cron expression (5 or 6 fields) deciding when mailboxes are due. */
+  schedule: string;
+  /** IANA time zone the schedule is read in. */
+  timezone: string;
+  /** Secrets Manager name template; contains `{mailboxId}`. */
+  secretName: string;
+  /** Grace period before the previous key is revoked; `null` = never revoke. */
+  revokePreviousAfterMs: number | null;
+  /** A mailbox rotated more recently than this is skipped by scheduled runs. */
+  minRotationIntervalMs: number;
+  /** Rotate any key older than this even off-schedule; `null` = off. */
+  maxKeyAgeMs: number | null;
+  kmsKeyId?: string;
+  /** Tags put on secrets the rotator creates. */
+  tags: Record<string, string>;
+  groups: RotationGroup[];
+  rotation: RotationSettings;
+  rateLimit: RateLimitSettings;
+  sendmux: { timeoutMs: number };
+  retention: RetentionSettings;
+  alerts: { webhookUrl?: string };
+}
+
+/** A subset of mailboxes with its own schedule. Exactly one of `mailboxes` / `emailGlob` is set. */
+export interface RotationGroup {
+  name: string;
+  mailboxes?: string[];
+  emailGlob?: string;
+  schedule: string;
+  timezone?: string;
+  revokePreviousAfterMs?: number | null;
+}
+
+export interface RotationSettings {
+  attempts: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Jobs processed at once, per worker process. */
+  concurrency: number;
+  onLimitExceeded: 'fail' | 'revoke-previous';
+  /** Mint `app_name` is `${appNamePrefix} ${slot}`. */
+  appNamePrefix: string;
+  /**
+   * How long a worker's claim on a job lasts without renewal. A worker that dies leaves its job to
+   * be taken over after this; shorter = faster recovery, longer = tolerates event-loop stalls.
+   */
+  lockDurationMs: number;
+  /** How often workers look for jobs whose worker died (stalled jobs). */
+  stalledIntervalMs: number;
+  /** On SIGTERM, how long to wait for jobs in progress before handing them back to the queue. */
+  shutdownTimeoutMs: number;
+}
+
+/** BullMQ queue limiter: at most `max` jobs per `durationMs`, shared by every replica through Redis. */
+export interface RateLimitSettings {
+  max: number;
+  durationMs: number;
+}
+
+export interface RetentionSettings {
+  completedAgeMs: number;
+  completedCount: number;
+  failedAgeMs: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Settings read from environment variables (secrets and deployment specifics). */
+export interface RotatorEnv {
+  redisUrl: string;
+  sendmuxApiUrl: string;
+  sendmuxApiKey?: string;
+  sendmuxApiKeySecretId?: string;
+  awsRegion?: string;
+  awsSecretsManagerEndpoint?: string;
+  queuePrefix: string;
+  logLevel: LogLevel;
+  port: number;
+  host: string;
+  apiToken?: string;
+  /** Absolute path of the YAML file these settings were read from. */
+  configPath: string;
+}
+
+export interface RotatorSettings {
+  file: RotatorFileConfig;
+  env: RotatorEnv;
+}

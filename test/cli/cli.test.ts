@@ -1,0 +1,177 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCaptured } from './capture';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const EXAMPLE = 'config/rotator.example.yaml';
+const ROOT_KEY = 'smx_root_CLITESTKEY0123456789';
+const API_TOKEN = 'cli-test-token-0123456789';
+const ENV = { SENDMUX_API_KEY: ROOT_KEY, AWS_REGION: 'us-east-1', ROTATOR_API_TOKEN: API_TOKEN };
+
+describe('rotator CLI', () => {
+  describe('global options and usage errors', () => {
+    it('prints help listing the commands and environment variables, exit 0', async () => {
+      const run = await runCaptured(['--help'], { cwd: REPO_ROOT });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('Usage: rotator');
+      expect(run.stdout).toContain('config');
+      expect(run.stdout).toContain('SENDMUX_API_KEY');
+      expect(run.stdout).toContain('ROTATOR_CONFIG');
+    });
+
+    it('prints the package version, exit 0', async () => {
+      const { version } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+      const run = await runCaptured(['--version'], { cwd: REPO_ROOT });
+      expect(run).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    });
+
+    it('rejects an unknown command with a clear message, exit 2', async () => {
+      const run = await runCaptured(['rotate-everything'], { cwd: REPO_ROOT });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("unknown command 'rotate-everything'");
+      expect(run.stderr).toContain('rotator --help');
+    });
+
+    it('suggests the closest command for a typo, exit 2', async () => {
+      const run = await runCaptured(['confg', 'check'], { cwd: REPO_ROOT });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('Did you mean config?');
+    });
+
+    it('rejects an unknown option, exit 2', async () => {
+      const run = await runCaptured(['config', 'check', '--strict'], { cwd: REPO_ROOT, env: ENV });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("unknown option '--strict'");
+    });
+
+    it('rejects --config without its path, exit 2', async () => {
+      const run = await runCaptured(['config', 'check', '--config'], { cwd: REPO_ROOT, env: ENV });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("option '-c, --config <path>' argument missing");
+    });
+
+    it('rejects unexpected arguments, exit 2', async () => {
+      const run = await runCaptured(['config', 'check', 'extra'], { cwd: REPO_ROOT, env: ENV });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('too many arguments');
+    });
+
+    it('shows the config help when no config subcommand is given, exit 2', async () => {
+      const run = await runCaptured(['config'], { cwd: REPO_ROOT });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('check');
+    });
+  });
+
+  describe('config check', () => {
+    it('accepts the example configuration, exit 0', async () => {
+      const run = await runCaptured(['config', 'check', '--config', EXAMPLE], { cwd: REPO_ROOT, env: ENV });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Configuration OK (config file: ${path.join(REPO_ROOT, EXAMPLE)})`);
+      expect(run.stdout).toContain('schedule: 0 3 * * 1');
+    });
+
+    it('masks the management key and the API token in its output', async () => {
+      const run = await runCaptured(['config', 'check', '--config', EXAMPLE], { cwd: REPO_ROOT, env: ENV });
+      const output = run.stdout + run.stderr;
+      expect(output).not.toContain(ROOT_KEY);
+      expect(output).not.toContain(API_TOKEN);
+      expect(run.stdout).toContain('sendmuxApiKey: smx_root_…(masked)');
+      expect(run.stdout).toContain('apiToken: "********"');
+    });
+
+    it('prints the effective settings as JSON with --json', async () => {
+      const run = await runCaptured(['config', 'check', '--config', EXAMPLE, '--json'], { cwd: REPO_ROOT, env: ENV });
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as { ok: boolean; settings: { file: { revokePreviousAfterMs: number }; env: { sendmuxApiKey: string } } };
+      expect(report.ok).toBe(true);
+      expect(report.settings.file.revokePreviousAfterMs).toBe(86_400_000);
+      expect(report.settings.env.sendmuxApiKey).toBe('smx_root_…(masked)');
+    });
+
+    it('notes that AWS_REGION is missing without failing', async () => {
+      const run = await runCaptured(['config', 'check', '--config', EXAMPLE], { cwd: REPO_ROOT, env: { SENDMUX_API_KEY: ROOT_KEY } });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('note: AWS_REGION is not set');
+    });
+
+    describe('with a broken file', () => {
+      let dir: string;
+
+      beforeEach(() => {
+        dir = mkdtempSync(path.join(tmpdir(), 'rotator-cli-'));
+      });
+
+      afterEach(() => {
+        rmSync(dir, { recursive: true, force: true });
+      });
+
+      const brokenYaml = 'mailboxes: all\nschedule: "0 3 * * 8"\nrevokePreviousAfter: 24 hours\nsecret_name: "x/{mailboxId}"\n';
+
+      it('prints all three mistakes, one per line under a header with the count and path, exit 1', async () => {
+        const file = path.join(dir, 'rotator.yaml');
+        writeFileSync(file, brokenYaml);
+        const run = await runCaptured(['config', 'check', '--config', file], { cwd: dir, env: ENV });
+        expect(run.code).toBe(1);
+        expect(run.stdout).toBe('');
+        const lines = run.stderr.trimEnd().split('\n');
+        expect(lines[0]).toBe(`Invalid rotator configuration: 3 problems (config file: ${file})`);
+        expect(lines).toHaveLength(4);
+        expect(lines[1]).toMatch(/^ {2}- secret_name: got .* did you mean "secretName"\?$/);
+        expect(lines[2]).toMatch(/^ {2}- schedule: got "0 3 \* \* 8" — expected a cron expression/);
+        expect(lines[3]).toBe('  - revokePreviousAfter: got "24 hours" — expected a duration like "24h", "30m", "0s", or "never"');
+      });
+
+      it('prints the problems as JSON on stderr with --json, exit 1', async () => {
+        const file = path.join(dir, 'rotator.yaml');
+        writeFileSync(file, brokenYaml);
+        const run = await runCaptured(['config', 'check', '--config', file, '--json'], { cwd: dir, env: ENV });
+        expect(run.code).toBe(1);
+        const report = JSON.parse(run.stderr) as { ok: boolean; configPath: string; problems: Array<{ field: string }> };
+        expect(report).toMatchObject({ ok: false, configPath: file });
+        expect(report.problems.map((problem) => problem.field)).toEqual(['secret_name', 'schedule', 'revokePreviousAfter']);
+      });
+
+      it('notes a rate limit above the management key\'s limit without failing', async () => {
+        const file = path.join(dir, 'fast.yaml');
+        writeFileSync(file, 'mailboxes: all\nschedule: "0 3 * * 1"\nrateLimit: {max: 20, duration: 1s}\n');
+        const run = await runCaptured(['config', 'check', '--config', file], { cwd: dir, env: ENV });
+        expect(run.code).toBe(0);
+        expect(run.stderr).toContain('note: rateLimit allows 1200 jobs per minute');
+      });
+
+      it('reads ROTATOR_CONFIG when --config is not given', async () => {
+        writeFileSync(path.join(dir, 'from-env.yaml'), brokenYaml);
+        const run = await runCaptured(['config', 'check'], { cwd: dir, env: { ...ENV, ROTATOR_CONFIG: 'from-env.yaml' } });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain(`(config file: ${path.join(dir, 'from-env.yaml')})`);
+      });
+
+      it('falls back to config/rotator.example.yaml under the working directory', async () => {
+        mkdirSync(path.join(dir, 'config'));
+        writeFileSync(path.join(dir, EXAMPLE), 'mailboxes: [mbx_1]\nschedule: "0 5 * * *"\n');
+        const run = await runCaptured(['config', 'check'], { cwd: dir, env: ENV });
+        expect(run.code).toBe(0);
+        expect(run.stdout).toContain(`config file: ${path.join(dir, EXAMPLE)}`);
+      });
+
+      it('reports a missing file and environment problems together, exit 1', async () => {
+        const run = await runCaptured(['config', 'check', '--config', 'absent.yaml'], { cwd: dir, env: {} });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain('2 problems');
+        expect(run.stderr).toContain('config file: got');
+        expect(run.stderr).toContain('env SENDMUX_API_KEY: got nothing');
+      });
+
+      it('never prints a secret given in a bad environment', async () => {
+        const run = await runCaptured(['config', 'check', '--config', path.join(REPO_ROOT, EXAMPLE)], {
+          cwd: dir,
+          env: { SENDMUX_API_KEY: 'smx_mbx_CLILEAKCHECK42', ROTATOR_API_TOKEN: 'CLILEAKTOKEN', REDIS_URL: 'redis://:CLILEAKPW@h:1/x' },
+        });
+        expect(run.code).toBe(1);
+        for (const leak of ['CLILEAKCHECK42', 'CLILEAKTOKEN', 'CLILEAKPW']) expect(run.stdout + run.stderr).not.toContain(leak);
+      });
+    });
+  });
+});
