@@ -1,0 +1,179 @@
+/**
+ * The one error type the secret store throws. It carries what the caller needs to decide on a
+ * retry and what an operator needs to find the call in AWS (operation, secret id, request id),
+ * and never the secret value.
+ */
+export class SecretStoreError extends Error {
+  readonly operation: string;
+  readonly secretId: string;
+  /** The AWS error name (e.g. ThrottlingException), or the client-side one (TimeoutError, ECONNREFUSED). */
+  readonly awsErrorName: string;
+  /** HTTP status of the AWS answer; null when there was no answer (timeout, network). */
+  readonly status: number | null;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  /** `x-amzn-RequestId` of the failed call, when AWS answered. */
+  readonly requestId?: string;
+
+  constructor(fields: {
+    operation: string;
+    secretId: string;
+    awsErrorName: string;
+    status: number | null;
+    retryable: boolean;
+    retryAfterMs?: number;
+    requestId?: string;
+    detail?: string;
+  }) {
+    const where = `Secrets Manager ${fields.operation} for secret "${fields.secretId}"`;
+    const status = fields.status === null ? 'no response' : `HTTP ${fields.status}`;
+    const request = fields.requestId ? `request id ${fields.requestId}` : 'no request id';
+    const detail = fields.detail ? `: ${fields.detail}` : '';
+    super(
+      `${where} failed with ${fields.awsErrorName} (${status}, ${request}; ${fields.retryable ? 'retryable' : 'not retryable'})${detail}`,
+    );
+    this.name = 'SecretStoreError';
+    this.operation = fields.operation;
+    this.secretId = fields.secretId;
+    this.awsErrorName = fields.awsErrorName;
+    this.status = fields.status;
+    this.retryable = fields.retryable;
+    if (fields.retryAfterMs !== undefined) this.retryAfterMs = fields.retryAfterMs;
+    if (fields.requestId !== undefined) this.requestId = fields.requestId;
+  }
+}
+
+export function isSecretStoreError(error: unknown): error is SecretStoreError {
+  return error instanceof SecretStoreError;
+}
+
+/** Errors a retry cannot fix: the request, the permissions or the resource state must change first. */
+const PERMANENT_ERROR_NAMES = new Set([
+  'ResourceNotFoundException',
+  'InvalidParameterException',
+  'InvalidRequestException',
+  'InvalidNextTokenException',
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'ResourceExistsException',
+  'DecryptionFailure',
+  'EncryptionFailure',
+  'LimitExceededException',
+  'MalformedPolicyDocumentException',
+  'PreconditionNotMetException',
+  'PublicPolicyException',
+  'ValidationException',
+  'SerializationException',
+  'UnknownOperationException',
+]);
+
+const THROTTLING_ERROR_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+]);
+
+const TRANSIENT_ERROR_NAMES = new Set([
+  'InternalServiceError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Loose view of what the AWS SDK v3 puts on its errors. */
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: unknown; requestId?: unknown };
+  $response?: { headers?: Record<string, unknown> };
+}
+
+/** Converts whatever the SDK threw into a SecretStoreError (returned as-is if it already is one). */
+export function toSecretStoreError(error: unknown, context: { operation: string; secretId: string }): SecretStoreError {
+  if (error instanceof SecretStoreError) return error;
+  const shape: SdkErrorShape = typeof error === 'object' && error !== null ? (error as SdkErrorShape) : {};
+  const message = typeof shape.message === 'string' ? shape.message : '';
+  // The SDK re-wraps errors it does not recognise as Errors (e.g. from another JS realm) into a
+  // message-only "AWS SDK error wrapper for Error: connect ECONNREFUSED ...": recover the code.
+  const code = typeof shape.code === 'string' ? shape.code : networkCodeIn(message);
+  const rawName = typeof shape.name === 'string' ? shape.name : undefined;
+  // Node network errors are plain Errors with a `code`: the code is the useful name.
+  const awsErrorName = (rawName && rawName !== 'Error' ? rawName : code) ?? rawName ?? 'UnknownError';
+  const statusValue = shape.$metadata?.httpStatusCode;
+  const status = typeof statusValue === 'number' ? statusValue : null;
+  const requestIdValue = shape.$metadata?.requestId;
+  const requestId = typeof requestIdValue === 'string' && requestIdValue !== '' ? requestIdValue : undefined;
+  const retryAfterMs = parseRetryAfter(shape.$response?.headers);
+
+  return new SecretStoreError({
+    operation: context.operation,
+    secretId: context.secretId,
+    awsErrorName,
+    status,
+    retryable: isRetryable({ awsErrorName, code, status, sdkRetryable: shape.$retryable }),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(requestId !== undefined ? { requestId } : {}),
+    ...(messageIsSafe(awsErrorName, code, status) && message !== '' ? { detail: truncate(message, 300) } : {}),
+  });
+}
+
+/**
+ * AWS error answers and Node network/timeout errors never contain secret data. Anything else
+ * (a response that failed to parse, for instance) might quote a response body, so its message
+ * is left out.
+ */
+function messageIsSafe(awsErrorName: string, code: string | undefined, status: number | null): boolean {
+  if (status !== null && status >= 400) return true;
+  if (awsErrorName === 'TimeoutError') return true;
+  return code !== undefined && NETWORK_ERROR_CODES.has(code);
+}
+
+function isRetryable(facts: { awsErrorName: string; code?: string; status: number | null; sdkRetryable: unknown }): boolean {
+  if (facts.sdkRetryable) return true;
+  if (PERMANENT_ERROR_NAMES.has(facts.awsErrorName)) return false;
+  if (THROTTLING_ERROR_NAMES.has(facts.awsErrorName) || TRANSIENT_ERROR_NAMES.has(facts.awsErrorName)) return true;
+  if (facts.code !== undefined && NETWORK_ERROR_CODES.has(facts.code)) return true;
+  if (NETWORK_ERROR_CODES.has(facts.awsErrorName)) return true;
+  if (facts.status !== null) return facts.status === 429 || facts.status >= 500;
+  return false;
+}
+
+function parseRetryAfter(headers: Record<string, unknown> | undefined): number | undefined {
+  if (!headers) return undefined;
+  const raw = Object.entries(headers).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function networkCodeIn(message: string): string | undefined {
+  const match = /\b(E[A-Z_]+)\b/.exec(message);
+  return match?.[1] !== undefined && NETWORK_ERROR_CODES.has(match[1]) ? match[1] : undefined;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}

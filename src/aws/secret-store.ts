@@ -1,0 +1,301 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  ListSecretVersionIdsCommandOutput,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import pino, { Logger } from 'pino';
+import { SecretStoreError, toSecretStoreError } from './errors';
+
+/**
+ * A thin, honest adapter over AWS Secrets Manager for the rotator: one SDK call per method (plus
+ * the documented exceptions), one log line per call with the AWS request id, and SecretStoreError
+ * on failure. It holds no rotation logic; the rotation job owns the protocol.
+ * Secret values are never logged and never put in errors.
+ */
+
+export interface SecretDescription {
+  arn: string;
+  name: string;
+  kmsKeyId?: string;
+  tags: Record<string, string>;
+  /** Only versions that carry at least one staging label (AWS leaves deprecated ones out). */
+  versionIdsToStages: Record<string, string[]>;
+  createdDate?: Date;
+  /** Set when the secret is scheduled for deletion; most operations then fail with InvalidRequestException. */
+  deletedDate?: Date;
+}
+
+export interface StoredSecretVersion {
+  arn: string;
+  versionId: string;
+  secretString: string;
+  versionStages: string[];
+  createdDate?: Date;
+}
+
+export interface SecretVersionSummary {
+  versionId: string;
+  versionStages: string[];
+  createdDate?: Date;
+}
+
+export interface SecretStoreOptions {
+  client: SecretsManagerClient;
+  logger?: Logger;
+}
+
+interface CallMetadata {
+  $metadata: { httpStatusCode?: number; requestId?: string };
+}
+
+export class SecretStore {
+  private readonly client: SecretsManagerClient;
+  private readonly logger: Logger;
+
+  constructor(options: SecretStoreOptions) {
+    this.client = options.client;
+    this.logger = options.logger ?? pino({ level: 'silent' });
+  }
+
+  /** DescribeSecret; null when the secret does not exist. */
+  async describeSecret(secretId: string): Promise<SecretDescription | null> {
+    const output = await this.call('DescribeSecret', secretId, () => this.client.send(new DescribeSecretCommand({ SecretId: secretId })), {
+      notFoundIsNull: true,
+    });
+    if (output === null) return null;
+    return {
+      arn: required(output.ARN, 'ARN', 'DescribeSecret', secretId),
+      name: required(output.Name, 'Name', 'DescribeSecret', secretId),
+      ...(output.KmsKeyId !== undefined ? { kmsKeyId: output.KmsKeyId } : {}),
+      tags: Object.fromEntries((output.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+      versionIdsToStages: Object.fromEntries(
+        Object.entries(output.VersionIdsToStages ?? {}).map(([versionId, stages]) => [versionId, [...stages]]),
+      ),
+      ...(output.CreatedDate !== undefined ? { createdDate: output.CreatedDate } : {}),
+      ...(output.DeletedDate !== undefined ? { deletedDate: output.DeletedDate } : {}),
+    };
+  }
+
+  /**
+   * CreateSecret without a value (no version is created). If the secret already exists — e.g.
+   * another replica created it a moment ago — describes it and returns created: false.
+   */
+  async createSecretIfMissing(
+    name: string,
+    options: { kmsKeyId?: string; tags?: Record<string, string>; description?: string } = {},
+  ): Promise<{ arn: string; created: boolean }> {
+    const command = new CreateSecretCommand({
+      Name: name,
+      ...(options.kmsKeyId !== undefined ? { KmsKeyId: options.kmsKeyId } : {}),
+      ...(options.description !== undefined ? { Description: options.description } : {}),
+      ...(options.tags && Object.keys(options.tags).length > 0
+        ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) }
+        : {}),
+    });
+    const output = await this.call('CreateSecret', name, () => this.client.send(command), { existsIsNull: true });
+    if (output !== null) return { arn: required(output.ARN, 'ARN', 'CreateSecret', name), created: true };
+
+    const existing = await this.describeSecret(name);
+    if (!existing) {
+      // Created and deleted again between our two calls: let the caller retry from the top.
+      throw new SecretStoreError({
+        operation: 'CreateSecret',
+        secretId: name,
+        awsErrorName: 'ResourceExistsException',
+        status: 400,
+        retryable: true,
+        detail: 'the secret existed on CreateSecret but was gone on the DescribeSecret that followed',
+      });
+    }
+    return { arn: existing.arn, created: false };
+  }
+
+  /**
+   * PutSecretValue. The token is the version id: repeating the call with the same token and value
+   * is a no-op; the same token with a different value fails with ResourceExistsException.
+   */
+  async putSecretVersion(
+    secretId: string,
+    input: { clientRequestToken: string; secretString: string; versionStages: string[] },
+  ): Promise<{ arn: string; versionId: string; versionStages: string[] }> {
+    const command = new PutSecretValueCommand({
+      SecretId: secretId,
+      ClientRequestToken: input.clientRequestToken,
+      SecretString: input.secretString,
+      VersionStages: input.versionStages,
+    });
+    const output = await this.call('PutSecretValue', secretId, () => this.client.send(command), {
+      logFields: { versionId: input.clientRequestToken, versionStages: input.versionStages },
+    });
+    return {
+      arn: required(output.ARN, 'ARN', 'PutSecretValue', secretId),
+      versionId: required(output.VersionId, 'VersionId', 'PutSecretValue', secretId),
+      versionStages: [...(output.VersionStages ?? [])],
+    };
+  }
+
+  /** GetSecretValue by version id and/or stage (AWSCURRENT when neither); null when absent. */
+  async getSecretVersion(
+    secretId: string,
+    selector: { versionId?: string; versionStage?: string } = {},
+  ): Promise<StoredSecretVersion | null> {
+    const command = new GetSecretValueCommand({
+      SecretId: secretId,
+      ...(selector.versionId !== undefined ? { VersionId: selector.versionId } : {}),
+      ...(selector.versionStage !== undefined ? { VersionStage: selector.versionStage } : {}),
+    });
+    const output = await this.call('GetSecretValue', secretId, () => this.client.send(command), {
+      notFoundIsNull: true,
+      logFields: { ...(selector.versionId ? { versionId: selector.versionId } : {}), ...(selector.versionStage ? { versionStage: selector.versionStage } : {}) },
+    });
+    if (output === null) return null;
+    if (output.SecretString === undefined) {
+      throw new SecretStoreError({
+        operation: 'GetSecretValue',
+        secretId,
+        awsErrorName: 'SecretStringMissing',
+        status: output.$metadata.httpStatusCode ?? null,
+        retryable: false,
+        ...(output.$metadata.requestId ? { requestId: output.$metadata.requestId } : {}),
+        detail: 'the version holds SecretBinary, not SecretString; the rotator only stores strings',
+      });
+    }
+    return {
+      arn: required(output.ARN, 'ARN', 'GetSecretValue', secretId),
+      versionId: required(output.VersionId, 'VersionId', 'GetSecretValue', secretId),
+      secretString: output.SecretString,
+      versionStages: [...(output.VersionStages ?? [])],
+      ...(output.CreatedDate !== undefined ? { createdDate: output.CreatedDate } : {}),
+    };
+  }
+
+  /**
+   * UpdateSecretVersionStage. Moving AWSCURRENT needs removeFromVersionId = its current holder
+   * (AWS then gives that version AWSPREVIOUS); removing a label needs only removeFromVersionId.
+   */
+  async moveStage(
+    secretId: string,
+    input: { stage: string; moveToVersionId?: string; removeFromVersionId?: string },
+  ): Promise<{ arn: string }> {
+    const command = new UpdateSecretVersionStageCommand({
+      SecretId: secretId,
+      VersionStage: input.stage,
+      ...(input.moveToVersionId !== undefined ? { MoveToVersionId: input.moveToVersionId } : {}),
+      ...(input.removeFromVersionId !== undefined ? { RemoveFromVersionId: input.removeFromVersionId } : {}),
+    });
+    const output = await this.call('UpdateSecretVersionStage', secretId, () => this.client.send(command), {
+      logFields: {
+        stage: input.stage,
+        ...(input.moveToVersionId ? { moveToVersionId: input.moveToVersionId } : {}),
+        ...(input.removeFromVersionId ? { removeFromVersionId: input.removeFromVersionId } : {}),
+      },
+    });
+    return { arn: required(output.ARN, 'ARN', 'UpdateSecretVersionStage', secretId) };
+  }
+
+  /**
+   * ListSecretVersionIds, every page (one logged call per page). Deprecated versions (no label)
+   * are included only when asked, as in AWS.
+   */
+  async listVersions(secretId: string, options: { includeDeprecated?: boolean } = {}): Promise<SecretVersionSummary[]> {
+    const versions: SecretVersionSummary[] = [];
+    let nextToken: string | undefined;
+    do {
+      const command = new ListSecretVersionIdsCommand({
+        SecretId: secretId,
+        MaxResults: 100,
+        ...(options.includeDeprecated ? { IncludeDeprecated: true } : {}),
+        ...(nextToken !== undefined ? { NextToken: nextToken } : {}),
+      });
+      const page: ListSecretVersionIdsCommandOutput = await this.call('ListSecretVersionIds', secretId, () =>
+        this.client.send(command),
+      );
+      for (const entry of page.Versions ?? []) {
+        versions.push({
+          versionId: required(entry.VersionId, 'Versions[].VersionId', 'ListSecretVersionIds', secretId),
+          versionStages: [...(entry.VersionStages ?? [])],
+          ...(entry.CreatedDate !== undefined ? { createdDate: entry.CreatedDate } : {}),
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return versions;
+  }
+
+  /** Runs one SDK call, logs it (never its payload) and converts failures. */
+  private async call<T extends CallMetadata>(
+    operation: string,
+    secretId: string,
+    send: () => Promise<T>,
+    options?: { logFields?: Record<string, unknown> },
+  ): Promise<T>;
+  private async call<T extends CallMetadata>(
+    operation: string,
+    secretId: string,
+    send: () => Promise<T>,
+    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean },
+  ): Promise<T | null>;
+  private async call<T extends CallMetadata>(
+    operation: string,
+    secretId: string,
+    send: () => Promise<T>,
+    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean } = {},
+  ): Promise<T | null> {
+    const started = Date.now();
+    try {
+      const output = await send();
+      this.logger.info(
+        {
+          operation,
+          secretId,
+          ...options.logFields,
+          awsRequestId: output.$metadata.requestId,
+          status: output.$metadata.httpStatusCode,
+          durationMs: Date.now() - started,
+        },
+        `secrets manager ${operation} ok`,
+      );
+      return output;
+    } catch (error) {
+      const storeError = toSecretStoreError(error, { operation, secretId });
+      const expectedAbsence =
+        (options.notFoundIsNull && storeError.awsErrorName === 'ResourceNotFoundException') ||
+        (options.existsIsNull && storeError.awsErrorName === 'ResourceExistsException');
+      const fields = {
+        operation,
+        secretId,
+        ...options.logFields,
+        awsRequestId: storeError.requestId,
+        status: storeError.status,
+        durationMs: Date.now() - started,
+        awsErrorName: storeError.awsErrorName,
+        retryable: storeError.retryable,
+      };
+      if (expectedAbsence) {
+        this.logger.info(fields, `secrets manager ${operation}: ${storeError.awsErrorName}`);
+        return null;
+      }
+      this.logger.warn({ ...fields, err: { message: storeError.message } }, `secrets manager ${operation} failed`);
+      throw storeError;
+    }
+  }
+}
+
+function required<T>(value: T | undefined, field: string, operation: string, secretId: string): T {
+  if (value === undefined) {
+    throw new SecretStoreError({
+      operation,
+      secretId,
+      awsErrorName: 'MalformedResponse',
+      status: null,
+      retryable: false,
+      detail: `the response has no ${field}`,
+    });
+  }
+  return value;
+}

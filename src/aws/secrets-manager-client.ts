@@ -1,0 +1,68 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface SecretsManagerClientOptions {
+  region: string;
+  /**
+   * Explicit endpoint, e.g. the local stand-in. Leave unset to let the SDK resolve it, which
+   * includes the AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL environment overrides.
+   */
+  endpoint?: string;
+  /** Whole-request timeout; an exceeded request fails with TimeoutError. Default 10 000 ms. */
+  requestTimeoutMs?: number;
+  /** TCP connect timeout. Default 3 000 ms. */
+  connectionTimeoutMs?: number;
+  /** Attempts per call including the first, using the SDK's standard retry strategy. Default 3. */
+  maxAttempts?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
+const DEFAULT_MAX_ATTEMPTS = 3;
+
+/**
+ * A real SecretsManagerClient with explicit timeouts. Credentials come from the SDK's standard
+ * provider chain (environment, shared config, SSO, container/instance roles); nothing is hard-coded.
+ */
+export function createSecretsManagerClient(options: SecretsManagerClientOptions): SecretsManagerClient {
+  const region = options.region?.trim();
+  if (!region) {
+    throw new Error('createSecretsManagerClient: region is required (e.g. "eu-west-1"); set it in the configuration or AWS_REGION.');
+  }
+  if (options.endpoint !== undefined) assertHttpUrl(options.endpoint);
+  const requestTimeout = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
+  const connectionTimeout = positiveInteger('connectionTimeoutMs', options.connectionTimeoutMs, DEFAULT_CONNECTION_TIMEOUT_MS);
+  const maxAttempts = positiveInteger('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS);
+
+  return new SecretsManagerClient({
+    region,
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    maxAttempts,
+    requestHandler: new NodeHttpHandler({
+      requestTimeout,
+      connectionTimeout,
+      // Without this, an exceeded requestTimeout only logs a warning in @smithy/node-http-handler 4.
+      throwOnRequestTimeout: true,
+    }),
+  });
+}
+
+function assertHttpUrl(endpoint: string): void {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error(`createSecretsManagerClient: endpoint must be an absolute http(s) URL, got "${endpoint}".`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`createSecretsManagerClient: endpoint must use http or https, got "${url.protocol}".`);
+  }
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`createSecretsManagerClient: ${name} must be a positive integer, got ${String(value)}.`);
+  }
+  return value;
+}
