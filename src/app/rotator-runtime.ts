@@ -1,0 +1,127 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { RotatorSettings } from '../config';
+import { SendmuxClient } from '../sendmux/client';
+import type { SendmuxCallRecord } from '../sendmux/types';
+import { createSecretsManagerClient } from '../aws/secrets-manager-client';
+import { SecretStore } from '../aws/secret-store';
+import { createRedisConnection } from '../queue/redis-connection';
+import type { RotationQueue } from '../queue/rotation-queue';
+import { createRotationWorker } from '../queue/rotation-worker';
+import type { MailboxLedger } from '../rotation/mailbox-ledger';
+import { createQueueClient } from './queue-client';
+import { createRotateMailboxKeyProcessor } from '../../jobs/rotate-mailbox-key';
+import type { RotatorEventSink } from '../rotation/events';
+import type { RotationJobData, RotationStep } from '../rotation/job-data';
+import type { Job } from 'bullmq';
+import { createRevokePreviousKeyProcessor } from '../../jobs/revoke-previous-key';
+import { createManagementKeySource } from './management-key';
+
+export interface RotatorRuntimeOptions {
+  settings: RotatorSettings;
+  logger: Logger;
+  /** Start a BullMQ worker in this process. */
+  runWorker: boolean;
+  /** Tests and the local demo may hand in a client pointed at the stand-in. */
+  secretsManagerClient?: SecretsManagerClient;
+  events?: RotatorEventSink;
+  onStep?: (job: Job<RotationJobData>, step: RotationStep) => void;
+  onSendmuxCall?: (record: SendmuxCallRecord) => void;
+  workerTuning?: { lockDurationMs?: number; stalledIntervalMs?: number; maxStalledCount?: number; concurrency?: number };
+}
+
+/** Everything one rotator process holds, built from settings, closed in reverse order. */
+export interface RotatorRuntime {
+  settings: RotatorSettings;
+  logger: Logger;
+  redis: Redis;
+  queue: RotationQueue;
+  ledger: MailboxLedger;
+  sendmux: SendmuxClient;
+  secrets: SecretStore;
+  worker?: Worker;
+  /** Stops taking jobs, lets in-flight ones finish (or hands them back), closes Redis and HTTP clients. */
+  close(): Promise<void>;
+}
+
+export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise<RotatorRuntime> {
+  const { settings, logger } = opts;
+  const { env, file } = settings;
+
+  const smClient =
+    opts.secretsManagerClient ??
+    createSecretsManagerClient({ region: env.awsRegion ?? 'us-east-1', requestTimeoutMs: file.sendmux.timeoutMs });
+  const secrets = new SecretStore({ client: smClient, logger: logger.child({ component: 'secrets-manager' }) });
+
+  const sendmux = new SendmuxClient({
+    baseUrl: env.sendmuxApiUrl,
+    managementKey: createManagementKeySource({ env, secrets, logger }),
+    timeoutMs: file.sendmux.timeoutMs,
+    logger: logger.child({ component: 'sendmux' }),
+    onCall: opts.onSendmuxCall,
+  });
+
+  const queueClient = createQueueClient(settings);
+  const { redis, queue, ledger } = queueClient;
+
+  let worker: Worker | undefined;
+  let workerRedis: Redis | undefined;
+  if (opts.runWorker) {
+    workerRedis = createRedisConnection(env.redisUrl, 'worker');
+    const jobLogger = logger.child({ component: 'worker' });
+    const pauseQueueFor = (ms: number) => queue.pauseFor(ms);
+    worker = createRotationWorker({
+      connection: workerRedis,
+      prefix: env.queuePrefix,
+      concurrency: opts.workerTuning?.concurrency ?? file.rotation.concurrency,
+      limiter: { max: file.rateLimit.max, durationMs: file.rateLimit.durationMs },
+      backoff: { initialMs: file.rotation.backoffInitialMs, maxMs: file.rotation.backoffMaxMs },
+      logger: jobLogger,
+      lockDurationMs: opts.workerTuning?.lockDurationMs ?? file.rotation.lockDurationMs,
+      stalledIntervalMs: opts.workerTuning?.stalledIntervalMs ?? file.rotation.stalledIntervalMs,
+      maxStalledCount: opts.workerTuning?.maxStalledCount,
+      processors: {
+        rotate: createRotateMailboxKeyProcessor({
+          sendmux,
+          secrets,
+          ledger,
+          scheduleRevocation: (data, delayMs) => queue.scheduleRevocation(data, delayMs),
+          pauseQueueFor,
+          logger: jobLogger,
+          events: opts.events,
+          onStep: opts.onStep,
+          settings: {
+            minRotationIntervalMs: file.minRotationIntervalMs,
+            onLimitExceeded: file.rotation.onLimitExceeded,
+            kmsKeyId: file.kmsKeyId,
+            tags: file.tags,
+          },
+        }),
+        revoke: createRevokePreviousKeyProcessor({ sendmux, secrets, pauseQueueFor, logger: jobLogger, events: opts.events }),
+      },
+    });
+  }
+
+  let closed = false;
+  return {
+    settings,
+    logger,
+    redis,
+    queue,
+    ledger,
+    sendmux,
+    secrets,
+    worker,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // worker.close() waits for the jobs in progress to finish before it resolves.
+      if (worker) await worker.close();
+      await queueClient.close();
+      await workerRedis?.quit().catch(() => undefined);
+      if (!opts.secretsManagerClient) smClient.destroy();
+    },
+  };
+}

@@ -1,0 +1,198 @@
+import { Queue, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  appNameFor,
+  assertSlot,
+  clientRequestTokenFor,
+  idempotencyKeyFor,
+  newOnDemandSlot,
+  revocationJobId,
+  rotationDeduplicationId,
+  rotationJobId,
+  type RotationReason,
+} from '../rotation/identity';
+import {
+  REVOKE_JOB_NAME,
+  ROTATE_JOB_NAME,
+  type RevocationJobData,
+  type RevocationResult,
+  type RotationJobData,
+  type RotationResult,
+} from '../rotation/job-data';
+import type { MailboxLedger } from '../rotation/mailbox-ledger';
+
+/** One queue for all Sendmux work, so the queue's rate limiter covers every management request. */
+export const ROTATION_QUEUE_NAME = 'sendmux-keys';
+
+export type AnyJobData = RotationJobData | RevocationJobData;
+export type AnyJobResult = RotationResult | RevocationResult;
+
+export interface RotationPolicy {
+  /** Secret name template with `{mailboxId}`. */
+  renderSecretName(mailboxId: string): string;
+  appNamePrefix: string;
+  revokePreviousAfterMs: number | null;
+  minRotationIntervalMs: number;
+  attempts: number;
+  retention: { completedAgeMs: number; completedCount: number; failedAgeMs: number };
+}
+
+export interface RotationRequest {
+  mailboxId: string;
+  reason: RotationReason;
+  /** Cron tick slot; omitted for on-demand requests, which get a fresh one. */
+  slot?: string;
+  requestedBy: string;
+  force?: boolean;
+  /** For a leaked key: revoke the previous key as soon as the new one is current. */
+  revokeNow?: boolean;
+  /** Per-group override of the policy's grace period. */
+  revokePreviousAfterMs?: number | null;
+}
+
+export type EnqueueOutcome =
+  | { mailboxId: string; status: 'enqueued'; jobId: string }
+  | { mailboxId: string; status: 'existing'; jobId: string; message: string }
+  | { mailboxId: string; status: 'refused'; message: string };
+
+export interface RotationQueueOptions {
+  connection: Redis;
+  prefix: string;
+  policy: RotationPolicy;
+  ledger: Pick<MailboxLedger, 'lastRotations'>;
+  now?: () => Date;
+}
+
+/**
+ * The producer side of the rotation queue: turns requests into jobs whose ids and external
+ * request identities are fixed at creation, so N replicas enqueueing the same tick create one job.
+ */
+export class RotationQueue {
+  readonly queue: Queue<AnyJobData, AnyJobResult>;
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: RotationQueueOptions) {
+    this.now = opts.now ?? (() => new Date());
+    this.queue = new Queue<AnyJobData, AnyJobResult>(ROTATION_QUEUE_NAME, {
+      connection: opts.connection,
+      prefix: opts.prefix,
+    });
+  }
+
+  private jobOptions(jobId: string): JobsOptions {
+    const { attempts, retention } = this.opts.policy;
+    return {
+      jobId,
+      attempts,
+      backoff: { type: 'rotator' },
+      // Completed jobs are kept long enough that a late duplicate enqueue of a slot is recognised.
+      removeOnComplete: { age: Math.ceil(retention.completedAgeMs / 1000), count: retention.completedCount },
+      removeOnFail: { age: Math.ceil(retention.failedAgeMs / 1000) },
+    };
+  }
+
+  buildRotationJobData(request: RotationRequest): RotationJobData {
+    const slot = request.slot ?? newOnDemandSlot(this.now());
+    assertSlot(slot);
+    const idempotencyKey = idempotencyKeyFor(request.mailboxId, slot);
+    const grace = request.revokeNow
+      ? 0
+      : request.revokePreviousAfterMs !== undefined
+        ? request.revokePreviousAfterMs
+        : this.opts.policy.revokePreviousAfterMs;
+    return {
+      mailboxId: request.mailboxId,
+      reason: request.reason,
+      slot,
+      requestedBy: request.requestedBy,
+      requestedAt: this.now().toISOString(),
+      idempotencyKey,
+      appName: appNameFor(this.opts.policy.appNamePrefix, slot),
+      clientRequestToken: clientRequestTokenFor(idempotencyKey),
+      secretName: this.opts.policy.renderSecretName(request.mailboxId),
+      force: request.force ?? false,
+      revokePreviousAfterMs: grace,
+    };
+  }
+
+  /**
+   * Enqueues rotations in one Redis round trip. A mailbox that already has a rotation queued or
+   * running gets that job back (BullMQ deduplication); an on-demand request within
+   * minRotationInterval of the last rotation is refused unless forced.
+   */
+  async requestRotations(requests: readonly RotationRequest[]): Promise<EnqueueOutcome[]> {
+    const outcomes: Array<EnqueueOutcome | undefined> = new Array(requests.length);
+    const toCheck = requests.filter((r) => r.reason === 'manual' && !r.force).map((r) => r.mailboxId);
+    const last = toCheck.length > 0 ? await this.opts.ledger.lastRotations(toCheck) : new Map();
+    const nowMs = this.now().getTime();
+    const bulk: Array<{ index: number; jobId: string; data: RotationJobData }> = [];
+
+    requests.forEach((request, index) => {
+      const previous = request.reason === 'manual' && !request.force ? last.get(request.mailboxId) : undefined;
+      const minMs = this.opts.policy.minRotationIntervalMs;
+      if (previous && nowMs - previous.at < minMs) {
+        outcomes[index] = {
+          mailboxId: request.mailboxId,
+          status: 'refused',
+          message:
+            `mailbox ${request.mailboxId} was rotated ${formatAge(nowMs - previous.at)} ago (key ${previous.keyId}), ` +
+            `within minRotationInterval (${formatAge(minMs)}); use --force (API: "force": true) to rotate anyway`,
+        };
+        return;
+      }
+      const data = this.buildRotationJobData(request);
+      bulk.push({ index, jobId: rotationJobId(data.mailboxId, data.slot), data });
+    });
+
+    if (bulk.length > 0) {
+      const jobs = await this.queue.addBulk(
+        bulk.map(({ jobId, data }) => ({
+          name: ROTATE_JOB_NAME,
+          data,
+          opts: { ...this.jobOptions(jobId), deduplication: { id: rotationDeduplicationId(data.mailboxId) } },
+        })),
+      );
+      jobs.forEach((job, i) => {
+        const entry = bulk[i]!;
+        const actualId = String(job.id);
+        outcomes[entry.index] =
+          actualId === entry.jobId
+            ? { mailboxId: entry.data.mailboxId, status: 'enqueued', jobId: actualId }
+            : {
+                mailboxId: entry.data.mailboxId,
+                status: 'existing',
+                jobId: actualId,
+                message: `mailbox ${entry.data.mailboxId} already has rotation ${actualId} queued or running`,
+              };
+      });
+    }
+    return outcomes as EnqueueOutcome[];
+  }
+
+  async scheduleRevocation(data: RevocationJobData, delayMs: number): Promise<{ jobId: string }> {
+    const jobId = revocationJobId(data.mailboxId, data.keyId);
+    const job = await this.queue.add(REVOKE_JOB_NAME, data, { ...this.jobOptions(jobId), delay: delayMs });
+    return { jobId: String(job.id) };
+  }
+
+  /** Stops every worker of this queue from taking jobs for `ms` (used after a 429). */
+  async pauseFor(ms: number): Promise<void> {
+    await this.queue.rateLimit(ms);
+  }
+
+  getJob(jobId: string): Promise<Job<AnyJobData, AnyJobResult> | undefined> {
+    return this.queue.getJob(jobId);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+function formatAge(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 120) return `${m}m`;
+  return `${Math.round(m / 60)}h`;
+}

@@ -1,0 +1,69 @@
+import type { RotationReason } from './identity';
+import type { RotationStep } from './job-data';
+
+/**
+ * What happened in one attempt of one job. Every attempt emits exactly one event, success or
+ * failure; audit history, metrics and alerts are built from these. Never carries a secret.
+ */
+export interface RotationAttemptEvent {
+  kind: 'rotation';
+  at: string;
+  jobId: string;
+  mailboxId: string;
+  reason: RotationReason;
+  slot: string;
+  requestedBy: string;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** The step the attempt reached (the failing step for failures). */
+  step: RotationStep;
+  /**
+   * rotated / already-done / skipped: the job completed.
+   * retrying: this attempt failed and BullMQ will try again; rate-limited: paused by a 429, no attempt used;
+   * failed: the job failed for good.
+   */
+  outcome: 'rotated' | 'already-done' | 'skipped' | 'retrying' | 'rate-limited' | 'failed';
+  durationMs: number;
+  newKeyId?: string;
+  previousKeyId?: string | null;
+  secretVersionId?: string;
+  requestIds?: Record<string, string | undefined>;
+  /** Why it failed or was skipped, in words an operator can act on. */
+  message?: string;
+}
+
+export interface RevocationAttemptEvent {
+  kind: 'revocation';
+  at: string;
+  jobId: string;
+  mailboxId: string;
+  keyId: string;
+  attempt: number;
+  outcome: 'revoked' | 'already-revoked' | 'retrying' | 'rate-limited' | 'failed';
+  durationMs: number;
+  requestId?: string;
+  message?: string;
+}
+
+export type RotatorEvent = RotationAttemptEvent | RevocationAttemptEvent;
+
+/** Receives events synchronously; must not throw and must not block the job (queue async work itself). */
+export interface RotatorEventSink {
+  record(event: RotatorEvent): void;
+}
+
+/** Fans one event out to several sinks; a sink that throws is logged by the caller's logger, never the job. */
+export function combineSinks(sinks: ReadonlyArray<RotatorEventSink | undefined>, onSinkError?: (err: unknown) => void): RotatorEventSink {
+  const active = sinks.filter((s): s is RotatorEventSink => s !== undefined);
+  return {
+    record(event) {
+      for (const sink of active) {
+        try {
+          sink.record(event);
+        } catch (err) {
+          onSinkError?.(err);
+        }
+      }
+    },
+  };
+}
