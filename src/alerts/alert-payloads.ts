@@ -1,0 +1,98 @@
+import type { RevocationAttemptEvent, RotationAttemptEvent } from '../rotation/events';
+import type { RotationStep } from '../rotation/job-data';
+
+/** What the webhook receives. `text` alone makes a Slack incoming-webhook message; the rest is for machines. */
+export interface RotationFailedAlert {
+  type: 'rotation_failed';
+  text: string;
+  mailboxId: string;
+  jobId: string;
+  step: RotationStep;
+  message: string;
+  /** Failures in a row for this mailbox, counted across replicas; null when Redis could not be reached. */
+  consecutiveFailures: number | null;
+  at: string;
+}
+
+export interface RotationRecoveredAlert {
+  type: 'rotation_recovered';
+  text: string;
+  mailboxId: string;
+  jobId: string;
+  previousConsecutiveFailures: number;
+  at: string;
+}
+
+export interface RevocationFailedAlert {
+  type: 'revocation_failed';
+  text: string;
+  mailboxId: string;
+  jobId: string;
+  keyId: string;
+  message: string;
+  at: string;
+}
+
+export type AlertPayload = RotationFailedAlert | RotationRecoveredAlert | RevocationFailedAlert;
+
+const MAX_MESSAGE_LENGTH = 1_000;
+
+export function rotationFailedAlert(event: RotationAttemptEvent, consecutiveFailures: number | null): RotationFailedAlert {
+  const message = conciseMessage(event.message);
+  const streak = consecutiveFailures === null ? '' : `, ${consecutiveFailures} in a row`;
+  return {
+    type: 'rotation_failed',
+    text:
+      `:rotating_light: Key rotation failed for mailbox ${code(event.mailboxId)} at step ${code(event.step)}` +
+      ` (job ${code(event.jobId)}${streak}): ${slackEscape(message)}`,
+    mailboxId: event.mailboxId,
+    jobId: event.jobId,
+    step: event.step,
+    message,
+    consecutiveFailures,
+    at: event.at,
+  };
+}
+
+export function rotationRecoveredAlert(event: RotationAttemptEvent, previousConsecutiveFailures: number): RotationRecoveredAlert {
+  const plural = previousConsecutiveFailures === 1 ? 'failure' : 'failures';
+  return {
+    type: 'rotation_recovered',
+    text:
+      `:white_check_mark: Key rotation recovered for mailbox ${code(event.mailboxId)}` +
+      ` after ${previousConsecutiveFailures} ${plural} in a row (job ${code(event.jobId)})`,
+    mailboxId: event.mailboxId,
+    jobId: event.jobId,
+    previousConsecutiveFailures,
+    at: event.at,
+  };
+}
+
+export function revocationFailedAlert(event: RevocationAttemptEvent): RevocationFailedAlert {
+  const message = conciseMessage(event.message);
+  return {
+    type: 'revocation_failed',
+    text:
+      `:warning: Revoking old key ${code(event.keyId)} of mailbox ${code(event.mailboxId)} failed` +
+      ` (job ${code(event.jobId)}); the old key still works: ${slackEscape(message)}`,
+    mailboxId: event.mailboxId,
+    jobId: event.jobId,
+    keyId: event.keyId,
+    message,
+    at: event.at,
+  };
+}
+
+function conciseMessage(message: string | undefined): string {
+  const line = (message ?? 'no reason recorded').replace(/\s+/g, ' ').trim();
+  return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : line;
+}
+
+function code(value: string): string {
+  return `\`${slackEscape(value.replace(/`/g, "'"))}\``;
+}
+
+/** Slack treats &, < and > as control characters in message text. */
+function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

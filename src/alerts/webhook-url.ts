@@ -1,0 +1,37 @@
+/**
+ * A webhook URL may carry its credential in the path (Slack: /services/T…/B…/<token>), so only
+ * its origin is ever shown; anything else that might echo it is scrubbed.
+ */
+export interface WebhookTarget {
+  url: URL;
+  /** Scheme, host and port: safe for logs. */
+  origin: string;
+  /** Replaces any occurrence of the URL (or its secret-bearing path) in text meant for logs. */
+  scrub(text: string): string;
+}
+
+export function parseWebhookUrl(raw: string): WebhookTarget {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // Never echo the value: it may be a Slack URL with its token.
+    throw new TypeError('alerts webhookUrl is not a valid URL: give an absolute http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`alerts webhookUrl must use http:// or https:// (got ${url.protocol}//)`);
+  }
+  const origin = url.origin;
+  const secretParts = [raw, url.href, `${url.pathname}${url.search}`, url.username, url.password].filter(
+    (part) => part.length > 1 && part !== '/',
+  );
+  return {
+    url,
+    origin,
+    scrub(text: string): string {
+      let out = text;
+      for (const part of secretParts) out = out.split(part).join('[webhook-url]');
+      return out;
+    },
+  };
+}
