@@ -99,6 +99,7 @@ class RotationRun {
   async execute(): Promise<RotationResult> {
     try {
       const result = await this.rotate();
+      this.step = 'done';
       const durationMs = Date.now() - this.startedAt;
       this.log.info(
         {

@@ -50,6 +50,8 @@ export class TestBed {
   readonly smClient: SecretsManagerClient;
   readonly settings: RotatorSettings;
   readonly mailboxIds: string[];
+  /** The YAML config (as an object) the settings were parsed from; spawned rotators get the same. */
+  readonly configObject: Record<string, unknown>;
   private readonly runtimes: RotatorRuntime[] = [];
 
   private constructor(
@@ -60,7 +62,8 @@ export class TestBed {
     this.prefix = uniquePrefix(options.label ?? 'bed');
     this.redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
     this.mailboxIds = Array.from({ length: options.mailboxes ?? 1 }, (_, i) => demoMailboxId(i + 1));
-    this.settings = parseSettings(toYaml(testConfig(options.config)), this.env(), 'test-config.yaml');
+    this.configObject = testConfig(options.config);
+    this.settings = parseSettings(toYaml(this.configObject), this.env(), 'test-config.yaml');
     this.smClient = new SecretsManagerClient({
       region: 'us-east-1',
       endpoint: standIn.url,
@@ -174,7 +177,9 @@ export async function waitForJob(runtime: RotatorRuntime, jobId: string, timeout
     if (job) {
       const state = await job.getState();
       if (state === 'completed' || state === 'failed') {
-        return { state, returnvalue: job.returnvalue, failedReason: job.failedReason, attemptsMade: job.attemptsMade };
+        // Read the job again: the copy loaded before the state check may predate its completion.
+        const finished = (await runtime.queue.getJob(jobId)) ?? job;
+        return { state, returnvalue: finished.returnvalue, failedReason: finished.failedReason, attemptsMade: finished.attemptsMade };
       }
     }
     if (Date.now() > deadline) throw new Error(`job ${jobId} did not finish within ${timeoutMs}ms`);
