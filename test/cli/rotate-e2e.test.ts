@@ -1,0 +1,58 @@
+import { TestBed } from '../support/test-bed';
+import { RotatorProcess, runRotatorCli, writeConfigFile } from '../support/rotator-process';
+
+/** `rotator rotate` against a running `rotator start`, both the built binary, as the README describes. */
+describe('rotator rotate against a running rotator start', () => {
+  let bed: TestBed;
+  let configPath: string;
+  let service: RotatorProcess;
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 2, label: 'cli-rotate', config: { minRotationInterval: '15m' } });
+    configPath = writeConfigFile(bed.configObject);
+    service = new RotatorProcess(['start', '--role', 'worker', '--config', configPath], bed.env());
+  });
+  afterAll(async () => {
+    await service.stop();
+    await bed.close();
+  });
+
+  it('rotates with --wait, prints outcome, key, version and request id, and exits 0', async () => {
+    const run = await runRotatorCli(['rotate', 'mbx_test_0001', '--wait', '--config', configPath], bed.env());
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^mbx_test_0001 {2}rotated {2}job=rotate__mbx_test_0001__\S+ {2}key=smx_\S+ {2}version=\S+ {2}request=req_\S+$/m);
+    const keyId = /key=(smx_\S+)/.exec(run.stdout)![1]!;
+    expect(bed.sandbox.state.keys.get(keyId)?.status).toBe('live');
+  });
+
+  it('prints JSON with --json', async () => {
+    const run = await runRotatorCli(['rotate', 'mbx_test_0002', '--wait', '--json', '--config', configPath], bed.env());
+    expect(run.code).toBe(0);
+    const parsed = JSON.parse(run.stdout) as { rotations: Array<Record<string, unknown>> };
+    expect(parsed.rotations).toEqual([
+      expect.objectContaining({ mailboxId: 'mbx_test_0002', status: 'completed', outcome: 'rotated', newKeyId: expect.stringMatching(/^smx_/) }),
+    ]);
+  });
+
+  it('refuses a rotation within minRotationInterval with a clear message and exit 1, and --force overrides it', async () => {
+    const refused = await runRotatorCli(['rotate', 'mbx_test_0001', '--wait', '--config', configPath], bed.env());
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/mbx_test_0001 {2}refused .*within minRotationInterval.*--force/);
+    const forced = await runRotatorCli(['rotate', 'mbx_test_0001', '--wait', '--force', '--config', configPath], bed.env());
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('rotated');
+  });
+
+  it('exits 1 and names the failure when a rotation fails', async () => {
+    const run = await runRotatorCli(['rotate', 'mbx_unknown', '--wait', '--config', configPath], bed.env());
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/mbx_unknown {2}failed .*not_found/);
+  });
+
+  it('rejects an invalid mailbox id with exit 2 before touching Redis', async () => {
+    const run = await runRotatorCli(['rotate', 'mbx/../x', '--config', configPath], bed.env());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('invalid mailbox id "mbx/../x"');
+  });
+});
