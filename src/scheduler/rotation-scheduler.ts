@@ -1,0 +1,499 @@
+import { createTask, type Logger as CronLogger, type ScheduledTask, type TaskContext } from 'node-cron';
+import type pino from 'pino';
+import type { RotatorFileConfig } from '../config';
+import type { SecretStore } from '../aws/secret-store';
+import type { EnqueueOutcome, RotationQueue, RotationRequest } from '../queue/rotation-queue';
+import { slotForTick } from '../rotation/identity';
+import type { SendmuxClient } from '../sendmux/client';
+import { catchUpSlot } from './catch-up-slot';
+import { nextOccurrenceAfter, occurrenceAtOrBefore, truncateToSecond } from './cron-occurrences';
+import { CurrentKeyInspector } from './current-key';
+import { forEachWithLimit } from './with-limit';
+import { formatDuration } from './format-duration';
+import { resolveMailboxes, type MailboxResolution, type ResolvedMailbox, type SkippedMailbox } from './resolve-mailboxes';
+import { DEFAULT_SCHEDULE_NAME, schedulesOf, type RotationSchedule } from './schedules';
+
+export interface RotationSchedulerOptions {
+  file: RotatorFileConfig;
+  queue: Pick<RotationQueue, 'requestRotations'>;
+  sendmux: Pick<SendmuxClient, 'listAllMailboxes'>;
+  secrets: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'>;
+  renderSecretName: (mailboxId: string) => string;
+  logger: pino.Logger;
+  /** Used for key ages and catch-up slots, never for tick slots (those come from the cron). */
+  now?: () => Date;
+  /** Rotation requests per requestRotations call, i.e. per BullMQ addBulk. Default 1000. */
+  enqueueChunkSize?: number;
+  /** Secrets Manager look-ups in flight during a catch-up pass. Default 8. */
+  lookupConcurrency?: number;
+  /**
+   * How late node-cron may run a tick before calling it missed (default 5 minutes). node-cron's
+   * own default, 1 s, would drop a weekly rotation because of one long GC pause.
+   */
+  missedTickToleranceMs?: number;
+}
+
+export interface EnqueueCounts {
+  enqueued: number;
+  existing: number;
+  refused: number;
+}
+
+export interface TickReport extends EnqueueCounts {
+  schedule: string;
+  slot: string;
+  /** The cron occurrence this tick stands for (ISO). */
+  tickTime: string;
+  /** `overlap`: a resolution of this schedule was still running, so this tick did nothing. */
+  status: 'done' | 'overlap';
+  /** Mailboxes this schedule owns this tick. */
+  resolved: number;
+  skipped: SkippedMailbox[];
+  refusals: Array<{ mailboxId: string; message: string }>;
+  durationMs: number;
+  /** The catch-up pass over the other schedules' mailboxes; null when none ran (or it failed). */
+  catchUp: CatchUpReport | null;
+}
+
+export interface CatchUpReport extends EnqueueCounts {
+  slot: string;
+  /** Mailboxes whose secret was looked at. */
+  checked: number;
+  /** AWSCURRENT older than maxKeyAge. */
+  stale: number;
+  /** No secret, or no AWSCURRENT version. */
+  missing: number;
+  lookupErrors: Array<{ mailboxId: string; message: string }>;
+  durationMs: number;
+}
+
+const DEFAULT_ENQUEUE_CHUNK = 1000;
+const DEFAULT_LOOKUP_CONCURRENCY = 8;
+const DEFAULT_MISSED_TICK_TOLERANCE_MS = 5 * 60_000;
+/** Bounds the per-mailbox detail in one log line; the counts are always complete. */
+const MAX_LOGGED_MAILBOXES = 50;
+
+interface RunningTask {
+  schedule: RotationSchedule;
+  task: ScheduledTask;
+}
+
+/**
+ * Decides WHEN mailboxes are due and enqueues their rotations; BullMQ does the rest.
+ *
+ * Every replica runs the same cron tasks. A tick's slot is the cron occurrence node-cron reports
+ * (`TaskContext.date`, the scheduled time, not the moment the callback ran), so replicas whose
+ * clocks disagree still name a tick alike and BullMQ's job ids (`rotate__<mailbox>__<slot>`) turn
+ * N enqueues into one job. No lock or leader election is needed.
+ */
+export class RotationScheduler {
+  private readonly file: RotatorFileConfig;
+  private readonly schedules: RotationSchedule[];
+  private readonly log: pino.Logger;
+  private readonly now: () => Date;
+  private readonly chunkSize: number;
+  private readonly lookupConcurrency: number;
+  private readonly missedTickToleranceMs: number;
+  private readonly inspector: CurrentKeyInspector;
+  private readonly reportedConflicts = new Set<string>();
+  private readonly tasks = new Map<string, RunningTask>();
+  private readonly runningTicks = new Map<string, Promise<TickReport>>();
+  private runningCatchUp: Promise<CatchUpReport> | null = null;
+  private startup: Promise<void> | null = null;
+  /** Owner schedule of each mailbox as of the latest resolution, for nextRunFor. */
+  private owners = new Map<string, string>();
+
+  constructor(private readonly opts: RotationSchedulerOptions) {
+    this.file = opts.file;
+    this.schedules = schedulesOf(opts.file);
+    this.log = opts.logger.child({ component: 'scheduler' });
+    this.now = opts.now ?? (() => new Date());
+    this.chunkSize = positiveInteger('enqueueChunkSize', opts.enqueueChunkSize ?? DEFAULT_ENQUEUE_CHUNK);
+    this.lookupConcurrency = positiveInteger('lookupConcurrency', opts.lookupConcurrency ?? DEFAULT_LOOKUP_CONCURRENCY);
+    this.missedTickToleranceMs = opts.missedTickToleranceMs ?? DEFAULT_MISSED_TICK_TOLERANCE_MS;
+    this.inspector = new CurrentKeyInspector(opts.secrets);
+  }
+
+  /**
+   * Registers one node-cron task per schedule (default + each group), each in its time zone and
+   * with noOverlap, then runs one catch-up pass. Resolves when that pass is done; a failed pass
+   * is logged, not thrown, so a Sendmux or AWS outage at start-up does not stop the cron.
+   */
+  async start(): Promise<void> {
+    if (this.startup) throw new Error('RotationScheduler.start() was already called; create a new scheduler to start again');
+    this.startup = this.registerAndCatchUp();
+    return this.startup;
+  }
+
+  private async registerAndCatchUp(): Promise<void> {
+    for (const schedule of this.schedules) {
+      const log = this.log.child({ schedule: schedule.name });
+      const task = createTask(schedule.cron, (context) => this.onCronFire(schedule, context), {
+        name: `rotator ${schedule.name}`,
+        timezone: schedule.timezone,
+        noOverlap: true,
+        missedExecutionTolerance: this.missedTickToleranceMs,
+        logger: cronLogger(log),
+      });
+      task.on('execution:missed', (context) => {
+        log.warn(
+          { slot: slotForTick(context.date), tickTime: context.date.toISOString() },
+          `tick of schedule ${schedule.name} at ${context.date.toISOString()} was missed (the process was busy or asleep); ` +
+            'the next tick or catch-up (maxKeyAge) covers it',
+        );
+      });
+      this.tasks.set(schedule.name, { schedule, task });
+      await task.start();
+    }
+    this.log.info(
+      {
+        schedules: this.schedules.map((s) => ({
+          name: s.name,
+          cron: s.cron,
+          timezone: s.timezone,
+          nextRun: this.tasks.get(s.name)?.task.getNextRun()?.toISOString() ?? null,
+        })),
+        maxKeyAgeMs: this.file.maxKeyAgeMs,
+      },
+      `scheduler started with ${this.schedules.length} schedule(s)`,
+    );
+    try {
+      await this.catchUp();
+    } catch (err) {
+      this.log.error({ err: errorSummary(err) }, `start-up catch-up failed: ${errorMessage(err)}; cron ticks continue`);
+    }
+  }
+
+  /**
+   * node-cron passes the scheduled occurrence as `context.date`. If a future version passed the
+   * local fire time instead, rounding down to the occurrence keeps the slot identical across
+   * replicas, so the slot never depends on this process's clock.
+   */
+  private async onCronFire(schedule: RotationSchedule, context: TaskContext): Promise<void> {
+    const fired = truncateToSecond(context.date);
+    const running = this.tasks.get(schedule.name)?.task;
+    let tickTime = fired;
+    if (running && !running.match(fired)) {
+      tickTime = occurrenceAtOrBefore(schedule, fired) ?? fired;
+      this.log.debug({ schedule: schedule.name, fired: fired.toISOString(), tickTime: tickTime.toISOString() }, 'rounded fire time to its cron occurrence');
+    }
+    try {
+      await this.tick(schedule.name, tickTime);
+    } catch {
+      // tick() has logged the failure; node-cron must not log it again.
+    }
+  }
+
+  /**
+   * What a cron fire does: resolve the mailboxes, enqueue one rotation per mailbox this schedule
+   * owns with the tick's slot (in chunks of enqueueChunkSize, each one addBulk), then run a
+   * catch-up pass over the other schedules' mailboxes. A second call for the same schedule while
+   * one runs does nothing and reports `overlap`.
+   */
+  async tick(scheduleName: string, tickTime: Date): Promise<TickReport> {
+    const schedule = this.scheduleNamed(scheduleName);
+    const slot = slotForTick(tickTime);
+    if (this.runningTicks.has(schedule.name)) {
+      this.log.warn({ schedule: schedule.name, slot }, `tick ${slot} of schedule ${schedule.name} skipped: the previous tick is still running`);
+      return { ...emptyTick(schedule.name, slot, tickTime), status: 'overlap' };
+    }
+    const run = this.runTick(schedule, tickTime, slot);
+    this.runningTicks.set(schedule.name, run);
+    try {
+      return await run;
+    } finally {
+      this.runningTicks.delete(schedule.name);
+    }
+  }
+
+  private async runTick(schedule: RotationSchedule, tickTime: Date, slot: string): Promise<TickReport> {
+    const started = performance.now();
+    let resolution: MailboxResolution;
+    try {
+      resolution = await this.resolve();
+    } catch (err) {
+      this.log.error(
+        { schedule: schedule.name, slot, durationMs: elapsed(started), err: errorSummary(err) },
+        `tick ${slot} of schedule ${schedule.name} failed: could not resolve mailboxes: ${errorMessage(err)}`,
+      );
+      throw err;
+    }
+    const owned = resolution.bySchedule.get(schedule.name) ?? [];
+    const requests = owned.map((mailbox) => this.requestFor(mailbox.mailboxId, schedule, slot, 'cron'));
+    let tally: Tally;
+    try {
+      tally = await this.enqueue(requests);
+    } catch (err) {
+      this.log.error(
+        { schedule: schedule.name, slot, resolved: owned.length, durationMs: elapsed(started), err: errorSummary(err) },
+        `tick ${slot} of schedule ${schedule.name} failed while enqueueing: ${errorMessage(err)}`,
+      );
+      throw err;
+    }
+    const report: TickReport = {
+      schedule: schedule.name,
+      slot,
+      tickTime: tickTime.toISOString(),
+      status: 'done',
+      resolved: owned.length,
+      ...tally.counts,
+      skipped: resolution.skipped,
+      refusals: tally.refusals,
+      durationMs: elapsed(started),
+      catchUp: null,
+    };
+    this.log.info(
+      {
+        schedule: report.schedule,
+        slot,
+        tickTime: report.tickTime,
+        resolved: report.resolved,
+        enqueued: report.enqueued,
+        existing: report.existing,
+        refused: report.refused,
+        skippedCount: report.skipped.length,
+        skipped: report.skipped.slice(0, MAX_LOGGED_MAILBOXES).map(({ mailboxId, reason }) => ({ mailboxId, reason })),
+        refusals: report.refusals.slice(0, MAX_LOGGED_MAILBOXES),
+        durationMs: report.durationMs,
+      },
+      `tick ${slot} of schedule ${schedule.name}: ${report.resolved} mailbox(es), ${report.enqueued} enqueued, ` +
+        `${report.existing} already queued, ${report.refused} refused, ${report.skipped.length} skipped`,
+    );
+
+    const others = resolution.mailboxes.filter((mailbox) => mailbox.schedule !== schedule.name);
+    if (others.length > 0) {
+      if (this.runningCatchUp) {
+        this.log.debug({ schedule: schedule.name, slot }, 'catch-up already running; this tick does not start another');
+      } else {
+        try {
+          report.catchUp = await this.singleCatchUp(() => this.runCatchUp(others, `tick ${slot} of ${schedule.name}`));
+        } catch (err) {
+          this.log.error({ schedule: schedule.name, slot, err: errorSummary(err) }, `catch-up after tick ${slot} failed: ${errorMessage(err)}`);
+        }
+      }
+    }
+    return report;
+  }
+
+  /**
+   * Enqueues every mailbox whose AWSCURRENT version is older than maxKeyAge, or that has no
+   * secret (always, even with maxKeyAge off), with `requestedBy: 'catch-up'` and a slot shared by
+   * all replicas (see catchUpSlot). If a pass is already running, waits for it and runs a new one.
+   */
+  async catchUp(): Promise<CatchUpReport> {
+    while (this.runningCatchUp) await this.runningCatchUp.catch(() => undefined);
+    return this.singleCatchUp(async () => this.runCatchUp((await this.resolve()).mailboxes, 'full pass'));
+  }
+
+  private async singleCatchUp(run: () => Promise<CatchUpReport>): Promise<CatchUpReport> {
+    const pass = run();
+    this.runningCatchUp = pass;
+    try {
+      return await pass;
+    } finally {
+      if (this.runningCatchUp === pass) this.runningCatchUp = null;
+    }
+  }
+
+  private async runCatchUp(mailboxes: readonly ResolvedMailbox[], trigger: string): Promise<CatchUpReport> {
+    const started = performance.now();
+    const now = this.now();
+    const maxKeyAgeMs = this.file.maxKeyAgeMs;
+    const slot = catchUpSlot(now, maxKeyAgeMs);
+    const due: Array<{ mailbox: ResolvedMailbox; why: string }> = [];
+    const lookupErrors: Array<{ mailboxId: string; message: string }> = [];
+    let stale = 0;
+    let missing = 0;
+
+    await forEachWithLimit(mailboxes, this.lookupConcurrency, async (mailbox) => {
+      const secretName = this.opts.renderSecretName(mailbox.mailboxId);
+      try {
+        const state = await this.inspector.inspect(secretName, { withCreatedDate: maxKeyAgeMs !== null });
+        if (state.kind === 'missing' || state.kind === 'no-current') {
+          missing++;
+          due.push({
+            mailbox,
+            why: state.kind === 'missing' ? `secret ${secretName} does not exist yet` : `secret ${secretName} has no AWSCURRENT version`,
+          });
+        } else if (state.kind === 'deleted') {
+          lookupErrors.push({
+            mailboxId: mailbox.mailboxId,
+            message: `secret ${secretName} is scheduled for deletion on ${state.deletedDate.toISOString()}; restore it (RestoreSecret) so rotations can write to it`,
+          });
+        } else if (maxKeyAgeMs !== null) {
+          if (!state.createdDate) {
+            lookupErrors.push({ mailboxId: mailbox.mailboxId, message: `Secrets Manager reports no CreatedDate for the AWSCURRENT version of ${secretName}` });
+          } else {
+            const ageMs = now.getTime() - state.createdDate.getTime();
+            if (ageMs >= maxKeyAgeMs) {
+              stale++;
+              due.push({ mailbox, why: `AWSCURRENT of ${secretName} is ${formatDuration(ageMs)} old, maxKeyAge is ${formatDuration(maxKeyAgeMs)}` });
+            }
+          }
+        }
+      } catch (err) {
+        lookupErrors.push({ mailboxId: mailbox.mailboxId, message: errorMessage(err) });
+      }
+    });
+
+    for (const { mailbox, why } of due) {
+      this.log.info({ mailboxId: mailbox.mailboxId, schedule: mailbox.schedule, slot }, `catch-up: mailbox ${mailbox.mailboxId} is due now: ${why}`);
+    }
+    for (const failure of lookupErrors) {
+      this.log.warn({ mailboxId: failure.mailboxId }, `catch-up could not check mailbox ${failure.mailboxId}: ${failure.message}`);
+    }
+    const tally = await this.enqueue(
+      due.map(({ mailbox }) => this.requestFor(mailbox.mailboxId, this.scheduleNamed(mailbox.schedule), slot, 'catch-up')),
+    );
+    const report: CatchUpReport = {
+      slot,
+      checked: mailboxes.length,
+      stale,
+      missing,
+      ...tally.counts,
+      lookupErrors,
+      durationMs: elapsed(started),
+    };
+    this.log.info(
+      {
+        trigger,
+        slot,
+        checked: report.checked,
+        stale,
+        missing,
+        enqueued: report.enqueued,
+        existing: report.existing,
+        refused: report.refused,
+        lookupErrors: lookupErrors.length,
+        durationMs: report.durationMs,
+      },
+      `catch-up (${trigger}): checked ${report.checked} mailbox(es), ${stale} stale, ${missing} without a secret, ` +
+        `${report.enqueued} enqueued, ${report.existing} already queued, ${lookupErrors.length} could not be checked`,
+    );
+    return report;
+  }
+
+  /** The next cron tick that will rotate this mailbox, or null if no schedule is known to own it. */
+  nextRunFor(mailboxId: string): Date | null {
+    const scheduleName = this.owners.get(mailboxId) ?? this.ownerWithoutListing(mailboxId);
+    if (scheduleName === undefined) return null;
+    const running = this.tasks.get(scheduleName)?.task;
+    if (running && running.getStatus() !== 'stopped' && running.getStatus() !== 'destroyed') return running.getNextRun();
+    const schedule = this.schedules.find((s) => s.name === scheduleName);
+    return schedule ? nextOccurrenceAfter(schedule, this.now()) : null;
+  }
+
+  /** Stops every cron task, then waits for running ticks and catch-up passes to finish. */
+  async stop(): Promise<void> {
+    for (const { task } of this.tasks.values()) await task.destroy();
+    this.tasks.clear();
+    await this.startup?.catch(() => undefined);
+    await Promise.allSettled([...this.runningTicks.values(), ...(this.runningCatchUp ? [this.runningCatchUp] : [])]);
+    this.log.info('scheduler stopped');
+  }
+
+  private async resolve(): Promise<MailboxResolution> {
+    const resolution = await resolveMailboxes({
+      file: this.file,
+      sendmux: this.opts.sendmux,
+      logger: this.log,
+      reportedConflicts: this.reportedConflicts,
+    });
+    this.owners = new Map(resolution.mailboxes.map((mailbox) => [mailbox.mailboxId, mailbox.schedule]));
+    return resolution;
+  }
+
+  /**
+   * Before the first resolution, ownership is certain only without email globs: the first group
+   * listing the id, else the default schedule if the id is in scope.
+   */
+  private ownerWithoutListing(mailboxId: string): string | undefined {
+    if (this.file.groups.some((group) => group.emailGlob !== undefined)) return undefined;
+    const group = this.file.groups.find((g) => g.mailboxes?.includes(mailboxId));
+    if (group) return group.name;
+    if (this.file.mailboxes === 'all' || this.file.mailboxes.includes(mailboxId)) return DEFAULT_SCHEDULE_NAME;
+    return undefined;
+  }
+
+  private requestFor(mailboxId: string, schedule: RotationSchedule, slot: string, requestedBy: 'cron' | 'catch-up'): RotationRequest {
+    return {
+      mailboxId,
+      reason: 'scheduled',
+      slot,
+      requestedBy,
+      ...(schedule.revokePreviousAfterMs === undefined ? {} : { revokePreviousAfterMs: schedule.revokePreviousAfterMs }),
+    };
+  }
+
+  /** One requestRotations (one addBulk) per chunk keeps memory and Redis latency flat for 100,000 mailboxes. */
+  private async enqueue(requests: readonly RotationRequest[]): Promise<Tally> {
+    const tally: Tally = { counts: { enqueued: 0, existing: 0, refused: 0 }, refusals: [] };
+    for (let start = 0; start < requests.length; start += this.chunkSize) {
+      const outcomes: EnqueueOutcome[] = await this.opts.queue.requestRotations(requests.slice(start, start + this.chunkSize));
+      for (const outcome of outcomes) {
+        tally.counts[outcome.status]++;
+        if (outcome.status === 'refused') tally.refusals.push({ mailboxId: outcome.mailboxId, message: outcome.message });
+      }
+    }
+    return tally;
+  }
+
+  private scheduleNamed(name: string): RotationSchedule {
+    const schedule = this.schedules.find((s) => s.name === name);
+    if (!schedule) {
+      throw new Error(`unknown schedule "${name}": expected one of ${this.schedules.map((s) => `"${s.name}"`).join(', ')}`);
+    }
+    return schedule;
+  }
+}
+
+interface Tally {
+  counts: EnqueueCounts;
+  refusals: Array<{ mailboxId: string; message: string }>;
+}
+
+function emptyTick(schedule: string, slot: string, tickTime: Date): TickReport {
+  return {
+    schedule,
+    slot,
+    tickTime: tickTime.toISOString(),
+    status: 'done',
+    resolved: 0,
+    enqueued: 0,
+    existing: 0,
+    refused: 0,
+    skipped: [],
+    refusals: [],
+    durationMs: 0,
+    catchUp: null,
+  };
+}
+
+/** node-cron's own messages (e.g. "new execution blocked by overlap prevention") go to pino. */
+function cronLogger(log: pino.Logger): CronLogger {
+  const text = (message: string | Error) => (message instanceof Error ? message.message : message);
+  return {
+    info: (message) => log.debug(`node-cron: ${message}`),
+    warn: (message) => log.warn(`node-cron: ${message}`),
+    error: (message, err) => log.error({ err: err ? errorSummary(err) : undefined }, `node-cron: ${text(message)}`),
+    debug: (message) => log.debug(`node-cron: ${text(message)}`),
+  };
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`RotationScheduler option ${name} must be a whole number of at least 1, got ${value}`);
+  return value;
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+/** SendmuxError and SecretStoreError messages are built to be safe to log (no keys, no secret values). */
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function errorSummary(err: unknown): { name: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { renderSecretName, type RotatorFileConfig } from '../../src/config';
+import { SecretStore } from '../../src/aws/secret-store';
+import { SendmuxClient } from '../../src/sendmux/client';
+import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../src/sandbox/sendmux';
+import { buildRotationPlan, formatRotationPlan, type RotationPlan, type RotationPlanDeps } from '../../src/planning/plan';
+import { DEFAULT_SCHEDULE_NAME } from '../../src/scheduler/schedules';
+import { CannedHttpServer } from '../support/canned-http-server';
+import { TestBed } from '../support/test-bed';
+
+/** The dry-run plan against the Sendmux sandbox and the Secrets Manager stand-in (and a canned AWS endpoint). */
+
+const DAY = 24 * 3_600_000;
+
+/** A current secret version written straight to the stand-in, so nothing is minted. */
+async function seedSecret(secrets: SecretStore, name: string): Promise<Date> {
+  await secrets.createSecretIfMissing(name);
+  await secrets.putSecretVersion(name, { clientRequestToken: randomUUID(), secretString: '{"seed":true}', versionStages: ['AWSCURRENT'] });
+  const created = (await secrets.listVersions(name)).find((v) => v.versionStages.includes('AWSCURRENT'))?.createdDate;
+  if (!created) throw new Error(`no CreatedDate for ${name}`);
+  return created;
+}
+
+function entryFor(plan: RotationPlan, mailboxId: string) {
+  const entry = plan.mailboxes.find((m) => m.mailboxId === mailboxId);
+  if (!entry) throw new Error(`${mailboxId} is not in the plan`);
+  return entry;
+}
+
+describe('the rotation plan', () => {
+  let bed: TestBed;
+  let sendmux: SendmuxClient;
+  let secrets: SecretStore;
+  let created: Date;
+  const rotated = 'mbx_test_0001';
+  const neverRotated = 'mbx_test_0002';
+  const unknown = 'mbx_not_in_sendmux';
+
+  beforeAll(async () => {
+    bed = await TestBed.start({
+      mailboxes: 2,
+      label: 'plan',
+      config: { mailboxes: [rotated, neverRotated, unknown], schedule: '0 3 * * 1', maxKeyAge: '30d' },
+    });
+    sendmux = new SendmuxClient({ baseUrl: bed.sandbox.url, managementKey: DEFAULT_SANDBOX_MANAGEMENT_KEY });
+    secrets = new SecretStore({ client: bed.smClient });
+    created = await seedSecret(secrets, renderSecretName(bed.settings.file.secretName, rotated));
+  });
+  afterAll(async () => {
+    await bed.close();
+  });
+
+  function deps(overrides: Partial<RotationPlanDeps> = {}): RotationPlanDeps {
+    return {
+      file: bed.settings.file,
+      sendmux,
+      secrets,
+      renderSecretName: (id) => renderSecretName(bed.settings.file.secretName, id),
+      ...overrides,
+    };
+  }
+
+  it('reports a mailbox the management key cannot read as a problem naming the mailbox and the status, and mints nothing', async () => {
+    const plan = await buildRotationPlan(deps());
+
+    const problem = plan.problems.find((p) => p.includes(unknown));
+    expect(problem).toContain(`mailbox ${unknown}: the management key cannot read it`);
+    expect(problem).toContain('404 not_found');
+    expect(entryFor(plan, unknown).problems).toEqual([problem]);
+    expect(plan.problems).toHaveLength(1);
+    expect(bed.sandbox.state.mintLog).toHaveLength(0);
+    expect(bed.standIn.secret(renderSecretName(bed.settings.file.secretName, neverRotated))).toBeUndefined();
+  });
+
+  it('says a mailbox without a secret would get one and is due now, as never rotated', async () => {
+    const now = new Date(created.getTime() + DAY);
+    const plan = await buildRotationPlan(deps({ now: () => now }));
+
+    expect(entryFor(plan, neverRotated)).toMatchObject({
+      schedule: DEFAULT_SCHEDULE_NAME,
+      secretName: renderSecretName(bed.settings.file.secretName, neverRotated),
+      secretState: 'would-create',
+      dueReason: 'never-rotated',
+      nextDue: now.toISOString(),
+      problems: [],
+    });
+    expect(entryFor(plan, neverRotated).keyAgeSeconds).toBeUndefined();
+  });
+
+  it('with maxKeyAge off, gives a mailbox with a key its next cron tick and the key\'s age', async () => {
+    const now = new Date('2030-01-01T12:00:00Z'); // a Tuesday; the next Monday 03:00 UTC is 7 January
+    const plan = await buildRotationPlan(deps({ now: () => now, file: { ...bed.settings.file, maxKeyAgeMs: null } }));
+
+    expect(entryFor(plan, rotated)).toMatchObject({
+      secretState: 'exists',
+      dueReason: 'cron',
+      nextDue: '2030-01-07T03:00:00.000Z',
+      keyAgeSeconds: Math.floor((now.getTime() - created.getTime()) / 1000),
+    });
+  });
+
+  it('marks a key older than maxKeyAge as due now because of its age', async () => {
+    const now = new Date(created.getTime() + 31 * DAY);
+    const plan = await buildRotationPlan(deps({ now: () => now }));
+
+    expect(entryFor(plan, rotated)).toMatchObject({ dueReason: 'key-age', nextDue: now.toISOString() });
+  });
+
+  it('dates a key that passes maxKeyAge before its own next tick at the first tick of any schedule after that', async () => {
+    // The default schedule runs once a year; a daily group's ticks run catch-up for everyone else.
+    const file: RotatorFileConfig = {
+      ...bed.settings.file,
+      schedule: '0 3 1 1 *',
+      groups: [{ name: 'daily', mailboxes: [neverRotated], schedule: '0 6 * * *' }],
+    };
+    const now = new Date(created.getTime() + 29.5 * DAY);
+    const staleAt = new Date(created.getTime() + 30 * DAY);
+    const firstDailyTick = new Date(Date.UTC(staleAt.getUTCFullYear(), staleAt.getUTCMonth(), staleAt.getUTCDate(), 6));
+    if (firstDailyTick < staleAt) firstDailyTick.setUTCDate(firstDailyTick.getUTCDate() + 1);
+
+    const plan = await buildRotationPlan(deps({ file, now: () => now }));
+
+    expect(entryFor(plan, rotated)).toMatchObject({ schedule: DEFAULT_SCHEDULE_NAME, dueReason: 'key-age', nextDue: firstDailyTick.toISOString() });
+    expect(entryFor(plan, neverRotated).schedule).toBe('daily');
+  });
+
+  it('reports a secret Secrets Manager refuses to describe as a problem naming the mailbox and the AWS error', async () => {
+    const aws = await CannedHttpServer.start();
+    const client = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: aws.baseUrl,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    try {
+      const accessDenied = {
+        __type: 'AccessDeniedException',
+        message: 'User is not authorized to perform: secretsmanager:DescribeSecret',
+      };
+      for (let i = 0; i < 3; i++) {
+        aws.reply(400, accessDenied, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `req-denied-${i}` });
+      }
+      const plan = await buildRotationPlan(deps({ secrets: new SecretStore({ client }), file: { ...bed.settings.file, mailboxes: [rotated] } }));
+
+      expect(plan.problems).toHaveLength(1);
+      expect(plan.problems[0]).toMatch(new RegExp(`^mailbox ${rotated}: Secrets Manager cannot read secret .+AccessDeniedException`));
+      expect(entryFor(plan, rotated).dueReason).toBe('cron');
+    } finally {
+      client.destroy();
+      await aws.close();
+    }
+  });
+
+  it('lists mailboxes `mailboxes: all` leaves out as skipped, not as problems', async () => {
+    bed.sandbox.addMailbox({ id: 'mbx_paused', email: 'paused@example.test', status: 'suspended' });
+    const plan = await buildRotationPlan(deps({ file: { ...bed.settings.file, mailboxes: 'all' } }));
+
+    expect(plan.skipped).toEqual([{ mailboxId: 'mbx_paused', email: 'paused@example.test', reason: expect.stringContaining('suspended') }]);
+    expect(plan.mailboxes.map((m) => m.mailboxId).sort()).toEqual([rotated, neverRotated]);
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('reports a configured mailbox that is not active as a problem, since Sendmux would refuse to mint for it', async () => {
+    bed.sandbox.addMailbox({ id: 'mbx_listed_but_paused', email: 'paused-2@example.test', status: 'suspended' });
+    const plan = await buildRotationPlan(deps({ file: { ...bed.settings.file, mailboxes: ['mbx_listed_but_paused'] } }));
+
+    expect(plan.problems).toEqual([expect.stringMatching(/^mailbox mbx_listed_but_paused: its status is suspended; Sendmux mints no keys for it/)]);
+    expect(entryFor(plan, 'mbx_listed_but_paused').email).toBe('paused-2@example.test');
+  });
+
+  it('formats as a table with one row per mailbox, then the skipped mailboxes and the problems', async () => {
+    const now = new Date('2030-01-01T12:00:00Z');
+    const text = formatRotationPlan(await buildRotationPlan(deps({ now: () => now })));
+    const lines = text.split('\n');
+
+    expect(lines[0]).toBe('Rotation plan at 2030-01-01T12:00:00.000Z (dry run: nothing minted, stored or enqueued)');
+    expect(lines[1]).toBe('3 mailbox(es) to rotate, 0 skipped, 1 problem(s)');
+    expect(lines[3]).toMatch(/^MAILBOX\s+EMAIL\s+SCHEDULE\s+NEXT DUE\s+WHY\s+KEY AGE\s+SECRET$/);
+    expect(text).toMatch(new RegExp(`${neverRotated}\\s+test-0002@example\\.test\\s+\\(default\\)\\s+now\\s+never-rotated\\s+-\\s+\\S+ \\(would be created\\)`));
+    expect(text).toMatch(new RegExp(`${rotated}\\s+test-0001@example\\.test\\s+\\(default\\)\\s+now\\s+key-age\\s+\\d+d( \\d+h)?\\s+\\S+ \\(exists\\)`));
+    expect(text).toContain(`${unknown} (!)`);
+    expect(text).toContain('Problems (1):');
+    expect(text).toContain(`  - mailbox ${unknown}: the management key cannot read it`);
+  });
+});
