@@ -24,6 +24,8 @@ export interface RotatorRuntimeOptions {
   logger: Logger;
   /** Start a BullMQ worker in this process. */
   runWorker: boolean;
+  /** The producer Redis connection, when the caller shares it (audit, alerts); closed by the caller then. */
+  redis?: Redis;
   /** Tests and the local demo may hand in a client pointed at the stand-in. */
   secretsManagerClient?: SecretsManagerClient;
   events?: RotatorEventSink;
@@ -63,7 +65,7 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     onCall: opts.onSendmuxCall,
   });
 
-  const queueClient = createQueueClient(settings);
+  const queueClient = createQueueClient(settings, opts.redis);
   const { redis, queue, ledger } = queueClient;
 
   let worker: Worker | undefined;

@@ -1,6 +1,15 @@
 import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { RotatorSettings } from '../config';
+import { renderSecretName, type RotatorSettings } from '../config';
+import { createRedisConnection } from '../queue/redis-connection';
+import { combineSinks } from '../rotation/events';
+import { AuditLog } from '../audit/audit-log';
+import { AlertNotifier } from '../alerts/alert-notifier';
+import { RotatorMetrics } from '../metrics/rotator-metrics';
+import { RotationScheduler } from '../scheduler/rotation-scheduler';
+import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
+import { startHttpServer, type RunningHttpServer } from '../http';
 import { createRotatorRuntime, type RotatorRuntime } from './rotator-runtime';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
@@ -34,30 +43,111 @@ export interface RotatorServiceOptions {
 export interface RotatorService {
   runtime: RotatorRuntime;
   roles: Set<Role>;
+  metrics: RotatorMetrics;
+  audit: AuditLog;
+  alerts: AlertNotifier;
+  scheduler?: RotationScheduler;
+  http?: RunningHttpServer;
   close(): Promise<void>;
 }
 
-/** Starts the parts of the rotator this process runs, by role, sharing one runtime. */
+/**
+ * One rotator process: the parts its roles ask for, sharing one Redis connection, one runtime
+ * (clients, queue, optional worker) and one event fan-out (audit history, alerts, metrics).
+ */
 export async function startRotatorService(opts: RotatorServiceOptions): Promise<RotatorService> {
   const { settings, logger, roles } = opts;
-  const runtime = await createRotatorRuntime({
-    settings,
-    logger,
-    runWorker: roles.has('worker'),
-    secretsManagerClient: opts.secretsManagerClient,
+  const { env, file } = settings;
+  const redis: Redis = createRedisConnection(env.redisUrl, 'producer');
+  const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger: logger.child({ component: 'audit' }) });
+  const alerts = new AlertNotifier({
+    webhookUrl: file.alerts.webhookUrl,
+    redis,
+    prefix: env.queuePrefix,
+    logger: logger.child({ component: 'alerts' }),
   });
-  logger.info(
-    { roles: [...roles], queuePrefix: settings.env.queuePrefix, sendmuxApiUrl: settings.env.sendmuxApiUrl },
-    'rotator started',
-  );
 
-  return {
-    runtime,
-    roles,
-    async close() {
-      await closeWithin(runtime, opts.shutdownTimeoutMs ?? settings.file.rotation.shutdownTimeoutMs, logger);
-    },
+  let runtime: RotatorRuntime | undefined;
+  const metrics = new RotatorMetrics({
+    queue: { getJobCounts: async (...states: string[]) => (runtime ? runtime.queue.queue.getJobCounts(...(states as never[])) : {}) },
+    lastRotations: async () => (runtime ? runtime.ledger.allLastRotations() : new Map()),
+    consecutiveFailures: () => alerts.consecutiveFailures(),
+  });
+
+  const started: Array<() => Promise<void>> = [];
+  const closeStarted = async () => {
+    for (const stop of started.reverse()) await stop().catch((err: Error) => logger.warn({ err: { message: err.message } }, 'error while closing'));
+    await redis.quit().catch(() => undefined);
   };
+
+  try {
+    runtime = await createRotatorRuntime({
+      settings,
+      logger,
+      redis,
+      runWorker: roles.has('worker'),
+      secretsManagerClient: opts.secretsManagerClient,
+      events: combineSinks([audit, alerts, metrics], (err) =>
+        logger.warn({ err: { message: (err as Error).message } }, 'an event sink failed; the rotation is unaffected'),
+      ),
+      onSendmuxCall: (record) => metrics.onSendmuxCall(record),
+    });
+    const rt = runtime;
+    started.push(async () => {
+      await closeWithin(rt, opts.shutdownTimeoutMs ?? file.rotation.shutdownTimeoutMs, logger);
+      await audit.flush();
+      await alerts.close();
+    });
+
+    let scheduler: RotationScheduler | undefined;
+    if (roles.has('scheduler')) {
+      scheduler = new RotationScheduler({
+        file,
+        queue: rt.queue,
+        sendmux: rt.sendmux,
+        secrets: rt.secrets,
+        renderSecretName: (mailboxId) => renderSecretName(file.secretName, mailboxId),
+        logger: logger.child({ component: 'scheduler' }),
+      });
+      const sched = scheduler;
+      started.push(() => sched.stop());
+      await scheduler.start();
+    }
+
+    let http: RunningHttpServer | undefined;
+    if (roles.has('api')) {
+      http = await startHttpServer({
+        logger: logger.child({ component: 'http' }),
+        queue: rt.queue,
+        redis,
+        metrics,
+        apiToken: env.apiToken,
+        host: env.host,
+        port: env.port,
+        history: audit,
+        resolveAllMailboxIds: async () =>
+          (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
+      });
+      const server = http;
+      // Stop accepting HTTP first, so nothing new is enqueued while the worker drains.
+      started.push(() => server.close());
+    }
+
+    logger.info(
+      {
+        roles: [...roles],
+        queuePrefix: env.queuePrefix,
+        sendmuxApiUrl: env.sendmuxApiUrl,
+        http: http?.url,
+        alertsWebhook: alerts.webhookOrigin ?? null,
+      },
+      'rotator started',
+    );
+    return { runtime: rt, roles, metrics, audit, alerts, scheduler, http, close: closeStarted };
+  } catch (err) {
+    await closeStarted();
+    throw err;
+  }
 }
 
 async function closeWithin(runtime: RotatorRuntime, timeoutMs: number, logger: Logger): Promise<void> {

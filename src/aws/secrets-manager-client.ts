@@ -14,6 +14,8 @@ export interface SecretsManagerClientOptions {
   connectionTimeoutMs?: number;
   /** Attempts per call including the first, using the SDK's standard retry strategy. Default 3. */
   maxAttempts?: number;
+  /** Static credentials for the local stand-in only; production uses the standard provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -37,6 +39,7 @@ export function createSecretsManagerClient(options: SecretsManagerClientOptions)
   return new SecretsManagerClient({
     region,
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     maxAttempts,
     requestHandler: new NodeHttpHandler({
       requestTimeout,

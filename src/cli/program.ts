@@ -4,11 +4,19 @@ import { scrubSendmuxKeys } from '../config/masking';
 import { registerConfigCommands } from './commands/config';
 import { registerRotateCommand } from './commands/rotate';
 import { registerStartCommand } from './commands/start';
+import { registerDemoCommand } from './commands/demo';
+import { registerOperateCommands } from './commands/operate';
 import { type CliIo, type CommandRegistrar, createCliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context';
 import { readPackageVersion } from './version';
 
 /** Every command module; a new command adds its registrar here. */
-const COMMANDS: readonly CommandRegistrar[] = [registerConfigCommands, registerStartCommand, registerRotateCommand];
+const COMMANDS: readonly CommandRegistrar[] = [
+  registerConfigCommands,
+  registerStartCommand,
+  registerRotateCommand,
+  registerOperateCommands,
+  registerDemoCommand,
+];
 
 function environmentHelp(): string {
   const width = Math.max(...ENV_VARS.map((variable) => variable.name.length));

@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { createQueueClient, type QueueClient } from '../../app/queue-client';
+import { createRotatorRuntime } from '../../app/rotator-runtime';
+import { renderSecretName, type RotatorSettings } from '../../config';
+import { AuditLog } from '../../audit/audit-log';
+import { formatHistory } from '../../audit/format-history';
+import { buildRotationPlan, formatRotationPlan } from '../../planning/plan';
+import { isSendmuxId } from '../../sendmux/ids';
+import { collectStatus, formatStatus } from '../status';
+import { addConfigOption, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+
+interface CommonOptions {
+  config?: string;
+  json?: boolean;
+}
+
+async function withQueueClient<T>(ctx: CliContext, options: CommonOptions, work: (client: QueueClient, settings: RotatorSettings) => Promise<T>): Promise<T> {
+  const settings = ctx.loadSettings(options.config);
+  const client = createQueueClient(settings);
+  try {
+    return await work(client, settings);
+  } finally {
+    await client.close();
+  }
+}
+
+/** `rotator status | pause | resume | history | plan`: what an operator runs to watch and steer the service. */
+export function registerOperateCommands(program: Command, ctx: CliContext): void {
+  addConfigOption(
+    program
+      .command('status')
+      .description('queue counts, rotations in progress, failures in the last 24 h, and each mailbox’s key age and next run')
+      .option('--json', 'print machine-readable JSON')
+      .option('--no-key-ages', 'skip the Secrets Manager look-ups for key ages'),
+  ).action(async (options: CommonOptions & { keyAges: boolean }) => {
+    const settings = ctx.loadSettings(options.config);
+    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
+    try {
+      const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
+      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, secrets: options.keyAges ? runtime.secrets : undefined });
+      ctx.io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  for (const [name, verb] of [
+    ['pause', 'stop'],
+    ['resume', 'restart'],
+  ] as const) {
+    addConfigOption(
+      program.command(name).description(`${verb} job processing on every worker of every replica (BullMQ queue ${name})`),
+    ).action(async (options: CommonOptions) => {
+      await withQueueClient(ctx, options, async (client) => {
+        if (name === 'pause') await client.queue.queue.pause();
+        else await client.queue.queue.resume();
+        const paused = await client.queue.queue.isPaused();
+        ctx.io.stdout(`queue ${paused ? 'paused: workers finish the jobs in progress and take no new ones' : 'running'}\n`);
+      });
+    });
+  }
+
+  addConfigOption(
+    program
+      .command('history')
+      .description('the audit history of one mailbox: every rotation attempt, oldest first')
+      .argument('<mailboxId>', 'mailbox id, e.g. mbx_123')
+      .option('--limit <n>', 'how many entries (the most recent)', '50')
+      .option('--json', 'print machine-readable JSON'),
+  ).action(async (mailboxId: string, options: CommonOptions & { limit: string }) => {
+    const limit = Number(options.limit);
+    if (!isSendmuxId(mailboxId)) {
+      ctx.io.stderr(`rotator history: invalid mailbox id ${JSON.stringify(mailboxId)}: use 1-255 characters from A-Z a-z 0-9 _ -\n`);
+      ctx.setExitCode(EXIT_USAGE);
+      return;
+    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      ctx.io.stderr(`rotator history: --limit must be a whole number from 1 to 10000, got "${options.limit}"\n`);
+      ctx.setExitCode(EXIT_USAGE);
+      return;
+    }
+    await withQueueClient(ctx, options, async (client, settings) => {
+      const audit = new AuditLog({ redis: client.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
+      const entries = await audit.forMailbox(mailboxId, limit);
+      ctx.io.stdout(options.json ? `${JSON.stringify({ mailboxId, entries }, null, 2)}\n` : `${formatHistory(entries)}\n`);
+    });
+  });
+
+  addConfigOption(
+    program
+      .command('plan')
+      .description('dry run: which mailboxes are due when and why, and whether the keys can read them; mints nothing')
+      .option('--json', 'print machine-readable JSON'),
+  ).action(async (options: CommonOptions) => {
+    const settings = ctx.loadSettings(options.config);
+    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
+    try {
+      const plan = await buildRotationPlan({
+        file: settings.file,
+        sendmux: runtime.sendmux,
+        secrets: runtime.secrets,
+        renderSecretName: (mailboxId) => renderSecretName(settings.file.secretName, mailboxId),
+      });
+      ctx.io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatRotationPlan(plan)}\n`);
+      if (plan.problems.length > 0) {
+        if (!options.json) ctx.io.stderr(`${plan.problems.length} problem(s):\n${plan.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+        ctx.setExitCode(EXIT_FAILURE);
+      }
+    } finally {
+      await runtime.close();
+    }
+  });
+}

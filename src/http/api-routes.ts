@@ -1,0 +1,133 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { RotatorMetrics } from '../metrics/rotator-metrics';
+import { QUEUE_JOB_STATES } from '../metrics/rotator-metrics';
+import type { EnqueueOutcome, RotationQueue } from '../queue/rotation-queue';
+import type { AuthHook } from './auth';
+import { sendError } from './errors';
+import { describeJob } from './job-view';
+import {
+  RequestValidationError,
+  parseHistoryLimit,
+  parseJobIdParam,
+  parseMailboxIdParam,
+  parseRotationRequestBody,
+} from './request-validation';
+
+export interface MailboxHistorySource {
+  forMailbox(mailboxId: string, limit: number): Promise<unknown[]>;
+}
+
+export interface ApiRouteDeps {
+  queue: RotationQueue;
+  redis: Redis;
+  metrics: RotatorMetrics;
+  history: MailboxHistorySource;
+  resolveAllMailboxIds: () => Promise<string[]>;
+  auth?: AuthHook;
+}
+
+/** The JSON API and /metrics, in one scope behind the Bearer token. */
+export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): Promise<void> {
+  await app.register(async (api) => {
+    if (deps.auth) api.addHook('onRequest', deps.auth);
+
+    api.setErrorHandler(async (error: FastifyError, request, reply) => {
+      if (error instanceof RequestValidationError) {
+        return sendError(reply, 400, error.error, describeProblems(error), { problems: error.problems });
+      }
+      // A producer call fails when Redis is down; say so instead of a bare 500.
+      const isClientError = typeof error.statusCode === 'number' && error.statusCode < 500;
+      if (!isClientError && deps.redis.status !== 'ready') {
+        request.log.warn({ err: error }, 'request failed while Redis is unavailable');
+        return sendError(reply, 503, 'redis_unavailable', `Redis is unavailable (connection is ${deps.redis.status}); retry when GET /readyz answers 200`);
+      }
+      throw error; // to the server's error handler
+    });
+
+    api.post('/rotations', async (request, reply) => {
+      const body = parseRotationRequestBody(request.body);
+      const mailboxIds = body.target.kind === 'all' ? await deps.resolveAllMailboxIds() : body.target.mailboxIds;
+      if (mailboxIds.length === 0) {
+        return sendError(reply, 409, 'no_mailboxes', '"all" matched no mailboxes: check the mailboxes selection in the configuration');
+      }
+      const outcomes = await deps.queue.requestRotations(
+        mailboxIds.map((mailboxId) => ({
+          mailboxId,
+          reason: 'manual' as const,
+          requestedBy: 'api',
+          force: body.force,
+          revokeNow: body.revokeNow,
+        })),
+      );
+      const rotations = outcomes.map(toRotationView);
+      const allRefused = rotations.every((r) => r.status === 'refused');
+      return reply.code(allRefused ? 409 : 202).send({ rotations });
+    });
+
+    api.get<{ Params: { jobId: string } }>('/rotations/:jobId', async (request, reply) => {
+      const jobId = parseJobIdParam(request.params.jobId);
+      const job = await deps.queue.getJob(jobId);
+      if (!job) {
+        return sendError(reply, 404, 'job_not_found', `no job ${jobId}: it never existed or has been removed after its retention period`);
+      }
+      return describeJob(job);
+    });
+
+    api.get<{ Params: { mailboxId: string }; Querystring: { limit?: string } }>(
+      '/mailboxes/:mailboxId/history',
+      async (request) => {
+        const mailboxId = parseMailboxIdParam(request.params.mailboxId);
+        const limit = parseHistoryLimit(request.query.limit);
+        const events = await deps.history.forMailbox(mailboxId, limit);
+        return { mailboxId, events };
+      },
+    );
+
+    api.get('/queue', async () => queueStatus(deps.queue));
+
+    api.post('/queue/pause', async (request) => {
+      // BullMQ's pause is global: every replica's worker stops taking new jobs.
+      await deps.queue.queue.pause();
+      request.log.warn('rotation queue paused through the API');
+      return queueStatus(deps.queue);
+    });
+
+    api.post('/queue/resume', async (request) => {
+      await deps.queue.queue.resume();
+      request.log.info('rotation queue resumed through the API');
+      return queueStatus(deps.queue);
+    });
+
+    api.get('/metrics', async (_request, reply: FastifyReply) => {
+      const text = await deps.metrics.registry.metrics();
+      return reply.type(deps.metrics.registry.contentType).send(text);
+    });
+  });
+}
+
+interface RotationView {
+  mailboxId: string;
+  status: EnqueueOutcome['status'];
+  jobId?: string;
+  message?: string;
+}
+
+function toRotationView(outcome: EnqueueOutcome): RotationView {
+  const view: RotationView = { mailboxId: outcome.mailboxId, status: outcome.status };
+  if ('jobId' in outcome) view.jobId = outcome.jobId;
+  if ('message' in outcome) view.message = outcome.message;
+  return view;
+}
+
+async function queueStatus(queue: RotationQueue): Promise<{ paused: boolean; counts: Record<string, number> }> {
+  const [paused, counts] = await Promise.all([queue.queue.isPaused(), queue.queue.getJobCounts(...QUEUE_JOB_STATES)]);
+  return { paused, counts };
+}
+
+function describeProblems(error: RequestValidationError): string {
+  const [first, ...rest] = error.problems;
+  if (!first) return 'the request is invalid';
+  const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length === 1 ? '' : 's'})` : '';
+  return `${first.field}: ${first.message}${more}`;
+}

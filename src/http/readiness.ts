@@ -1,0 +1,26 @@
+import type { Redis } from 'ioredis';
+
+export const READINESS_PING_TIMEOUT_MS = 1_000;
+
+export type RedisCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Whether Redis answers PING within `timeoutMs`. A connection that is not `ready` fails at once:
+ * ioredis would otherwise park the PING in its offline queue until it reconnects.
+ */
+export async function checkRedis(redis: Redis, timeoutMs = READINESS_PING_TIMEOUT_MS): Promise<RedisCheck> {
+  if (redis.status !== 'ready') return { ok: false, reason: `connection is ${redis.status}` };
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<RedisCheck>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, reason: `PING got no answer within ${timeoutMs}ms` }), timeoutMs);
+  });
+  const pinged = redis.ping().then(
+    (answer): RedisCheck => (answer === 'PONG' ? { ok: true } : { ok: false, reason: `PING answered ${JSON.stringify(answer).slice(0, 40)}` }),
+    (err: unknown): RedisCheck => ({ ok: false, reason: `PING failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200) }),
+  );
+  try {
+    return await Promise.race([pinged, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,197 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { RotatorMetrics } from '../../src/metrics/rotator-metrics';
+import { MailboxLedger } from '../../src/rotation/mailbox-ledger';
+import type { RotationAttemptEvent, RevocationAttemptEvent } from '../../src/rotation/events';
+import type { SendmuxCallRecord } from '../../src/sendmux/types';
+import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '../support/redis';
+import { parsePrometheusText, sampleValue, samplesNamed } from './support/prometheus-text';
+import { freePort } from './support/redis-server-process';
+
+function rotationEvent(outcome: RotationAttemptEvent['outcome'], durationMs = 1500): RotationAttemptEvent {
+  return {
+    kind: 'rotation',
+    at: new Date().toISOString(),
+    jobId: 'rotate__mbx_a__t1',
+    mailboxId: 'mbx_a',
+    reason: 'manual',
+    slot: 't1',
+    requestedBy: 'test',
+    attempt: 1,
+    step: 'done',
+    outcome,
+    durationMs,
+  };
+}
+
+function revocationEvent(outcome: RevocationAttemptEvent['outcome']): RevocationAttemptEvent {
+  return { kind: 'revocation', at: new Date().toISOString(), jobId: 'revoke__mbx_a__k1', mailboxId: 'mbx_a', keyId: 'k1', attempt: 1, outcome, durationMs: 10 };
+}
+
+function sendmuxCall(status: number | null, code?: string): SendmuxCallRecord {
+  return { operation: 'mintMailboxKey', method: 'POST', path: '/mailboxes/mbx_a/keys', status, code, durationMs: 12, rateLimit: {} };
+}
+
+async function scrape(metrics: RotatorMetrics) {
+  return parsePrometheusText(await metrics.registry.metrics());
+}
+
+describe('RotatorMetrics from events', () => {
+  it('counts every rotation attempt by outcome', async () => {
+    const metrics = new RotatorMetrics({ collectDefaultMetrics: false });
+    for (const outcome of ['rotated', 'rotated', 'retrying', 'rate-limited', 'failed', 'skipped', 'already-done'] as const) {
+      metrics.record(rotationEvent(outcome));
+    }
+    const exposition = await scrape(metrics);
+    expect(sampleValue(exposition, 'rotator_rotations_total', { outcome: 'rotated' })).toBe(2);
+    for (const outcome of ['retrying', 'rate-limited', 'failed', 'skipped', 'already-done']) {
+      expect(sampleValue(exposition, 'rotator_rotations_total', { outcome })).toBe(1);
+    }
+  });
+
+  it('observes the duration only of attempts that completed the job', async () => {
+    const metrics = new RotatorMetrics({ collectDefaultMetrics: false });
+    metrics.record(rotationEvent('retrying', 100));
+    metrics.record(rotationEvent('failed', 100));
+    metrics.record(rotationEvent('rotated', 1500));
+    metrics.record(rotationEvent('already-done', 300));
+    const exposition = await scrape(metrics);
+    expect(sampleValue(exposition, 'rotator_rotation_duration_seconds_count')).toBe(2);
+    expect(sampleValue(exposition, 'rotator_rotation_duration_seconds_sum')).toBeCloseTo(1.8, 6);
+    expect(sampleValue(exposition, 'rotator_rotation_duration_seconds_bucket', { le: '1' })).toBe(1);
+  });
+
+  it('counts revocation attempts by outcome', async () => {
+    const metrics = new RotatorMetrics({ collectDefaultMetrics: false });
+    metrics.record(revocationEvent('revoked'));
+    metrics.record(revocationEvent('retrying'));
+    metrics.record(revocationEvent('revoked'));
+    const exposition = await scrape(metrics);
+    expect(sampleValue(exposition, 'rotator_revocations_total', { outcome: 'revoked' })).toBe(2);
+    expect(sampleValue(exposition, 'rotator_revocations_total', { outcome: 'retrying' })).toBe(1);
+    expect(samplesNamed(exposition, 'rotator_rotations_total')).toEqual([]);
+  });
+
+  it('counts Sendmux calls by operation, status and code, and 429s separately', async () => {
+    const metrics = new RotatorMetrics({ collectDefaultMetrics: false });
+    metrics.onSendmuxCall(sendmuxCall(201));
+    metrics.onSendmuxCall(sendmuxCall(429, 'rate_limited'));
+    metrics.onSendmuxCall(sendmuxCall(429, 'rate_limited'));
+    metrics.onSendmuxCall(sendmuxCall(null, 'network_error'));
+    const exposition = await scrape(metrics);
+    expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: '201', code: '' })).toBe(1);
+    expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: '429', code: 'rate_limited' })).toBe(2);
+    expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: 'none', code: 'network_error' })).toBe(1);
+    expect(sampleValue(exposition, 'rotator_sendmux_rate_limited_total')).toBe(2);
+  });
+
+  it('registers the default process metrics unless told not to', async () => {
+    expect((await scrape(new RotatorMetrics())).types.get('process_resident_memory_bytes')).toBe('gauge');
+    expect((await scrape(new RotatorMetrics({ collectDefaultMetrics: false }))).types.has('process_resident_memory_bytes')).toBe(false);
+  });
+});
+
+describe('RotatorMetrics at scrape time', () => {
+  const prefix = uniquePrefix('metrics');
+  let redis: Redis;
+  let ledger: MailboxLedger;
+  let queue: Queue;
+
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
+    ledger = new MailboxLedger(redis, prefix);
+    queue = new Queue('metrics-test', { connection: redis, prefix });
+  });
+  afterAll(async () => {
+    await queue.close();
+    await deleteKeysWithPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('reads queue counts, per-mailbox ages, the oldest age and consecutive failures from their sources', async () => {
+    const now = Date.UTC(2026, 0, 10, 12, 0, 0);
+    await ledger.recordRotation('mbx_fresh', now - 60_000, 'key_1');
+    await ledger.recordRotation('mbx_stale', now - 3 * 86_400_000, 'key_2');
+    await queue.add('x', {}, { delay: 60_000 });
+    await queue.add('y', {});
+    const metrics = new RotatorMetrics({
+      collectDefaultMetrics: false,
+      queue,
+      lastRotations: () => ledger.allLastRotations(),
+      consecutiveFailures: async () => new Map([['mbx_stale', 3]]),
+      now: () => now,
+    });
+
+    const exposition = await scrape(metrics);
+    expect(sampleValue(exposition, 'rotator_queue_jobs', { state: 'delayed' })).toBe(1);
+    expect(sampleValue(exposition, 'rotator_queue_jobs', { state: 'waiting' })).toBe(1);
+    expect(sampleValue(exposition, 'rotator_queue_jobs', { state: 'failed' })).toBe(0);
+    expect(sampleValue(exposition, 'rotator_mailbox_seconds_since_last_rotation', { mailbox: 'mbx_fresh' })).toBe(60);
+    expect(sampleValue(exposition, 'rotator_mailbox_seconds_since_last_rotation', { mailbox: 'mbx_stale' })).toBe(3 * 86_400);
+    expect(sampleValue(exposition, 'rotator_oldest_rotation_age_seconds')).toBe(3 * 86_400);
+    expect(sampleValue(exposition, 'rotator_mailbox_consecutive_failures', { mailbox: 'mbx_stale' })).toBe(3);
+  });
+
+  it('drops a mailbox from the per-mailbox gauge once its source no longer lists it', async () => {
+    let entries = new Map([
+      ['mbx_a', { at: 0, keyId: 'k' }],
+      ['mbx_b', { at: 0, keyId: 'k' }],
+    ]);
+    const metrics = new RotatorMetrics({ collectDefaultMetrics: false, lastRotations: async () => entries, now: () => 1000 });
+    expect(samplesNamed(await scrape(metrics), 'rotator_mailbox_seconds_since_last_rotation')).toHaveLength(2);
+    entries = new Map([['mbx_b', { at: 0, keyId: 'k' }]]);
+    const second = samplesNamed(await scrape(metrics), 'rotator_mailbox_seconds_since_last_rotation');
+    expect(second.map((s) => s.labels.mailbox)).toEqual(['mbx_b']);
+  });
+});
+
+describe('RotatorMetrics when Redis is down', () => {
+  let deadRedis: Redis;
+  let hangingRedis: Redis;
+  let deadQueue: Queue;
+
+  beforeAll(async () => {
+    const port = await freePort(); // nothing listens here
+    // Fails commands at once while disconnected.
+    deadRedis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 200, disconnectTimeout: 10 });
+    // Queues commands forever while disconnected, like a worker connection (maxRetriesPerRequest: null).
+    hangingRedis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null, retryStrategy: () => 200, disconnectTimeout: 10 });
+    deadRedis.on('error', () => undefined);
+    hangingRedis.on('error', () => undefined);
+    deadQueue = new Queue('metrics-dead', { connection: deadRedis });
+    deadQueue.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    deadRedis.disconnect();
+    hangingRedis.disconnect();
+    await deadQueue.close().catch(() => undefined);
+  });
+
+  it('still answers the scrape, leaving the Redis-backed gauges without samples', async () => {
+    const ledger = new MailboxLedger(deadRedis, 'nowhere');
+    const metrics = new RotatorMetrics({
+      collectDefaultMetrics: false,
+      queue: deadQueue,
+      lastRotations: () => ledger.allLastRotations(),
+      consecutiveFailures: async () => {
+        throw new Error('alerts store unavailable');
+      },
+    });
+    metrics.record(rotationEvent('rotated'));
+    const exposition = await scrape(metrics);
+    expect(sampleValue(exposition, 'rotator_rotations_total', { outcome: 'rotated' })).toBe(1);
+    expect(samplesNamed(exposition, 'rotator_queue_jobs')).toEqual([]);
+    expect(samplesNamed(exposition, 'rotator_mailbox_seconds_since_last_rotation')).toEqual([]);
+    expect(samplesNamed(exposition, 'rotator_oldest_rotation_age_seconds')).toEqual([]);
+    expect(samplesNamed(exposition, 'rotator_mailbox_consecutive_failures')).toEqual([]);
+  });
+
+  it('gives up on a Redis read that hangs after collectTimeoutMs instead of holding the scrape', async () => {
+    const ledger = new MailboxLedger(hangingRedis, 'nowhere');
+    const metrics = new RotatorMetrics({ collectDefaultMetrics: false, lastRotations: () => ledger.allLastRotations(), collectTimeoutMs: 300 });
+    const started = Date.now();
+    const exposition = await scrape(metrics);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(samplesNamed(exposition, 'rotator_oldest_rotation_age_seconds')).toEqual([]);
+  });
+});

@@ -1,0 +1,112 @@
+import type { JobType } from 'bullmq';
+import type { RotatorRuntime } from '../../../src/app/rotator-runtime';
+import { startHttpServer, type HttpServerDeps, type RunningHttpServer } from '../../../src/http';
+import { RotatorMetrics } from '../../../src/metrics/rotator-metrics';
+import { TestBed } from '../../support/test-bed';
+
+export const TEST_API_TOKEN = 'test-api-token-0123456789abcdef';
+
+/** The audit module's interface, kept in memory: records what it was asked for and answers canned events. */
+export class InMemoryHistory {
+  readonly calls: Array<{ mailboxId: string; limit: number }> = [];
+  constructor(private readonly events: Map<string, unknown[]> = new Map()) {}
+  async forMailbox(mailboxId: string, limit: number): Promise<unknown[]> {
+    this.calls.push({ mailboxId, limit });
+    return (this.events.get(mailboxId) ?? []).slice(0, limit);
+  }
+}
+
+export interface HttpHarness {
+  bed: TestBed;
+  runtime: RotatorRuntime;
+  metrics: RotatorMetrics;
+  server: RunningHttpServer;
+  history: InMemoryHistory;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  mailboxes?: number;
+  config?: Record<string, unknown>;
+  label: string;
+  /** Overrides of the server's dependencies (e.g. another `redis` for readiness). */
+  server?: (deps: HttpServerDeps) => Partial<HttpServerDeps>;
+  history?: InMemoryHistory;
+}
+
+/**
+ * A TestBed runtime (worker included) whose job events feed a RotatorMetrics, and the HTTP
+ * server in front of it on 127.0.0.1, an ephemeral port, with TEST_API_TOKEN.
+ */
+export async function startHarness(options: HarnessOptions): Promise<HttpHarness> {
+  const bed = await TestBed.start({ mailboxes: options.mailboxes ?? 1, label: options.label, config: options.config });
+  // The runtime needs the metrics (as its event sink) before the metrics can read the runtime's queue.
+  let runtime: RotatorRuntime | undefined;
+  const metrics = new RotatorMetrics({
+    queue: { getJobCounts: (...states: string[]) => requireRuntime().queue.queue.getJobCounts(...(states as JobType[])) },
+    lastRotations: () => requireRuntime().ledger.allLastRotations(),
+  });
+  function requireRuntime(): RotatorRuntime {
+    if (!runtime) throw new Error('runtime not started');
+    return runtime;
+  }
+  runtime = await bed.runtime({ events: metrics, onSendmuxCall: (record) => metrics.onSendmuxCall(record) });
+  const history = options.history ?? new InMemoryHistory();
+  const base: HttpServerDeps = {
+    logger: bed.logs.logger,
+    queue: runtime.queue,
+    redis: runtime.redis,
+    metrics,
+    apiToken: TEST_API_TOKEN,
+    host: '127.0.0.1',
+    port: 0,
+    history,
+    resolveAllMailboxIds: async () => [...bed.mailboxIds],
+  };
+  const server = await startHttpServer({ ...base, ...options.server?.(base) });
+  return {
+    bed,
+    runtime,
+    metrics,
+    server,
+    history,
+    url: server.url,
+    async close() {
+      await server.close();
+      await bed.close();
+    },
+  };
+}
+
+export function bearer(token = TEST_API_TOKEN): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+export function basic(user: string, password: string): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = bearer()): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+export async function getJson(url: string, headers: Record<string, string> = bearer()): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, { headers });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Polls GET /rotations/:jobId until the job reaches `state`. */
+export async function waitForJobState(harness: HttpHarness, jobId: string, state: string, timeoutMs = 20_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await getJson(`${harness.url}/rotations/${jobId}`);
+    if (body?.state === state) return body;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} did not reach ${state} within ${timeoutMs}ms; last seen ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
