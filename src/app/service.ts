@@ -114,9 +114,11 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       await scheduler.start();
     }
 
+    // Every process serves probes and /metrics; only the api role adds the API and the dashboard.
     let http: RunningHttpServer | undefined;
-    if (roles.has('api')) {
+    {
       http = await startHttpServer({
+        surface: roles.has('api') ? 'full' : 'probes',
         logger: logger.child({ component: 'http' }),
         queue: rt.queue,
         redis,

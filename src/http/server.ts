@@ -28,6 +28,11 @@ export interface HttpServerDeps {
   /** The mailboxes `{"all": true}` means. */
   resolveAllMailboxIds: () => Promise<string[]>;
   bodyLimitBytes?: number;
+  /**
+   * 'full' (the api role): API, dashboard, /metrics and probes. 'probes': only /healthz, /readyz
+   * and /metrics, so worker and scheduler replicas can be probed and scraped too.
+   */
+  surface?: 'full' | 'probes';
 }
 
 export interface RunningHttpServer {
@@ -71,6 +76,14 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     if (redis.ok) return { status: 'ok', redis: 'ok' };
     return sendError(reply, 503, 'unavailable', `Redis is not answering: ${redis.reason}`, { status: 'unavailable', redis: redis.reason });
   });
+
+  if (deps.surface === 'probes') {
+    await app.register(async (scope) => {
+      if (checker) scope.addHook('onRequest', requireBearerToken(checker));
+      scope.get('/metrics', async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+    });
+    return app;
+  }
 
   await registerApiRoutes(app, {
     queue: deps.queue,

@@ -108,3 +108,31 @@ describe('operator commands', () => {
     expect(service.output()).toContain('shutdown complete');
   });
 });
+
+describe('a worker-only replica', () => {
+  let bed: TestBed;
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 1, label: 'worker-probes' });
+  });
+  afterAll(async () => bed.close());
+
+  it('serves /healthz, /readyz and /metrics (so it can be probed and scraped) but not the API', async () => {
+    const worker = new RotatorProcess(['start', '--role', 'worker', '--config', writeConfigFile(bed.configObject)], bed.env());
+    try {
+      let url: string | undefined;
+      await waitFor(() => {
+        url = worker.logLines().find((l) => l.msg === 'HTTP server listening')?.url as string | undefined;
+        return url !== undefined;
+      }, 15_000, 'the worker to listen');
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const metrics = await fetch(`${url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('rotator_rotations_total');
+      expect((await fetch(`${url}/rotations`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await worker.stop();
+    }
+  });
+});

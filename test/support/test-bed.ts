@@ -100,6 +100,9 @@ export class TestBed {
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.standIn.url,
       ROTATOR_QUEUE_PREFIX: this.prefix,
       LOG_LEVEL: 'debug',
+      // Spawned rotators serve probes and /metrics; a free port each, on loopback (no token needed).
+      PORT: '0',
+      HOST: '127.0.0.1',
     };
   }
 
