@@ -73,6 +73,20 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
   };
 }
 
+/**
+ * For a rotation job that BullMQ failed without running our code to the end — its workers kept
+ * dying until it stalled more often than allowed. Emits the final event and revokes the key the
+ * job recorded, unless that key is current, so no live key is left unstored.
+ */
+export function createAbandonedRotationHandler(deps: RotateMailboxKeyDeps) {
+  const now = deps.now ?? (() => new Date());
+  return async function onAbandonedRotation(job: Job<RotationJobData>, reason: string): Promise<void> {
+    const parsed = rotationJobDataSchema.safeParse(job.data);
+    if (!parsed.success) return;
+    await new RotationRun(job, parsed.data, deps, now).abandon(reason);
+  };
+}
+
 class RotationRun {
   private step: RotationStep = 'look';
   private readonly log: Logger;
@@ -511,6 +525,13 @@ class RotationRun {
     const retryable = new Error(`mailbox ${this.data.mailboxId}: ${message}`);
     if (decision.retryAfterMs !== undefined) (retryable as Error & { retryAfterMs?: number }).retryAfterMs = decision.retryAfterMs;
     return retryable;
+  }
+
+  async abandon(reason: string): Promise<void> {
+    const message = `the job failed without finishing: ${reason}`;
+    this.log.error({ step: this.step }, `rotation abandoned: ${message}`);
+    this.emit({ outcome: 'failed', durationMs: 0, message });
+    await this.compensate();
   }
 
   /** Revokes the key this job minted unless it reached AWSCURRENT. Best effort: logs what it could not do. */

@@ -12,7 +12,11 @@ import type { RotationQueue } from '../queue/rotation-queue';
 import { createRotationWorker } from '../queue/rotation-worker';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
 import { createQueueClient } from './queue-client';
-import { createRotateMailboxKeyProcessor } from '../../jobs/rotate-mailbox-key';
+import {
+  createAbandonedRotationHandler,
+  createRotateMailboxKeyProcessor,
+  type RotateMailboxKeyDeps,
+} from '../../jobs/rotate-mailbox-key';
 import type { RotatorEventSink } from '../rotation/events';
 import type { RotationJobData, RotationStep } from '../rotation/job-data';
 import type { Job } from 'bullmq';
@@ -74,7 +78,24 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     workerRedis = createRedisConnection(env.redisUrl, 'worker');
     const jobLogger = logger.child({ component: 'worker' });
     const pauseQueueFor = (ms: number) => queue.pauseFor(ms);
+    const rotationDeps: RotateMailboxKeyDeps = {
+      sendmux,
+      secrets,
+      ledger,
+      scheduleRevocation: (data, delayMs) => queue.scheduleRevocation(data, delayMs),
+      pauseQueueFor,
+      logger: jobLogger,
+      events: opts.events,
+      onStep: opts.onStep,
+      settings: {
+        minRotationIntervalMs: file.minRotationIntervalMs,
+        onLimitExceeded: file.rotation.onLimitExceeded,
+        kmsKeyId: file.kmsKeyId,
+        tags: file.tags,
+      },
+    };
     worker = createRotationWorker({
+      onAbandonedRotation: createAbandonedRotationHandler(rotationDeps),
       connection: workerRedis,
       prefix: env.queuePrefix,
       concurrency: opts.workerTuning?.concurrency ?? file.rotation.concurrency,
@@ -85,22 +106,7 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
       stalledIntervalMs: opts.workerTuning?.stalledIntervalMs ?? file.rotation.stalledIntervalMs,
       maxStalledCount: opts.workerTuning?.maxStalledCount,
       processors: {
-        rotate: createRotateMailboxKeyProcessor({
-          sendmux,
-          secrets,
-          ledger,
-          scheduleRevocation: (data, delayMs) => queue.scheduleRevocation(data, delayMs),
-          pauseQueueFor,
-          logger: jobLogger,
-          events: opts.events,
-          onStep: opts.onStep,
-          settings: {
-            minRotationIntervalMs: file.minRotationIntervalMs,
-            onLimitExceeded: file.rotation.onLimitExceeded,
-            kmsKeyId: file.kmsKeyId,
-            tags: file.tags,
-          },
-        }),
+        rotate: createRotateMailboxKeyProcessor(rotationDeps),
         revoke: createRevokePreviousKeyProcessor({ sendmux, secrets, pauseQueueFor, logger: jobLogger, events: opts.events }),
       },
     });

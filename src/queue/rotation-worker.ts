@@ -16,6 +16,8 @@ export interface RotationWorkerOptions {
     revoke: (job: Job<RevocationJobData>) => Promise<AnyJobResult>;
   };
   logger: Logger;
+  /** Called for a rotation job BullMQ failed on its own (it stalled too often): clean up after it. */
+  onAbandonedRotation?: (job: Job<RotationJobData>, reason: string) => Promise<void>;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   maxStalledCount?: number;
@@ -68,6 +70,11 @@ export function createRotationWorker(opts: RotationWorkerOptions): Worker<AnyJob
     // (e.g. a job that stalled more often than maxStalledCount).
     if (/stalled/i.test(err.message)) {
       opts.logger.error({ jobId: job.id, err: { message: err.message } }, 'job failed after stalling repeatedly');
+      if (job.name === ROTATE_JOB_NAME && opts.onAbandonedRotation) {
+        opts.onAbandonedRotation(job as Job<RotationJobData>, err.message).catch((cleanupErr: Error) =>
+          opts.logger.error({ jobId: job.id, err: { message: cleanupErr.message } }, 'clean-up after an abandoned rotation failed'),
+        );
+      }
     }
   });
   return worker;

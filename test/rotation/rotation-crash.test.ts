@@ -22,7 +22,7 @@ describe('a worker killed with SIGKILL after the mint and before staging', () =>
 
   beforeAll(async () => {
     bed = await TestBed.start({
-      mailboxes: 2,
+      mailboxes: 3,
       label: 'crash',
       // A dead worker's job is taken over once its 2 s lock expires.
       config: { rotation: { lockDuration: '2s', stalledInterval: '1s' } },
@@ -95,5 +95,18 @@ describe('a worker killed with SIGKILL after the mint and before staging', () =>
     // No live key is left that Secrets Manager does not hold.
     expect(bed.sandbox.state.liveKeys(mailboxId).map((k) => k.id)).toEqual([newKeyId]);
     expect(await bed.findLeakedSecrets(processes.map((p) => p.output()).join('\n'))).toEqual([]);
+  });
+
+  it('revokes the recorded key when the job finally fails by stalling too often', async () => {
+    const mailboxId = 'mbx_test_0003';
+    const { jobId, mintedKeyId } = await killAfterMint(mailboxId);
+    // A replica that tolerates no stall fails the dead worker's job at its next stalled check.
+    const strict = await bed.runtime({ workerTuning: { maxStalledCount: 0 } });
+    const finished = await waitForJob(producer, jobId, 30_000);
+    expect(finished.state).toBe('failed');
+    expect(finished.failedReason).toMatch(/stalled/);
+    await waitFor(() => bed.sandbox.state.keys.get(mintedKeyId)?.status === 'revoked', 10_000, 'the abandoned key revoked');
+    expect(bed.logs.text()).toContain('rotation abandoned');
+    await strict.close();
   });
 });
