@@ -1,0 +1,50 @@
+# syntax=docker/dockerfile:1
+#
+# The rotator's container image. Build:   docker build -t sendmux-rotator .
+# Run one process per role (all, worker, scheduler, api) from this image; the same image also runs
+# the local Sendmux sandbox in docker-compose.yml (command: node dist/src/sandbox/sendmux/main.js).
+
+# ---------------------------------------------------------------- build: TypeScript → dist/
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+
+# Dependencies first, so the layer is reused while only the sources change.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY jobs ./jobs
+RUN npm run build
+
+# ---------------------------------------------------------------- runtime: production deps only
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+COPY --from=build /app/dist ./dist
+# The example configuration is the fallback when ROTATOR_CONFIG is unset; mount your own file and
+# point ROTATOR_CONFIG at it.
+COPY config ./config
+
+# Everything above stays owned by root: the service user can read the code but not change it, and
+# the root filesystem can be mounted read-only (the rotator writes nothing to disk).
+USER node
+
+EXPOSE 3000
+
+# No curl in the slim image: Node 20's fetch probes the liveness endpoint on this container's own
+# PORT. The server must listen on 0.0.0.0 or 127.0.0.1 (HOST) for this loopback probe to reach it.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||'3000')+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+# Exec form, no `npm start` and no `sh -c`: node itself is PID 1 and receives SIGTERM directly (the
+# base image's docker-entrypoint.sh hands over to it with `exec`).
+# npm does not forward signals reliably and a shell would swallow them, so the orchestrator's
+# SIGTERM would never reach the CLI, which on SIGTERM stops taking jobs, lets the ones in progress
+# finish (up to rotation.shutdownTimeout) and closes Redis. Keep the orchestrator's grace period
+# (docker stop -t, Kubernetes terminationGracePeriodSeconds) longer than that timeout.
+CMD ["node", "dist/src/cli/main.js", "start", "--role", "all"]
