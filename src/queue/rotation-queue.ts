@@ -21,6 +21,9 @@ import {
 } from '../rotation/job-data';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
 
+/** Jobs per addBulk pipeline when enqueueing many rotations at once (see addInPipelinedBatches). */
+const ENQUEUE_BATCH = 250;
+
 /** One queue for all Sendmux work, so the queue's rate limiter covers every management request. */
 export const ROTATION_QUEUE_NAME = 'sendmux-keys';
 
@@ -61,6 +64,8 @@ export interface RotationQueueOptions {
   policy: RotationPolicy;
   ledger: Pick<MailboxLedger, 'lastRotations'>;
   now?: () => Date;
+  /** Connection errors of the queue (Redis down, closed while connecting); callers see failed calls anyway. */
+  onError?: (err: Error) => void;
 }
 
 /**
@@ -71,24 +76,30 @@ export class RotationQueue {
   readonly queue: Queue<AnyJobData, AnyJobResult>;
   private readonly now: () => Date;
 
+  /** The options every job shares, built once: a 100,000-mailbox tick allocates them once, not per job. */
+  private readonly sharedJobOptions: Readonly<Omit<JobsOptions, 'jobId'>>;
+
   constructor(private readonly opts: RotationQueueOptions) {
     this.now = opts.now ?? (() => new Date());
+    const { attempts, retention } = opts.policy;
+    this.sharedJobOptions = Object.freeze({
+      attempts,
+      backoff: Object.freeze({ type: 'rotator' }),
+      // Completed jobs are kept long enough that a late duplicate enqueue of a slot is recognised.
+      removeOnComplete: Object.freeze({ age: Math.ceil(retention.completedAgeMs / 1000), count: retention.completedCount }),
+      removeOnFail: Object.freeze({ age: Math.ceil(retention.failedAgeMs / 1000) }),
+    });
     this.queue = new Queue<AnyJobData, AnyJobResult>(ROTATION_QUEUE_NAME, {
       connection: opts.connection,
       prefix: opts.prefix,
     });
+    // Without a listener an 'error' event (e.g. the connection closing while it was still being
+    // established) would crash the process; every failed call is still reported to its caller.
+    this.queue.on('error', (err) => opts.onError?.(err));
   }
 
   private jobOptions(jobId: string): JobsOptions {
-    const { attempts, retention } = this.opts.policy;
-    return {
-      jobId,
-      attempts,
-      backoff: { type: 'rotator' },
-      // Completed jobs are kept long enough that a late duplicate enqueue of a slot is recognised.
-      removeOnComplete: { age: Math.ceil(retention.completedAgeMs / 1000), count: retention.completedCount },
-      removeOnFail: { age: Math.ceil(retention.failedAgeMs / 1000) },
-    };
+    return { jobId, ...this.sharedJobOptions };
   }
 
   buildRotationJobData(request: RotationRequest): RotationJobData {
@@ -145,7 +156,7 @@ export class RotationQueue {
     });
 
     if (bulk.length > 0) {
-      const jobs = await this.queue.addBulk(
+      const jobs = await this.addInPipelinedBatches(
         bulk.map(({ jobId, data }) => ({
           name: ROTATE_JOB_NAME,
           data,
@@ -167,6 +178,21 @@ export class RotationQueue {
       });
     }
     return outcomes as EnqueueOutcome[];
+  }
+
+  /**
+   * addBulk in batches that are all sent before the first reply is awaited: Redis runs one
+   * batch's scripts while this process encodes the next, instead of each side idling while the
+   * other works (a scheduler tick of 100,000 mailboxes is bound by both). Batches are written to
+   * the connection in order, so the result order is the input order.
+   */
+  private async addInPipelinedBatches(jobs: Array<{ name: string; data: AnyJobData; opts: JobsOptions }>) {
+    if (jobs.length <= ENQUEUE_BATCH) return this.queue.addBulk(jobs);
+    const batches: Array<ReturnType<RotationQueue['queue']['addBulk']>> = [];
+    for (let start = 0; start < jobs.length; start += ENQUEUE_BATCH) {
+      batches.push(this.queue.addBulk(jobs.slice(start, start + ENQUEUE_BATCH)));
+    }
+    return (await Promise.all(batches)).flat();
   }
 
   async scheduleRevocation(data: RevocationJobData, delayMs: number): Promise<{ jobId: string }> {
