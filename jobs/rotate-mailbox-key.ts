@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { SendmuxClient } from '../src/sendmux/client';
 import type { MintedMailboxKey, SendmuxResult } from '../src/sendmux/types';
-import { isSendmuxError } from '../src/sendmux/errors';
+import { isSendmuxError, SendmuxApiError } from '../src/sendmux/errors';
 import type { SecretStore } from '../src/aws/secret-store';
 import {
   rotationJobDataSchema,
@@ -337,7 +337,7 @@ class RotationRun {
         throw err;
       }
       await this.freeCredentialSlot(previousKeyId, err.requestId);
-      minted = await this.mintOnce();
+      minted = await this.mintIntoFreedSlot();
     }
     const keyId = minted.data.keyId;
     this.requestIds.mint = minted.requestId;
@@ -377,6 +377,31 @@ class RotationRun {
       // A timeout, dropped connection, 5xx or broken 2xx may have minted server-side.
       this.mintOutcomeUnknown = isSendmuxError(err) && (err.status === null || err.status >= 500 || err.status < 300);
       throw err;
+    }
+  }
+
+  /**
+   * The mint right after the policy revoked the AWSPREVIOUS key. At the team limit a concurrent
+   * mint (another mailbox's rotation, or any other client) may take the freed slot first; that
+   * calls for another attempt (other rotations free slots too), not a permanent failure.
+   */
+  private async mintIntoFreedSlot(): Promise<SendmuxResult<MintedMailboxKey>> {
+    try {
+      return await this.mintOnce();
+    } catch (err) {
+      if (!(isSendmuxError(err) && err.code === 'limit_exceeded')) throw err;
+      throw new SendmuxApiError({
+        operation: err.operation,
+        method: err.method,
+        path: err.path,
+        status: err.status,
+        code: err.code,
+        retryable: true,
+        rateLimit: err.rateLimit,
+        reason: 'still at the credential limit after revoking the AWSPREVIOUS key (a concurrent mint took the freed slot, or that key was already revoked); retrying',
+        ...(err.requestId === undefined ? {} : { requestId: err.requestId }),
+        ...(err.mailboxId === undefined ? {} : { mailboxId: err.mailboxId }),
+      });
     }
   }
 

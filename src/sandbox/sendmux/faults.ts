@@ -13,6 +13,7 @@ export const FAULT_KINDS = [
   'html502',
   'okFalse200',
   'hugeBody',
+  'wrongMailboxMe',
 ] as const satisfies readonly FaultKind[];
 
 /** Faults that replace the response before any work is done (nothing stored, nothing cached). */
@@ -79,6 +80,7 @@ export class FaultController implements SandboxFaults {
       if (!kinds.includes(rule.kind)) continue;
       if (rule.operation !== undefined && rule.operation !== '*' && rule.operation !== operation) continue;
       if (rule.kind === 'nullCredential' && operation !== 'mintMailboxKey') continue;
+      if (rule.kind === 'wrongMailboxMe' && operation !== 'getMailboxMe') continue;
       if (rule.mailboxId !== undefined && rule.mailboxId !== mailboxId) continue;
       if (rule.probability !== undefined) {
         if (this.random() >= rule.probability) continue;

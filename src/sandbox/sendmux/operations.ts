@@ -157,8 +157,16 @@ export function createOperations({ state, faults, settings, now }: OperationDeps
     if (target !== undefined && target !== mailbox.id) {
       throw new SandboxApiError(404, 'not_found', `Mailbox ${target} not found for this credential.`, { param: 'mailbox_id' });
     }
-    const data = { ...toWireMailbox(mailbox), quota_used_bytes: 0 };
+    // The wrongMailboxMe fault answers for another mailbox, as a broken or hostile vendor might.
+    const answeredFor = faults.take('getMailboxMe', mailbox.id, ['wrongMailboxMe']) ? anotherMailbox(mailbox) : mailbox;
+    const data = { ...toWireMailbox(answeredFor), quota_used_bytes: 0 };
     return conditional(req, data);
+  }
+
+  /** Any other mailbox the sandbox holds, or a made-up one when it holds only this one. */
+  function anotherMailbox(mailbox: MailboxRecord): MailboxRecord {
+    for (const other of state.mailboxes.values()) if (other.id !== mailbox.id) return other;
+    return { ...mailbox, id: `${mailbox.id}_other`, email: `other-${mailbox.email}`, displayName: null };
   }
 
   return { listMailboxes, getMailbox, mintMailboxKey, revokeMailboxKey, getMailboxMe };

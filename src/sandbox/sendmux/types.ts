@@ -109,7 +109,9 @@ export type FaultKind =
   | 'nullCredential'
   | 'html502'
   | 'okFalse200'
-  | 'hugeBody';
+  | 'hugeBody'
+  /** GET /mailbox/me answers 200 for ANOTHER mailbox than the key's (a broken or hostile vendor). */
+  | 'wrongMailboxMe';
 
 export interface FaultRule {
   operation?: SandboxOperation | '*';
