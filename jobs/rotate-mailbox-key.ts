@@ -4,6 +4,7 @@ import type { SendmuxClient } from '../src/sendmux/client';
 import type { MintedMailboxKey, SendmuxResult } from '../src/sendmux/types';
 import { isSendmuxError, SendmuxApiError } from '../src/sendmux/errors';
 import type { SecretStore } from '../src/aws/secret-store';
+import { SecretStoreError } from '../src/aws/errors';
 import {
   rotationJobDataSchema,
   describeJobDataProblems,
@@ -247,11 +248,7 @@ class RotationRun {
       idempotencyKey: this.data.idempotencyKey,
       sendmuxRequestId: minted.requestId,
     });
-    const put = await this.deps.secrets.putSecretVersion(secretName, {
-      clientRequestToken,
-      secretString,
-      versionStages: [AWSPENDING],
-    });
+    const put = await this.putOurVersion(secretString, newKey.keyId);
     look.arn = put.arn;
     this.log.info({ step: 'stage', secretVersionId: put.versionId, stages: put.versionStages }, 'new key staged as AWSPENDING');
 
@@ -312,8 +309,48 @@ class RotationRun {
         );
       }
     }
-    await this.deps.secrets.moveStage(secretName, { stage: AWSPENDING, removeFromVersionId: pendingVersionId });
+    await this.moveStageOnce({ stage: AWSPENDING, removeFromVersionId: pendingVersionId });
     this.log.info({ step: 'clear-stale-pending', mailboxId, staleVersionId: pendingVersionId }, 'stale AWSPENDING label cleared');
+  }
+
+  /**
+   * PutSecretValue under this job's token. If another run of the same job stored the same key
+   * first (its document differs only in rotated_at), AWS answers ResourceExistsException: that
+   * version is ours, so carry on with it.
+   */
+  private async putOurVersion(secretString: string, keyId: string): Promise<{ arn: string; versionId: string; versionStages: string[] }> {
+    const { secretName, clientRequestToken } = this.data;
+    try {
+      return await this.deps.secrets.putSecretVersion(secretName, { clientRequestToken, secretString, versionStages: [AWSPENDING] });
+    } catch (err) {
+      if (!(err instanceof SecretStoreError && err.awsErrorName === 'ResourceExistsException')) throw err;
+      const existing = await this.deps.secrets.getSecretVersion(secretName, { versionId: clientRequestToken });
+      if (!existing || parseStoredMailboxSecret(secretName, clientRequestToken, existing.secretString).key_id !== keyId) throw err;
+      this.log.info({ step: 'stage', secretVersionId: clientRequestToken }, 'this job’s version was already stored by another run of it; continuing');
+      return { arn: existing.arn, versionId: existing.versionId, versionStages: existing.versionStages };
+    }
+  }
+
+  /**
+   * UpdateSecretVersionStage, treating "the label is already where this step puts it" as done.
+   * Two runs of one job can overlap (a worker whose lock expired while Redis was unreachable keeps
+   * going while another takes the job over); the second one's move then names a version the label
+   * has already left, and AWS answers InvalidParameterException.
+   */
+  private async moveStageOnce(move: { stage: string; moveToVersionId?: string; removeFromVersionId?: string }): Promise<void> {
+    const { secretName } = this.data;
+    try {
+      await this.deps.secrets.moveStage(secretName, move);
+    } catch (err) {
+      if (!(err instanceof SecretStoreError && err.awsErrorName === 'InvalidParameterException')) throw err;
+      const description = await this.deps.secrets.describeSecret(secretName);
+      const stagesOf = (versionId: string | undefined) => (versionId ? description?.versionIdsToStages[versionId] ?? [] : []);
+      const alreadyDone = move.moveToVersionId
+        ? stagesOf(move.moveToVersionId).includes(move.stage)
+        : !stagesOf(move.removeFromVersionId).includes(move.stage);
+      if (!alreadyDone) throw err;
+      this.log.info({ step: this.step, stage: move.stage }, 'staging label already in place (another run of this job got there first)');
+    }
   }
 
   /** Revokes a key, treating "already gone" (404) as done. Returns the Sendmux request id. */
@@ -447,12 +484,12 @@ class RotationRun {
 
     // Step 4: promote. AWSCURRENT moves to the new version; the old one becomes AWSPREVIOUS.
     await this.enter('promote');
-    await this.deps.secrets.moveStage(secretName, {
+    await this.moveStageOnce({
       stage: AWSCURRENT,
       moveToVersionId: clientRequestToken,
       removeFromVersionId: look.currentVersionId,
     });
-    await this.deps.secrets.moveStage(secretName, { stage: AWSPENDING, removeFromVersionId: clientRequestToken });
+    await this.moveStageOnce({ stage: AWSPENDING, removeFromVersionId: clientRequestToken });
     this.log.info({ step: 'promote', secretVersionId: clientRequestToken, previousVersionId: look.currentVersionId }, 'new key is AWSCURRENT');
     await this.deps.ledger.recordRotation(mailboxId, this.now().getTime(), newKey.keyId);
 
@@ -501,7 +538,7 @@ class RotationRun {
     const { secretName, clientRequestToken } = this.data;
     this.log.info({ step: 'look' }, "resuming: this slot's version is already AWSCURRENT");
     if (look.ourStages?.includes(AWSPENDING)) {
-      await this.deps.secrets.moveStage(secretName, { stage: AWSPENDING, removeFromVersionId: clientRequestToken });
+      await this.moveStageOnce({ stage: AWSPENDING, removeFromVersionId: clientRequestToken });
     }
     const ours = await this.deps.secrets.getSecretVersion(secretName, { versionId: clientRequestToken });
     const newKeyId = ours ? parseStoredMailboxSecret(secretName, clientRequestToken, ours.secretString).key_id : this.data.mintedKeyId;
