@@ -47,8 +47,11 @@ const UNREACHABLE_MS = 3_000;
 const READYZ_TIMEOUT_MS = 2_500;
 
 /**
- * Chaos config for this scenario: jobs whose worker lost Redis mid-job are taken over quickly
- * (2 s stalled check, 4 s lock), like the other chaos scenarios' retries and 1 s grace.
+ * Chaos config for this scenario: retries and 1 s grace like the other chaos scenarios, and a
+ * 4 s lock with a 2 s stalled check. The lock is shorter than an outage plus its recovery can
+ * take, so a job whose lock lapsed while Redis was away may be handed to another worker while
+ * its first worker is still on it — what production sees when Redis is away longer than
+ * lockDuration (30 s by default).
  */
 const CONFIG: Record<string, unknown> = {
   revokePreviousAfter: '1s',
