@@ -10,6 +10,7 @@ import { SecretStore } from '../aws/secret-store';
 import { createRedisConnection } from '../queue/redis-connection';
 import type { RotationQueue } from '../queue/rotation-queue';
 import { createRotationWorker } from '../queue/rotation-worker';
+import { RateLimitGuard } from '../queue/rate-limit-guard';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
 import { createQueueClient } from './queue-client';
 import {
@@ -61,16 +62,27 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     createSecretsManagerClient({ region: env.awsRegion ?? 'us-east-1', requestTimeoutMs: file.sendmux.timeoutMs });
   const secrets = new SecretStore({ client: smClient, logger: logger.child({ component: 'secrets-manager' }) });
 
+  const queueClient = createQueueClient(settings, opts.redis);
+  const { redis, queue, ledger } = queueClient;
+
+  // Only a worker spends the management key's budget at the queue's pace, so only it paces the queue.
+  const guard = opts.runWorker
+    ? new RateLimitGuard({ pauseQueueFor: (ms) => queue.pauseFor(ms), logger: logger.child({ component: 'rate-limit-guard' }) })
+    : undefined;
+  const onSendmuxCall = opts.onSendmuxCall;
   const sendmux = new SendmuxClient({
     baseUrl: env.sendmuxApiUrl,
     managementKey: createManagementKeySource({ env, secrets, logger }),
     timeoutMs: file.sendmux.timeoutMs,
     logger: logger.child({ component: 'sendmux' }),
-    onCall: opts.onSendmuxCall,
+    onCall:
+      guard || onSendmuxCall
+        ? (record) => {
+            guard?.observe(record);
+            onSendmuxCall?.(record);
+          }
+        : undefined,
   });
-
-  const queueClient = createQueueClient(settings, opts.redis);
-  const { redis, queue, ledger } = queueClient;
 
   let worker: Worker | undefined;
   let workerRedis: Redis | undefined;

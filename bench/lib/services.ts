@@ -1,0 +1,134 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../src/sandbox/sendmux/sandbox';
+import { BenchProcess, parseJsonLine } from './child-process';
+import { CLI_ENTRY, REPO_ROOT, SANDBOX_ENTRY, STAND_IN_ENTRY } from './paths';
+
+export const BENCH_REGION = 'us-east-1';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface SandboxSpec {
+  mailboxes: number;
+  /** "6000/60s" or "off". */
+  rateLimit: string;
+  /** "50" or "0-5". */
+  latencyMs: string;
+}
+
+export interface RunningSandbox {
+  process: BenchProcess;
+  /** The vendor API base URL (…/api/v1). */
+  apiUrl: string;
+  adminUrl: string;
+}
+
+/** The Sendmux sandbox as its own process on an ephemeral loopback port. */
+export async function startSandbox(spec: SandboxSpec, logDir: string, label: string): Promise<RunningSandbox> {
+  const proc = new BenchProcess(
+    `sandbox ${label}`,
+    SANDBOX_ENTRY,
+    [],
+    {
+      SANDBOX_HOST: '127.0.0.1',
+      SANDBOX_PORT: '0',
+      SANDBOX_DEMO_MAILBOXES: String(spec.mailboxes),
+      SANDBOX_RATE_LIMIT: spec.rateLimit,
+      SANDBOX_LATENCY_MS: spec.latencyMs,
+    },
+    path.join(logDir, `sandbox-${label}.log`),
+  );
+  const line = await proc.waitForLine(/"url":"http/);
+  const url = parseJsonLine(line)?.['url'];
+  if (typeof url !== 'string') throw new Error(`sandbox ${label} printed no url: ${line}`);
+  return { process: proc, apiUrl: url, adminUrl: url.replace(/\/api\/v1$/, '') + '/_sandbox' };
+}
+
+export interface RunningStandIn {
+  process: BenchProcess;
+  url: string;
+}
+
+/** The Secrets Manager stand-in as its own process on an ephemeral loopback port. */
+export async function startStandIn(logDir: string, label: string): Promise<RunningStandIn> {
+  const proc = new BenchProcess(
+    `stand-in ${label}`,
+    STAND_IN_ENTRY,
+    [],
+    { STANDIN_HOST: '127.0.0.1', STANDIN_PORT: '0', AWS_REGION: BENCH_REGION, LOG_LEVEL: 'info' },
+    path.join(logDir, `stand-in-${label}.log`),
+  );
+  // Requests are logged at debug only, so info costs nothing per request.
+  const line = await proc.waitForLine(/"url":"http/);
+  const url = parseJsonLine(line)?.['url'];
+  if (typeof url !== 'string') throw new Error(`stand-in ${label} printed no url: ${line}`);
+  return { process: proc, url };
+}
+
+/** The environment a rotator process (and the bench's own clients) needs to reach the stand-ins. */
+export function rotatorEnv(sandbox: RunningSandbox, standIn: RunningStandIn, queuePrefix: string, logLevel = 'info'): NodeJS.ProcessEnv {
+  return {
+    REDIS_URL,
+    SENDMUX_API_URL: sandbox.apiUrl,
+    SENDMUX_API_KEY: DEFAULT_SANDBOX_MANAGEMENT_KEY,
+    AWS_REGION: BENCH_REGION,
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: standIn.url,
+    ROTATOR_QUEUE_PREFIX: queuePrefix,
+    LOG_LEVEL: logLevel,
+    // Every replica serves /healthz, /readyz and /metrics; loopback and any free port for the bench.
+    HOST: '127.0.0.1',
+    PORT: '0',
+  };
+}
+
+export function writeConfig(dir: string, name: string, config: Record<string, unknown>): string {
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(file, toYaml(config));
+  return file;
+}
+
+/** `rotator start --role worker`, exactly as deployed; resolves once it logged "rotator started". */
+export async function startWorker(
+  configPath: string,
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  label: string,
+  nodeArgs: string[] = workerNodeArgs(),
+): Promise<BenchProcess> {
+  const nodeOptions = deployedNodeOptions();
+  const proc = new BenchProcess(
+    `worker ${label}`,
+    CLI_ENTRY,
+    ['start', '--role', 'worker', '--config', configPath],
+    nodeOptions ? { ...env, NODE_OPTIONS: nodeOptions } : env,
+    path.join(logDir, `worker-${label}.log`),
+    nodeArgs,
+  );
+  await proc.waitForLine(/"msg":"rotator started"/, 30_000);
+  return proc;
+}
+
+/**
+ * Extra Node flags for every worker, for profiling a run: BENCH_WORKER_NODE_ARGS="--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" or "--trace-gc". Empty by default: workers run as deployed.
+ */
+export function workerNodeArgs(): string[] {
+  return (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The NODE_OPTIONS the container image runs the rotator with (`ENV NODE_OPTIONS=…` in the
+ * Dockerfile), so bench workers run as deployed; undefined when the image sets none.
+ */
+export function deployedNodeOptions(): string | undefined {
+  let dockerfile: string;
+  try {
+    dockerfile = readFileSync(`${REPO_ROOT}/Dockerfile`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const match = /^ENV\s+NODE_OPTIONS[= ]\s*"?([^"\n]+?)"?\s*$/m.exec(dockerfile);
+  return match?.[1]?.trim() || undefined;
+}
