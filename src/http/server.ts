@@ -6,7 +6,6 @@ import type { RotatorMetrics } from '../metrics/rotator-metrics';
 import type { RotationQueue } from '../queue/rotation-queue';
 import { registerApiRoutes, type MailboxHistorySource } from './api-routes';
 import { InsecureBindError, TokenChecker, isLoopbackHost, requireBearerToken, requireDashboardCredentials } from './auth';
-import { registerDashboard } from './dashboard';
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
 import { logRequest } from './request-log';
@@ -93,6 +92,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     resolveAllMailboxIds: deps.resolveAllMailboxIds,
     auth: checker ? requireBearerToken(checker) : undefined,
   });
+  // Loaded only here: Bull Board and its UI cost ~9 MB of heap that worker replicas never use.
+  const { registerDashboard } = await import('./dashboard');
   await registerDashboard(app, {
     queue: deps.queue.queue,
     auth: checker ? requireDashboardCredentials(checker) : undefined,

@@ -28,10 +28,40 @@ export const REDACT_MAX_DEPTH = 3;
 
 export const REDACTED = '[REDACTED]';
 
-/** Every SECRET_FIELD_NAMES entry at depths 0..REDACT_MAX_DEPTH, e.g. `*.*.authorization` covers `req.headers.authorization`. */
-export const REDACT_PATHS: readonly string[] = SECRET_FIELD_NAMES.flatMap((name) =>
-  Array.from({ length: REDACT_MAX_DEPTH + 1 }, (_, depth) => `${'*.'.repeat(depth)}${name}`),
-);
+const SECRET_FIELDS: ReadonlySet<string> = new Set(SECRET_FIELD_NAMES);
+
+/**
+ * Returns `value` with every SECRET_FIELD_NAMES property down to REDACT_MAX_DEPTH replaced by
+ * REDACTED, copying only the objects on the way to a secret (most log lines hold none and are
+ * returned as they are). It replaces pino's `redact` wildcards (`*.*.secret` …), which cost
+ * ~75 µs a line — 11 % of a worker's CPU in the bench profile — for the same coverage.
+ */
+export function redactSecrets<T>(value: T, depth = 0): T {
+  if (depth > REDACT_MAX_DEPTH || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    // A foreign error may carry secret-named properties: serialize it the way pino would, then
+    // redact that plain object. Ours (toJSON without secrets) pass through unchanged.
+    const serialized = pino.stdSerializers.err(value) as unknown as Record<string, unknown>;
+    const redacted = redactSecrets(serialized, depth);
+    return (redacted === serialized ? value : redacted) as T;
+  }
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item: unknown, i) => {
+      const redacted = redactSecrets(item, depth + 1);
+      if (redacted !== item) (copy ??= value.slice())[i] = redacted;
+    });
+    return (copy ?? value) as T;
+  }
+  let copy: Record<string, unknown> | undefined;
+  const source = value as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    const item = source[key];
+    const redacted = SECRET_FIELDS.has(key) ? (item === undefined ? item : REDACTED) : redactSecrets(item, depth + 1);
+    if (redacted !== item) (copy ??= { ...source })[key] = redacted;
+  }
+  return (copy ?? value) as T;
+}
 
 export interface CreateLoggerOptions {
   /** pino level name; default `info`. */
@@ -48,8 +78,12 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
     level: opts.level ?? 'info',
     base: { pid: process.pid, hostname: hostname(), ...opts.base },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+    formatters: {
+      level: (label) => ({ level: label }),
+      // Both the fields of each call and a child logger's bindings pass through the same walk.
+      bindings: (bindings) => redactSecrets(bindings),
+      log: (object) => redactSecrets(object),
+    },
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);
