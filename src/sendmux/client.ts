@@ -453,19 +453,8 @@ export class SendmuxClient {
 // ------------------------------------------------------------------------------------------------
 // Failures
 
-type Failure = {
-  kind: 'api' | 'protocol' | 'transport';
-  status: number | null;
-  code: string;
-  retryable: boolean;
-  reason?: string;
-  retryAfterMs?: number;
-  requestId?: string;
-  param?: string;
-  rateLimit?: RateLimitInfo;
-  keyId?: string;
-  cause?: unknown;
-};
+/** What a failed exchange established; the call site adds operation, method, path and mailbox. */
+type Failure = { kind: 'api' | 'protocol' | 'transport' } & Omit<SendmuxErrorDetails, 'operation' | 'method' | 'path' | 'mailboxId'>;
 
 function transportFailure(cause: unknown, signal: AbortSignal, timeoutMs: number): Failure {
   if (signal.aborted && isTimeoutReason(signal.reason)) {

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { RotatorRuntime } from '../../../src/app/rotator-runtime';
 import { REVOKE_JOB_NAME, ROTATE_JOB_NAME } from '../../../src/rotation/job-data';
-import { freePort } from '../../http/support/redis-server-process';
+import { RedisServerProcess } from '../../http/support/redis-server-process';
 import { writeConfigFile } from '../../support/rotator-process';
 import { TestBed } from '../../support/test-bed';
 import { scenarioFigures } from '../figures';
@@ -62,76 +61,44 @@ const CONFIG: Record<string, unknown> = {
 /**
  * A redis-server of the scenario's own, on its own port, WITH persistence (append-only file,
  * fsync on every write) in a temporary directory: like a production Redis for BullMQ, a restart
- * keeps the queue. (test/http/support/redis-server-process.ts runs without persistence, so its
- * restart starts empty.) Also gives the AOF's text, so the scan for plaintext covers the disk.
+ * keeps the queue (RedisServerProcess with a persistence directory). Also gives the AOF's text,
+ * so the scan for plaintext covers the disk.
  */
 export class PersistentRedisServer {
-  private child: ChildProcess | undefined;
   private constructor(
-    readonly port: number,
+    private readonly server: RedisServerProcess,
     readonly dir: string,
   ) {}
 
   static async start(): Promise<PersistentRedisServer> {
-    const server = new PersistentRedisServer(await freePort(), mkdtempSync(path.join(tmpdir(), 'rotator-chaos-redis-')));
-    await server.start();
-    return server;
+    const dir = mkdtempSync(path.join(tmpdir(), 'rotator-chaos-redis-'));
+    return new PersistentRedisServer(await RedisServerProcess.start({ persistDir: dir }), dir);
+  }
+
+  get port(): number {
+    return this.server.port;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.server.url;
   }
 
-  async start(): Promise<void> {
-    if (this.child) throw new Error(`redis-server on port ${this.port} is already running`);
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no'];
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server on port ${this.port} did not start within 10s:\n${output}`)), 10_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new Error(`could not run redis-server (is it installed?): ${err.message}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server on port ${this.port} exited with ${code} before it was ready:\n${output}`));
-      });
-    });
-    child.stdout?.resume();
-    child.stderr?.resume();
+  start(): Promise<void> {
+    return this.server.start();
   }
 
   /** SIGSTOP: connections stay open but nothing answers. */
   freeze(): void {
-    this.child?.kill('SIGSTOP');
+    this.server.freeze();
   }
 
   thaw(): void {
-    this.child?.kill('SIGCONT');
+    this.server.thaw();
   }
 
   /** SIGTERM (Redis flushes the AOF and exits), then waits for the exit. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = undefined;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      child.kill('SIGCONT');
-    });
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
   /** Every append-only file Redis wrote, as text. */

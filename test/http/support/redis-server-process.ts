@@ -16,15 +16,20 @@ export async function freePort(): Promise<number> {
 
 /**
  * A throwaway redis-server child process on its own port, so a test can stop and restart Redis
- * without touching the shared instance on 6379. No persistence: a restart starts empty.
+ * without touching the shared instance on 6379. Without `persistDir` a restart starts empty; with
+ * it, Redis keeps an append-only file there (fsync on every write) and a restart keeps the queue,
+ * like a production Redis for BullMQ.
  */
 export class RedisServerProcess {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  protected constructor(
+    readonly port: number,
+    readonly persistDir?: string,
+  ) {}
 
-  static async start(): Promise<RedisServerProcess> {
-    const server = new RedisServerProcess(await freePort());
+  static async start(options: { persistDir?: string } = {}): Promise<RedisServerProcess> {
+    const server = new RedisServerProcess(await freePort(), options.persistDir);
     await server.start();
     return server;
   }
@@ -35,9 +40,12 @@ export class RedisServerProcess {
 
   async start(): Promise<void> {
     if (this.child) throw new Error(`redis-server on port ${this.port} is already running`);
+    const persistence = this.persistDir
+      ? ['--dir', this.persistDir, '--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no'];
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
