@@ -1,3 +1,4 @@
+import { runCaptured } from '../cli/capture';
 import fc from 'fast-check';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,6 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { stringify as toYaml } from 'yaml';
-import { runCli, type CliIo } from '../../src/cli/main';
 import { parseRoles } from '../../src/app/service';
 import { isSendmuxId } from '../../src/sendmux/ids';
 import { ROTATION_QUEUE_NAME } from '../../src/queue/rotation-queue';
@@ -59,20 +59,7 @@ function envFor(prefix: string): NodeJS.ProcessEnv {
 }
 
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    env,
-    cwd: workDir,
-  };
-  const code = await runCli(argv, io);
-  return { argv, code, stdout, stderr };
+  return { argv, ...(await runCaptured(argv, { env, cwd: workDir })) };
 }
 
 /**

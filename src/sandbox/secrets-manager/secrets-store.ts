@@ -280,23 +280,9 @@ export class SecretsStore {
   private describeSecret(input: RequestInput): JsonObject {
     const secretId = requiredString(input, 'SecretId', SECRET_ID_RULE);
     const secret = this.requireSecret(secretId);
-    const versionIdsToStages: Record<string, string[]> = {};
-    for (const version of versionsNewestFirst(secret)) {
-      if (version.stages.length > 0) versionIdsToStages[version.versionId] = [...version.stages];
-    }
-    return {
-      ARN: secret.arn,
-      Name: secret.name,
-      ...(secret.description !== undefined ? { Description: secret.description } : {}),
-      ...(secret.kmsKeyId !== undefined ? { KmsKeyId: secret.kmsKeyId } : {}),
-      LastChangedDate: epochSeconds(secret.lastChangedDate),
-      ...(secret.lastAccessedDate ? { LastAccessedDate: epochSeconds(secret.lastAccessedDate) } : {}),
-      ...(secret.deletedDate ? { DeletedDate: epochSeconds(secret.deletedDate) } : {}),
-      ...(secret.tags.size > 0 ? { Tags: tagList(secret) } : {}),
-      VersionIdsToStages: versionIdsToStages,
-      CreatedDate: epochSeconds(secret.createdDate),
-      PrimaryRegion: this.region,
-    };
+    // DescribeSecret and ListSecrets describe a secret alike; only the stage map's name differs.
+    const { stages, ...summary } = this.summarize(secret);
+    return { ...summary, VersionIdsToStages: stages };
   }
 
   private updateSecretVersionStage(input: RequestInput): JsonObject {
@@ -456,9 +442,14 @@ export class SecretsStore {
   // --- helpers ----------------------------------------------------------------------------
 
   private listEntry(secret: SecretRecord): JsonObject {
-    const versionsToStages: Record<string, string[]> = {};
+    const { stages, ...summary } = this.summarize(secret);
+    return { ...summary, SecretVersionsToStages: stages };
+  }
+
+  private summarize(secret: SecretRecord): JsonObject & { stages: Record<string, string[]> } {
+    const stages: Record<string, string[]> = {};
     for (const version of versionsNewestFirst(secret)) {
-      if (version.stages.length > 0) versionsToStages[version.versionId] = [...version.stages];
+      if (version.stages.length > 0) stages[version.versionId] = [...version.stages];
     }
     return {
       ARN: secret.arn,
@@ -469,9 +460,9 @@ export class SecretsStore {
       ...(secret.lastAccessedDate ? { LastAccessedDate: epochSeconds(secret.lastAccessedDate) } : {}),
       ...(secret.deletedDate ? { DeletedDate: epochSeconds(secret.deletedDate) } : {}),
       ...(secret.tags.size > 0 ? { Tags: tagList(secret) } : {}),
-      SecretVersionsToStages: versionsToStages,
       CreatedDate: epochSeconds(secret.createdDate),
       PrimaryRegion: this.region,
+      stages,
     };
   }
 
