@@ -126,7 +126,8 @@ describe('a worker-only replica', () => {
         return url !== undefined;
       }, 15_000, 'the worker to listen');
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      // Ready once its Redis connection answers (503 until then, which is what a probe should see).
+      await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 10_000, 'the worker to be ready');
       const metrics = await fetch(`${url}/metrics`);
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toContain('rotator_rotations_total');
