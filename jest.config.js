@@ -5,8 +5,9 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
-    // @bull-board/fastify → @fastify/static → content-disposition 3, which is ESM-only: Node 20
-    // loads it natively, but Jest (before Node 24.9) needs it transformed to CommonJS.
+    // @bull-board/fastify → @fastify/static → content-disposition 3, which is ESM-only. Node ≥ 22
+    // require()s it natively, but Jest's own module loader does not (checked on Node 24.22 with
+    // Jest 30: "Cannot use import statement outside a module"), so it is transformed to CommonJS.
     '^.+/node_modules/content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true }, isolatedModules: true }],
   },
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
