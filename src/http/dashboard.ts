@@ -5,8 +5,6 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { AuthHook } from './auth';
 
-type BoardServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
-
 export const DASHBOARD_PATH = '/admin/queues';
 
 /**
@@ -20,9 +18,7 @@ export async function registerDashboard(app: FastifyInstance, opts: { queue: Que
     serverAdapter.setBasePath(DASHBOARD_PATH);
     createBullBoard({
       queues: [new BullMQAdapter(opts.queue)],
-      // @bull-board/fastify 9.10.1 pins its own copy of @bull-board/api (9.10.1) while we use 9.10.2:
-      // the classes are identical at runtime but TypeScript sees two private declarations.
-      serverAdapter: serverAdapter as unknown as BoardServerAdapter,
+      serverAdapter,
       options: { uiConfig: { boardTitle: 'Sendmux key rotator' } },
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
