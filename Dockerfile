@@ -1,11 +1,13 @@
 # syntax=docker/dockerfile:1
 #
 # The rotator's container image. Build:   docker build -t sendmux-rotator .
-# Run one process per role (all, worker, scheduler, api) from this image; the same image also runs
-# the local Sendmux sandbox in docker-compose.yml (command: node dist/src/sandbox/sendmux/main.js).
+# Run one process per role (all, worker, scheduler, api) from this image. The local stand-ins
+# (src/sandbox: the Sendmux sandbox and the Secrets Manager stand-in) are NOT in it: they have an
+# image of their own, `docker build --target standins -t sendmux-standins .`, which
+# docker-compose.yml uses for its sandbox service.
 
 # ---------------------------------------------------------------- build: TypeScript → dist/
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 
 # Dependencies first, so the layer is reused while only the sources change.
@@ -17,8 +19,26 @@ COPY src ./src
 COPY jobs ./jobs
 RUN npm run build
 
-# ---------------------------------------------------------------- runtime: production deps only
-FROM node:20-bookworm-slim AS runtime
+# ---------------------------------------------------------------- production-dist: dist/ without the stand-ins
+# The production code never imports src/sandbox (test/deploy/production-imports.test.ts); `rotator
+# demo`, which does, loads it lazily and says so when it is missing.
+FROM build AS production-dist
+RUN rm -rf dist/src/sandbox
+
+# ---------------------------------------------------------------- standins: the local stand-ins only
+# LOCAL ONLY: the Sendmux sandbox (default command) and the Secrets Manager stand-in
+# (node dist/src/sandbox/secrets-manager/main.js), for docker-compose.yml and local tests.
+FROM node:24-bookworm-slim AS standins
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+CMD ["node", "dist/src/sandbox/sendmux/main.js"]
+
+# ---------------------------------------------------------------- runtime: production deps only (the default target)
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 # V8 otherwise lets the heap grow to ~4x its live size (35-40 MB for a worker) before collecting;
 # a cap keeps a replica's memory flat and predictable for its container limit. Raise it for a
@@ -29,7 +49,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-COPY --from=build /app/dist ./dist
+COPY --from=production-dist /app/dist ./dist
 # The example configuration is the fallback when ROTATOR_CONFIG is unset; mount your own file and
 # point ROTATOR_CONFIG at it.
 COPY config ./config
@@ -40,7 +60,7 @@ USER node
 
 EXPOSE 3000
 
-# No curl in the slim image: Node 20's fetch probes the liveness endpoint on this container's own
+# No curl in the slim image: Node's fetch probes the liveness endpoint on this container's own
 # PORT. The server must listen on 0.0.0.0 or 127.0.0.1 (HOST) for this loopback probe to reach it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||'3000')+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

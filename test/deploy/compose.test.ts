@@ -46,7 +46,8 @@ const rotatorEnv = serviceEnv(rotator, SHELL);
 const sandbox = service('sendmux-sandbox');
 const sandboxEnv = serviceEnv(sandbox, SHELL);
 
-const finalStage = parseDockerfile(readFileSync(DOCKERFILE_PATH, 'utf8')).at(-1)!;
+const dockerStages = parseDockerfile(readFileSync(DOCKERFILE_PATH, 'utf8'));
+const finalStage = dockerStages.at(-1)!;
 const imageCmd = execForm(instructionsOf(finalStage, 'CMD').at(-1)!.args);
 const imageHealthcheck = parseHealthcheck(instructionsOf(finalStage, 'HEALTHCHECK').at(-1)!.args).command;
 
@@ -99,9 +100,14 @@ describe('docker-compose.yml', () => {
     expect(healthcheckTest(localstack).join(' ')).toContain('http://127.0.0.1:4566/_localstack/health');
   });
 
-  it('builds the sandbox from the same Dockerfile as the rotator and runs the sandbox process from the image', () => {
-    expect(sandbox.build).toEqual(rotator.build);
+  it('builds the rotator from the Dockerfile\'s default (production) target, which holds no stand-in', () => {
     expect(rotator.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+  });
+
+  it('builds the sandbox from the Dockerfile\'s standins target, whose image holds the sandbox it runs', () => {
+    expect(sandbox.build).toEqual({ context: '.', dockerfile: 'Dockerfile', target: 'standins' });
+    expect(dockerStages.map((stage) => stage.name)).toContain('standins');
+    expect(sandbox.image).not.toBe(rotator.image);
     const [program, script] = commandOf(sandbox);
     expect(program).toBe('node');
     expect(script).toBe('dist/src/sandbox/sendmux/main.js');

@@ -98,7 +98,7 @@ export function parseHealthcheck(args: string): { options: Record<string, string
 
 export type ComposeService = {
   image?: string;
-  build?: { context?: string; dockerfile?: string } | string;
+  build?: { context?: string; dockerfile?: string; target?: string } | string;
   command?: string[] | string;
   environment?: Record<string, string | number | boolean | null> | string[];
   ports?: Array<string | Record<string, unknown>>;

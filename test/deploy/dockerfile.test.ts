@@ -12,13 +12,25 @@ const stages = parseDockerfile(readFileSync(DOCKERFILE_PATH, 'utf8'));
 const buildStage = stages[0]!;
 const finalStage = stages[stages.length - 1]!;
 const runCommands = (stage: DockerStage) => instructionsOf(stage, 'RUN').map((instruction) => instruction.args);
+/** The stage the final image copies dist/ from. */
+function productionDistStage(): DockerStage {
+  const copy = instructionsOf(finalStage, 'COPY').find((instruction) => / \/app\/dist \.\/dist$/.test(instruction.args));
+  const name = copy ? /^--from=(\S+)/.exec(copy.args)?.[1] : undefined;
+  const stage = stages.find((candidate) => candidate.name === name);
+  if (!stage) throw new Error('the final stage copies /app/dist from no named stage');
+  return stage;
+}
 const defaultPort = ENV_VARS.find((variable) => variable.name === 'PORT')!.default!;
 
 describe('Dockerfile', () => {
-  it('has a named build stage and a separate final stage, both on Node 20', () => {
+  it('has a named build stage and a separate final stage, every stage on Node 24 LTS (or on an earlier stage)', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(buildStage.name).toBeTruthy();
-    for (const stage of stages) expect(stage.image).toMatch(/^node:20[-.\w]*$/);
+    const names = new Set(stages.map((stage) => stage.name));
+    for (const stage of stages) {
+      if (names.has(stage.image)) continue;
+      expect(stage.image).toBe('node:24-bookworm-slim');
+    }
   });
 
   it('installs every dependency from the lockfile and compiles in the build stage', () => {
@@ -36,7 +48,8 @@ describe('Dockerfile', () => {
 
   it('takes the compiled output from the build stage, not the TypeScript sources', () => {
     const copies = instructionsOf(finalStage, 'COPY').map((instruction) => instruction.args);
-    expect(copies).toContainEqual(`--from=${buildStage.name} /app/dist ./dist`);
+    const distSource = productionDistStage();
+    expect(copies).toContainEqual(`--from=${distSource.name} /app/dist ./dist`);
     const fromHost = copies.filter((copy) => !copy.startsWith('--from=')).flatMap((copy) => copy.split(/\s+/).slice(0, -1));
     expect(fromHost.filter((source) => /^(src|jobs|tsconfig.*\.json)$/.test(source))).toEqual([]);
   });
@@ -87,6 +100,24 @@ describe('Dockerfile', () => {
         for (const source of sources) expect([source, existsSync(path.join(REPO_ROOT, source))]).toEqual([source, true]);
       }
     }
+  });
+});
+
+describe('Dockerfile: the stand-ins ship separately', () => {
+  it('leaves src/sandbox out of the dist/ the production image copies', () => {
+    const distSource = productionDistStage();
+    expect(distSource.image).toBe(buildStage.name);
+    expect(runCommands(distSource)).toContainEqual('rm -rf dist/src/sandbox');
+  });
+
+  it('has a standins target that carries the full build and runs the Sendmux sandbox as a non-root user', () => {
+    const standins = stages.find((stage) => stage.name === 'standins');
+    expect(standins).toBeDefined();
+    expect(standins).not.toBe(finalStage);
+    expect(instructionsOf(standins!, 'COPY').map((instruction) => instruction.args)).toContainEqual(`--from=${buildStage.name} /app/dist ./dist`);
+    expect(instructionsOf(standins!, 'USER').at(-1)?.args).toBe('node');
+    expect(execForm(instructionsOf(standins!, 'CMD').at(-1)!.args)).toEqual(['node', 'dist/src/sandbox/sendmux/main.js']);
+    expect(existsSync(path.join(REPO_ROOT, 'dist/src/sandbox/sendmux/main.js'))).toBe(true);
   });
 });
 
