@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { createLogger } from '../../logging/logger';
 import { loadSettings } from '../../config';
-import { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../sandbox/sendmux';
-import { startSecretsManagerStandIn } from '../../sandbox/secrets-manager';
+import { loadStandIns } from '../stand-ins';
 import { createSecretsManagerClient } from '../../aws/secrets-manager-client';
 import { startRotatorService, ROLES } from '../../app/service';
 import { EXIT_USAGE, type CliContext } from '../context';
@@ -36,6 +35,8 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
 
 async function runDemo(ctx: CliContext, count: number, configPath: string): Promise<void> {
   const { io } = ctx;
+  // Loaded lazily: the production image ships without the stand-ins (StandInsMissingError there).
+  const { sendmux: { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY }, secretsManager: { startSecretsManagerStandIn } } = await loadStandIns();
   const baseEnv = io.env;
   const logger = createLogger({ level: baseEnv.LOG_LEVEL ?? 'info' });
   const sandbox = await startSendmuxSandbox({
