@@ -26,6 +26,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Bad command line: unknown command or option, missing argument. */
 export const EXIT_USAGE = 2;
+/** `rotate --wait`: a job had not started by --timeout because the queue is paused or rate-limited. */
+export const EXIT_QUEUE_HELD = 3;
 
 export function createCliContext(io: CliIo): { ctx: CliContext; exitCode: () => number } {
   let exitCode = EXIT_OK;

@@ -1,4 +1,6 @@
 import { TestBed } from '../support/test-bed';
+import { createQueueClient, type QueueClient } from '../../src/app/queue-client';
+import { EXIT_QUEUE_HELD } from '../../src/cli/context';
 import { RotatorProcess, runRotatorCli, writeConfigFile } from '../support/rotator-process';
 
 /** `rotator rotate` against a running `rotator start`, both the built binary, as the README describes. */
@@ -48,6 +50,40 @@ describe('rotator rotate against a running rotator start', () => {
     const run = await runRotatorCli(['rotate', 'mbx_unknown', '--wait', '--config', configPath], bed.env());
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/mbx_unknown {2}failed .*not_found/);
+  });
+
+  describe('when the queue does not start jobs', () => {
+    let client: QueueClient;
+    beforeAll(() => {
+      client = createQueueClient(bed.settings);
+    });
+    afterEach(async () => {
+      await client.queue.queue.resume();
+      await client.queue.queue.removeRateLimitKey();
+    });
+    afterAll(async () => {
+      await client.close();
+    });
+
+    it('reports a paused queue instead of a timeout and exits with its own code (3)', async () => {
+      await client.queue.queue.pause();
+      const run = await runRotatorCli(['rotate', 'mbx_test_0002', '--wait', '--force', '--timeout', '2s', '--config', configPath], bed.env());
+      expect(run.code).toBe(EXIT_QUEUE_HELD);
+      expect(run.code).toBe(3);
+      expect(run.stdout).toMatch(/^mbx_test_0002 {2}paused {2}job=rotate__mbx_test_0002__\S+ {2}— the queue is paused \(rotator pause\): the job has not started; run rotator resume$/m);
+      expect(run.stdout).not.toContain('still running after the --timeout');
+      expect(run.stderr).toContain('the queue is paused');
+    });
+
+    it('reports a rate-limited queue with the time left, in JSON too', async () => {
+      await client.queue.queue.rateLimit(60_000);
+      const run = await runRotatorCli(['rotate', 'mbx_test_0001', '--wait', '--force', '--json', '--timeout', '2s', '--config', configPath], bed.env());
+      expect(run.code).toBe(EXIT_QUEUE_HELD);
+      const parsed = JSON.parse(run.stdout) as { rotations: Array<Record<string, unknown>> };
+      expect(parsed.rotations).toEqual([
+        expect.objectContaining({ mailboxId: 'mbx_test_0001', status: 'rate-limited', message: expect.stringMatching(/rate-limited for another (5[0-9]|60)s/) }),
+      ]);
+    });
   });
 
   it('rejects an invalid mailbox id with exit 2 before touching Redis', async () => {

@@ -5,7 +5,7 @@ import { isSendmuxId } from '../../sendmux/ids';
 import type { EnqueueOutcome } from '../../queue/rotation-queue';
 import type { RotationResult } from '../../rotation/job-data';
 import { parseDuration } from '../../config';
-import { addConfigOption, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+import { addConfigOption, EXIT_FAILURE, EXIT_QUEUE_HELD, EXIT_USAGE, type CliContext } from '../context';
 
 interface RotateOptions {
   config?: string;
@@ -18,7 +18,12 @@ interface RotateOptions {
 
 export interface RotationReport {
   mailboxId: string;
-  status: EnqueueOutcome['status'] | 'completed' | 'failed' | 'timeout';
+  /**
+   * `paused` / `rate-limited`: with --wait, the job had not started by --timeout because the queue
+   * is paused (`rotator pause`) or held by the rate limiter after a Sendmux 429; `timeout`: it was
+   * still running or retrying.
+   */
+  status: EnqueueOutcome['status'] | 'completed' | 'failed' | 'timeout' | 'paused' | 'rate-limited';
   jobId?: string;
   outcome?: RotationResult['outcome'];
   newKeyId?: string;
@@ -81,28 +86,54 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
         ? { mailboxId: o.mailboxId, status: o.status, message: o.message }
         : { mailboxId: o.mailboxId, status: o.status, jobId: o.jobId, ...(o.status === 'existing' ? { message: o.message } : {}) },
     );
-    if (options.wait) reports = await waitForReports(client, reports, timeoutMs);
+    if (options.wait) reports = await waitForReports(client, reports, timeoutMs, (notice) => io.stderr(`rotator rotate: ${notice}\n`));
 
     if (options.json) io.stdout(`${JSON.stringify({ rotations: reports }, null, 2)}\n`);
     else for (const report of reports) io.stdout(`${formatReport(report)}\n`);
 
+    const held = (r: RotationReport) => r.status === 'paused' || r.status === 'rate-limited';
     const failed = options.wait
-      ? reports.some((r) => r.status !== 'completed' || r.outcome !== 'rotated')
+      ? reports.some((r) => !held(r) && (r.status !== 'completed' || r.outcome !== 'rotated'))
       : reports.some((r) => r.status === 'refused');
     if (failed) ctx.setExitCode(EXIT_FAILURE);
+    else if (reports.some(held)) ctx.setExitCode(EXIT_QUEUE_HELD);
   } finally {
     await client.close();
   }
 }
 
+/** Why the queue is not starting jobs right now, if it is not: paused, or held by the rate limiter. */
+async function queueHold(client: ReturnType<typeof createQueueClient>): Promise<{ status: 'paused' | 'rate-limited'; message: string } | null> {
+  const bull = client.queue.queue;
+  if (await bull.isPaused()) {
+    return { status: 'paused', message: 'the queue is paused (rotator pause): the job has not started; run rotator resume' };
+  }
+  // With no argument BullMQ compares the limiter's count with the workers' configured max: > 0 only
+  // while the limiter holds the queue (a Sendmux 429 sets it for Retry-After).
+  const ttlMs = await bull.getRateLimitTtl();
+  if (ttlMs > 0) {
+    return {
+      status: 'rate-limited',
+      message: `the queue is rate-limited for another ${Math.ceil(ttlMs / 1000)}s (after a Sendmux 429 or at rateLimit): the job has not started; it resumes on its own`,
+    };
+  }
+  return null;
+}
+
+/** Job states in which no worker has taken the job yet. */
+const NOT_STARTED = new Set(['waiting', 'prioritized', 'paused', 'wait', 'waiting-children']);
+
 async function waitForReports(
   client: ReturnType<typeof createQueueClient>,
   reports: RotationReport[],
   timeoutMs: number,
+  notify: (notice: string) => void,
 ): Promise<RotationReport[]> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(reports.filter((r) => r.jobId).map((r) => r.mailboxId));
   const done = new Map<string, RotationReport>();
+  const notStarted = new Set<string>();
+  let noticed = false;
   while (pending.size > 0 && Date.now() < deadline) {
     for (const report of reports) {
       if (!pending.has(report.mailboxId) || !report.jobId) continue;
@@ -129,17 +160,29 @@ async function waitForReports(
       } else if (state === 'failed') {
         done.set(report.mailboxId, { mailboxId: report.mailboxId, status: 'failed', jobId: report.jobId, message: job.failedReason });
         pending.delete(report.mailboxId);
+      } else if (NOT_STARTED.has(state) && job.processedOn === undefined) {
+        notStarted.add(report.mailboxId);
+      } else {
+        notStarted.delete(report.mailboxId);
+      }
+    }
+    if (!noticed && notStarted.size > 0) {
+      const hold = await queueHold(client);
+      if (hold) {
+        noticed = true;
+        notify(`${hold.message}; waiting up to the --timeout`);
       }
     }
     if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
   }
-  return reports.map(
-    (r) =>
-      done.get(r.mailboxId) ??
-      (r.jobId
-        ? { ...r, status: 'timeout' as const, message: `still running after the --timeout; follow it with: rotator status` }
-        : r),
-  );
+  const hold = [...pending].some((id) => notStarted.has(id)) ? await queueHold(client) : null;
+  return reports.map((r) => {
+    const finished = done.get(r.mailboxId);
+    if (finished) return finished;
+    if (!r.jobId) return r;
+    if (hold && notStarted.has(r.mailboxId)) return { ...r, status: hold.status, message: hold.message };
+    return { ...r, status: 'timeout' as const, message: 'still running after the --timeout; follow it with: rotator status' };
+  });
 }
 
 export function formatReport(r: RotationReport): string {
