@@ -6,6 +6,7 @@ import type { EnqueueOutcome, RotationQueue } from '../queue/rotation-queue';
 import type { AuthHook } from './auth';
 import { sendError } from './errors';
 import { describeJob } from './job-view';
+import { mailboxHistoryDocument } from '../audit/history-document';
 import {
   RequestValidationError,
   parseHistoryLimit,
@@ -79,8 +80,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
       async (request) => {
         const mailboxId = parseMailboxIdParam(request.params.mailboxId);
         const limit = parseHistoryLimit(request.query.limit);
-        const events = await deps.history.forMailbox(mailboxId, limit);
-        return { mailboxId, events };
+        return mailboxHistoryDocument(mailboxId, await deps.history.forMailbox(mailboxId, limit));
       },
     );
 

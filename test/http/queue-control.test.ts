@@ -58,16 +58,16 @@ describe('mailbox history', () => {
     await harness?.close();
   });
 
-  it('returns the audit events of a mailbox with the requested limit', async () => {
+  it('returns the audit entries of a mailbox with the requested limit, as `entries` like rotator history --json', async () => {
     const { status, body } = await getJson(`${harness.url}/mailboxes/mbx_test_0001/history?limit=3`);
     expect(status).toBe(200);
-    expect(body).toEqual({ mailboxId: 'mbx_test_0001', events: events.slice(0, 3) });
+    expect(body).toEqual({ mailboxId: 'mbx_test_0001', entries: events.slice(0, 3) });
     expect(harness.history.calls.at(-1)).toEqual({ mailboxId: 'mbx_test_0001', limit: 3 });
   });
 
-  it('asks for 50 events when no limit is given', async () => {
+  it('asks for 50 entries when no limit is given', async () => {
     const { body } = await getJson(`${harness.url}/mailboxes/mbx_test_0001/history`);
-    expect(body.events).toHaveLength(50);
+    expect(body.entries).toHaveLength(50);
     expect(harness.history.calls.at(-1)).toEqual({ mailboxId: 'mbx_test_0001', limit: 50 });
   });
 

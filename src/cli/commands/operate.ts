@@ -5,6 +5,7 @@ import { createRotatorRuntime } from '../../app/rotator-runtime';
 import { renderSecretName, type RotatorSettings } from '../../config';
 import { AuditLog } from '../../audit/audit-log';
 import { formatHistory } from '../../audit/format-history';
+import { mailboxHistoryDocument } from '../../audit/history-document';
 import { buildRotationPlan, formatRotationPlan } from '../../planning/plan';
 import { isSendmuxId } from '../../sendmux/ids';
 import { collectStatus, formatStatus } from '../status';
@@ -83,7 +84,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
     await withQueueClient(ctx, options, async (client, settings) => {
       const audit = new AuditLog({ redis: client.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
       const entries = await audit.forMailbox(mailboxId, limit);
-      ctx.io.stdout(options.json ? `${JSON.stringify({ mailboxId, entries }, null, 2)}\n` : `${formatHistory(entries)}\n`);
+      ctx.io.stdout(options.json ? `${JSON.stringify(mailboxHistoryDocument(mailboxId, entries), null, 2)}\n` : `${formatHistory(entries)}\n`);
     });
   });
 
