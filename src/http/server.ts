@@ -9,6 +9,7 @@ import { InsecureBindError, TokenChecker, isLoopbackHost, requireBearerToken, re
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
 import { logRequest } from './request-log';
+import { REQUEST_ID_LOG_KEY, echoRequestId, requestIdOf } from './request-id';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -54,13 +55,17 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   const app = Fastify({
     loggerInstance: httpLogger,
     // Fastify's own request logging writes two lines; logRequest writes one.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: REQUEST_ID_LOG_KEY }),
     bodyLimit: bodyLimitBytes,
     // Job ids and mailbox ids are long; the default 100 is too tight for `rotate__<255 chars>__<slot>`.
     routerOptions: { maxParamLength: 700 },
     // Proxies in front of the rotator are not trusted to name the client.
     trustProxy: false,
+    // X-Request-Id: the caller's when valid, else generated; echoed on every answer (echoRequestId)
+    // and bound to each of the request's log lines as `requestId` (the LogController's label).
+    genReqId: requestIdOf,
   });
+  app.addHook('onRequest', echoRequestId);
 
   // Only JSON bodies are accepted: a text/plain POST is answered 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
