@@ -11,6 +11,7 @@ import { RotationScheduler } from '../scheduler/rotation-scheduler';
 import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
 import { startHttpServer, type RunningHttpServer } from '../http';
 import { createRotatorRuntime, type RotatorRuntime } from './rotator-runtime';
+import { collectMailboxOverview } from '../overview/mailbox-overview';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -127,6 +128,9 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         host: env.host,
         port: env.port,
         history: audit,
+        mailboxOverview: {
+          collect: () => collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets }),
+        },
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
       });

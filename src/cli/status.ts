@@ -1,15 +1,11 @@
 import type { RotatorSettings } from '../config';
-import { renderSecretName } from '../config';
 import type { RotationQueue } from '../queue/rotation-queue';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
 import type { AuditLog } from '../audit/audit-log';
 import type { SecretStore } from '../aws/secret-store';
 import type { RotationProgress } from '../rotation/job-data';
-import { CurrentKeyInspector } from '../scheduler/current-key';
-import { schedulesOf } from '../scheduler/schedules';
-import { nextOccurrenceAfter } from '../scheduler/cron-occurrences';
-import { forEachWithLimit } from '../scheduler/with-limit';
 import { formatDuration } from '../scheduler/format-duration';
+import { collectMailboxOverview, type MailboxOverview, type MailboxOverviewDeps } from '../overview/mailbox-overview';
 
 export interface StatusReport {
   generatedAt: string;
@@ -17,8 +13,9 @@ export interface StatusReport {
   counts: Record<string, number>;
   inProgress: Array<{ jobId: string; mailboxId?: string; step?: string; attempt: number; startedAt?: string }>;
   failuresLast24h: Array<{ at: string; jobId: string; mailboxId: string; message?: string }>;
-  schedules: Array<{ name: string; cron: string; timezone: string; nextRun: string | null }>;
-  mailboxes: Array<{ mailboxId: string; lastRotatedAt: string | null; keyAgeSeconds: number | null; keyState: string; nextRun: string | null }>;
+  schedules: MailboxOverview['schedules'];
+  /** The same rows as the /admin/mailboxes page (src/overview/mailbox-overview.ts). */
+  mailboxes: MailboxOverview['mailboxes'];
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -28,54 +25,27 @@ export async function collectStatus(deps: {
   queue: RotationQueue;
   ledger: MailboxLedger;
   audit: AuditLog;
+  alerts: MailboxOverviewDeps['alerts'];
   secrets?: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'>;
   now?: () => Date;
 }): Promise<StatusReport> {
   const now = (deps.now ?? (() => new Date()))();
-  const { file } = deps.settings;
   const bull = deps.queue.queue;
-  const [counts, paused, active, failures, lastRotations] = await Promise.all([
+  const [counts, paused, active, failures, overview] = await Promise.all([
     bull.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized'),
     bull.isPaused(),
     bull.getActive(0, 99),
     deps.audit.failuresSince(now.getTime() - DAY_MS),
-    deps.ledger.allLastRotations(),
+    collectMailboxOverview({
+      file: deps.settings.file,
+      ledger: deps.ledger,
+      audit: deps.audit,
+      queue: bull,
+      alerts: deps.alerts,
+      ...(deps.secrets ? { secrets: deps.secrets } : {}),
+      now: () => now,
+    }),
   ]);
-
-  const schedules = schedulesOf(file).map((s) => ({
-    name: s.name,
-    cron: s.cron,
-    timezone: s.timezone,
-    nextRun: nextOccurrenceAfter({ cron: s.cron, timezone: s.timezone }, now)?.toISOString() ?? null,
-  }));
-  const scheduleOf = (mailboxId: string) =>
-    schedules.find((s) => file.groups.some((g) => g.name === s.name && g.mailboxes?.includes(mailboxId))) ?? schedules[0]!;
-
-  const ids = new Set<string>([...lastRotations.keys(), ...(file.mailboxes === 'all' ? [] : file.mailboxes)]);
-  const inspector = deps.secrets ? new CurrentKeyInspector(deps.secrets) : undefined;
-  const mailboxes: StatusReport['mailboxes'] = [];
-  await forEachWithLimit([...ids].sort(), 8, async (mailboxId) => {
-    let keyAgeSeconds: number | null = null;
-    let keyState = inspector ? 'unknown' : 'not checked';
-    if (inspector) {
-      try {
-        const state = await inspector.inspect(renderSecretName(file.secretName, mailboxId), { withCreatedDate: true });
-        keyState = state.kind;
-        if (state.kind === 'current' && state.createdDate) keyAgeSeconds = Math.round((now.getTime() - state.createdDate.getTime()) / 1000);
-      } catch (err) {
-        keyState = `error: ${(err as Error).message}`;
-      }
-    }
-    const last = lastRotations.get(mailboxId);
-    mailboxes.push({
-      mailboxId,
-      lastRotatedAt: last ? new Date(last.at).toISOString() : null,
-      keyAgeSeconds,
-      keyState,
-      nextRun: scheduleOf(mailboxId).nextRun,
-    });
-  });
-  mailboxes.sort((a, b) => a.mailboxId.localeCompare(b.mailboxId));
 
   return {
     generatedAt: now.toISOString(),
@@ -97,8 +67,8 @@ export async function collectStatus(deps: {
       mailboxId: entry.event.mailboxId,
       message: entry.event.message,
     })),
-    schedules,
-    mailboxes,
+    schedules: overview.schedules,
+    mailboxes: overview.mailboxes,
   };
 }
 
@@ -112,10 +82,14 @@ export function formatStatus(status: StatusReport): string {
   lines.push('', 'Schedules:');
   for (const s of status.schedules) lines.push(`  ${s.name}  "${s.cron}" (${s.timezone})  next ${s.nextRun ?? 'never'}`);
   lines.push('', `Mailboxes (${status.mailboxes.length}):`);
-  lines.push('  MAILBOX                        LAST ROTATED               KEY AGE    NEXT RUN');
+  lines.push('  MAILBOX                        LAST ROTATED               KEY AGE    NEXT RUN                   LAST OUTCOME  FAILS  PENDING REVOCATION');
   for (const m of status.mailboxes) {
     const age = m.keyAgeSeconds === null ? m.keyState : formatDuration(m.keyAgeSeconds * 1000);
-    lines.push(`  ${m.mailboxId.padEnd(30)} ${(m.lastRotatedAt ?? 'never').padEnd(26)} ${age.padEnd(10)} ${m.nextRun ?? '-'}`);
+    const revocation = m.pendingRevocation ? `${m.pendingRevocation.keyId} at ${m.pendingRevocation.at}` : '-';
+    lines.push(
+      `  ${m.mailboxId.padEnd(30)} ${(m.lastRotatedAt ?? 'never').padEnd(26)} ${age.padEnd(10)} ${(m.nextRun ?? '-').padEnd(26)} ` +
+        `${(m.lastOutcome?.outcome ?? '-').padEnd(13)} ${String(m.consecutiveFailures).padEnd(6)} ${revocation}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
 import type { RotationQueue } from '../queue/rotation-queue';
 import { registerApiRoutes, type MailboxHistorySource } from './api-routes';
+import type { MailboxOverviewSource } from './mailbox-overview-page';
 import { InsecureBindError, TokenChecker, isLoopbackHost, requireBearerToken, requireDashboardCredentials } from './auth';
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
@@ -28,6 +29,8 @@ export interface HttpServerDeps {
   /** The mailboxes `{"all": true}` means. */
   resolveAllMailboxIds: () => Promise<string[]>;
   bodyLimitBytes?: number;
+  /** Serves /admin/mailboxes (the api role) when given. */
+  mailboxOverview?: MailboxOverviewSource;
   /**
    * 'full' (the api role): API, dashboard, /metrics and probes. 'probes': only /healthz, /readyz
    * and /metrics, so worker and scheduler replicas can be probed and scraped too.
@@ -103,6 +106,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     queue: deps.queue.queue,
     auth: checker ? requireDashboardCredentials(checker) : undefined,
   });
+  if (deps.mailboxOverview) {
+    const { registerMailboxOverviewPage } = await import('./mailbox-overview-page');
+    await registerMailboxOverviewPage(app, { source: deps.mailboxOverview, auth: checker ? requireDashboardCredentials(checker) : undefined });
+  }
 
   return app;
 }

@@ -4,6 +4,7 @@ import { createQueueClient, type QueueClient } from '../../app/queue-client';
 import { createRotatorRuntime } from '../../app/rotator-runtime';
 import { renderSecretName, type RotatorSettings } from '../../config';
 import { AuditLog } from '../../audit/audit-log';
+import { AlertNotifier } from '../../alerts/alert-notifier';
 import { formatHistory } from '../../audit/format-history';
 import { mailboxHistoryDocument } from '../../audit/history-document';
 import { buildRotationPlan, formatRotationPlan } from '../../planning/plan';
@@ -39,7 +40,10 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
     const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
     try {
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
-      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, secrets: options.keyAges ? runtime.secrets : undefined });
+      // Without a webhook URL the notifier only reads the shared consecutive-failure counters.
+      const alerts = new AlertNotifier({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
+      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, alerts, secrets: options.keyAges ? runtime.secrets : undefined });
+      await alerts.close();
       ctx.io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
     } finally {
       await runtime.close();

@@ -3,6 +3,10 @@ import type { RotatorRuntime } from '../../../src/app/rotator-runtime';
 import { startHttpServer, type HttpServerDeps, type RunningHttpServer } from '../../../src/http';
 import { RotatorMetrics } from '../../../src/metrics/rotator-metrics';
 import { TestBed } from '../../support/test-bed';
+import { AuditLog } from '../../../src/audit/audit-log';
+import { AlertNotifier } from '../../../src/alerts/alert-notifier';
+import { combineSinks } from '../../../src/rotation/events';
+import { collectMailboxOverview } from '../../../src/overview/mailbox-overview';
 
 export const TEST_API_TOKEN = 'test-api-token-0123456789abcdef';
 
@@ -33,6 +37,11 @@ export interface HarnessOptions {
   /** Overrides of the server's dependencies (e.g. another `redis` for readiness). */
   server?: (deps: HttpServerDeps) => Partial<HttpServerDeps>;
   history?: InMemoryHistory;
+  /**
+   * Serve /admin/mailboxes as the service does: job events also go to a real AuditLog and
+   * AlertNotifier (no webhook) in the bed's Redis, which the page's model reads.
+   */
+  overview?: boolean;
 }
 
 /**
@@ -51,7 +60,10 @@ export async function startHarness(options: HarnessOptions): Promise<HttpHarness
     if (!runtime) throw new Error('runtime not started');
     return runtime;
   }
-  runtime = await bed.runtime({ events: metrics, onSendmuxCall: (record) => metrics.onSendmuxCall(record) });
+  const audit = options.overview ? new AuditLog({ redis: bed.redis, prefix: bed.prefix, logger: bed.logs.logger }) : undefined;
+  const alerts = options.overview ? new AlertNotifier({ redis: bed.redis, prefix: bed.prefix, logger: bed.logs.logger }) : undefined;
+  runtime = await bed.runtime({ events: combineSinks([metrics, audit, alerts]), onSendmuxCall: (record) => metrics.onSendmuxCall(record) });
+  const rt = runtime;
   const history = options.history ?? new InMemoryHistory();
   const base: HttpServerDeps = {
     logger: bed.logs.logger,
@@ -63,6 +75,14 @@ export async function startHarness(options: HarnessOptions): Promise<HttpHarness
     port: 0,
     history,
     resolveAllMailboxIds: async () => [...bed.mailboxIds],
+    ...(audit && alerts
+      ? {
+          mailboxOverview: {
+            collect: () =>
+              collectMailboxOverview({ file: bed.settings.file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets }),
+          },
+        }
+      : {}),
   };
   const server = await startHttpServer({ ...base, ...options.server?.(base) });
   return {
@@ -74,6 +94,7 @@ export async function startHarness(options: HarnessOptions): Promise<HttpHarness
     url: server.url,
     async close() {
       await server.close();
+      await alerts?.close();
       await bed.close();
     },
   };

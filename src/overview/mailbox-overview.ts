@@ -1,0 +1,164 @@
+import type { Job } from 'bullmq';
+import type { RotatorFileConfig } from '../config';
+import { renderSecretName } from '../config';
+import type { SecretStore } from '../aws/secret-store';
+import type { AuditEntry } from '../audit/audit-log';
+import type { RotationAttemptEvent } from '../rotation/events';
+import { REVOKE_JOB_NAME } from '../rotation/job-data';
+import type { LastRotation } from '../rotation/mailbox-ledger';
+import { CurrentKeyInspector } from '../scheduler/current-key';
+import { schedulesOf } from '../scheduler/schedules';
+import { nextOccurrenceAfter } from '../scheduler/cron-occurrences';
+import { forEachWithLimit } from '../scheduler/with-limit';
+
+/**
+ * One model of "how is each mailbox doing", shared by `rotator status` and the /admin/mailboxes
+ * page, so both answer from the same reads: the last-rotation ledger (Redis), Secrets Manager's
+ * AWSCURRENT version (key age), the audit history (last outcome), the queue's delayed revocation
+ * jobs and the alert notifier's consecutive-failure counters.
+ */
+
+export interface MailboxScheduleRun {
+  name: string;
+  cron: string;
+  timezone: string;
+  /** ISO time, or null when the cron never fires again. */
+  nextRun: string | null;
+}
+
+export interface MailboxOverviewRow {
+  mailboxId: string;
+  /** The key this rotator last made current (from the ledger), or null before its first rotation. */
+  currentKeyId: string | null;
+  /** ISO time of the last completed rotation (ledger). */
+  lastRotatedAt: string | null;
+  /** Age in seconds of the AWSCURRENT secret version (Secrets Manager), null when unknown or not checked. */
+  keyAgeSeconds: number | null;
+  /** `current`, `missing`, `no-current`, `deleted`, `not checked`, or `error: <message>`. */
+  keyState: string;
+  /** The most recent rotation attempt in the audit history. */
+  lastOutcome: { outcome: RotationAttemptEvent['outcome']; at: string; jobId: string; step: string; message?: string } | null;
+  nextRun: string | null;
+  /** The delayed job that will revoke the previous key, if one is waiting. */
+  pendingRevocation: { keyId: string; at: string; jobId: string } | null;
+  /** Failed-for-good rotations in a row since the last success (alert counters). */
+  consecutiveFailures: number;
+}
+
+export interface MailboxOverview {
+  generatedAt: string;
+  schedules: MailboxScheduleRun[];
+  mailboxes: MailboxOverviewRow[];
+}
+
+export interface MailboxOverviewDeps {
+  file: Pick<RotatorFileConfig, 'mailboxes' | 'groups' | 'secretName' | 'schedule' | 'timezone'>;
+  ledger: { allLastRotations(): Promise<Map<string, LastRotation>> };
+  audit: { forMailbox(mailboxId: string, limit: number): Promise<AuditEntry[]> };
+  /** The BullMQ queue: its delayed and waiting revocation jobs are the pending revocations. */
+  queue: { getJobs(types: Array<'delayed' | 'waiting' | 'prioritized'>, start?: number, end?: number): Promise<Job[]> };
+  alerts: { consecutiveFailures(): Promise<Map<string, number>> };
+  /** Without it key ages are not looked up (`keyState: 'not checked'`). */
+  secrets?: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'>;
+  now?: () => Date;
+}
+
+/** Audit entries read per mailbox to find its latest rotation attempt among revocation entries. */
+const HISTORY_LOOKBACK = 20;
+/** Secrets Manager and Redis reads in flight at once. */
+const CONCURRENCY = 8;
+
+/**
+ * Every configured mailbox (a list in the config, or with `mailboxes: all` those the ledger knows)
+ * with its current key, key age, last outcome, next run, pending revocation and failure streak,
+ * sorted by mailbox id. A Secrets Manager error for one mailbox goes into its `keyState`; a Redis
+ * error rejects the whole call.
+ */
+export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise<MailboxOverview> {
+  const now = (deps.now ?? (() => new Date()))();
+  const { file } = deps;
+  const [lastRotations, failures, revocationJobs] = await Promise.all([
+    deps.ledger.allLastRotations(),
+    deps.alerts.consecutiveFailures(),
+    deps.queue.getJobs(['delayed', 'waiting', 'prioritized']),
+  ]);
+
+  const schedules: MailboxScheduleRun[] = schedulesOf(file).map((s) => ({
+    name: s.name,
+    cron: s.cron,
+    timezone: s.timezone,
+    nextRun: nextOccurrenceAfter({ cron: s.cron, timezone: s.timezone }, now)?.toISOString() ?? null,
+  }));
+  const scheduleOf = (mailboxId: string) =>
+    schedules.find((s) => file.groups.some((g) => g.name === s.name && g.mailboxes?.includes(mailboxId))) ?? schedules[0];
+
+  const pending = new Map<string, MailboxOverviewRow['pendingRevocation']>();
+  for (const job of revocationJobs) {
+    if (job.name !== REVOKE_JOB_NAME) continue;
+    const data = job.data as { mailboxId?: string; keyId?: string };
+    if (!data.mailboxId || !data.keyId) continue;
+    const at = new Date(job.timestamp + (job.delay ?? 0)).toISOString();
+    const known = pending.get(data.mailboxId);
+    if (!known || at < known.at) pending.set(data.mailboxId, { keyId: data.keyId, at, jobId: String(job.id) });
+  }
+
+  const ids = new Set<string>([...lastRotations.keys(), ...(file.mailboxes === 'all' ? [] : file.mailboxes)]);
+  const inspector = deps.secrets ? new CurrentKeyInspector(deps.secrets) : undefined;
+  const rows: MailboxOverviewRow[] = [];
+  await forEachWithLimit([...ids], CONCURRENCY, async (mailboxId) => {
+    const [key, history] = await Promise.all([keyAgeOf(inspector, renderSecretName(file.secretName, mailboxId), now), deps.audit.forMailbox(mailboxId, HISTORY_LOOKBACK)]);
+    const last = lastRotations.get(mailboxId);
+    rows.push({
+      mailboxId,
+      currentKeyId: last?.keyId ?? null,
+      lastRotatedAt: last ? new Date(last.at).toISOString() : null,
+      ...key,
+      lastOutcome: lastRotationAttempt(history),
+      nextRun: scheduleOf(mailboxId)?.nextRun ?? null,
+      pendingRevocation: pending.get(mailboxId) ?? null,
+      consecutiveFailures: failures.get(mailboxId) ?? 0,
+    });
+  });
+  rows.sort((a, b) => a.mailboxId.localeCompare(b.mailboxId));
+  return { generatedAt: now.toISOString(), schedules, mailboxes: rows };
+}
+
+async function keyAgeOf(
+  inspector: CurrentKeyInspector | undefined,
+  secretName: string,
+  now: Date,
+): Promise<Pick<MailboxOverviewRow, 'keyAgeSeconds' | 'keyState'>> {
+  if (!inspector) return { keyAgeSeconds: null, keyState: 'not checked' };
+  try {
+    const state = await inspector.inspect(secretName, { withCreatedDate: true });
+    const keyAgeSeconds = state.kind === 'current' && state.createdDate ? Math.round((now.getTime() - state.createdDate.getTime()) / 1000) : null;
+    return { keyAgeSeconds, keyState: state.kind };
+  } catch (err) {
+    return { keyAgeSeconds: null, keyState: `error: ${(err as Error).message}` };
+  }
+}
+
+function lastRotationAttempt(history: readonly AuditEntry[]): MailboxOverviewRow['lastOutcome'] {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const event = history[i]!.event;
+    if (event.kind !== 'rotation') continue;
+    return { outcome: event.outcome, at: event.at, jobId: event.jobId, step: event.step, ...(event.message ? { message: event.message } : {}) };
+  }
+  return null;
+}
+
+export const OVERVIEW_SORTS = ['mailbox', 'age', 'failures'] as const;
+export type OverviewSort = (typeof OVERVIEW_SORTS)[number];
+
+/**
+ * The rows in the order an operator asks for: `age` oldest key first (unknown ages last),
+ * `failures` longest failure streak first; ties by mailbox id. Returns a new array.
+ */
+export function sortOverviewRows(rows: readonly MailboxOverviewRow[], sort: OverviewSort): MailboxOverviewRow[] {
+  const byId = (a: MailboxOverviewRow, b: MailboxOverviewRow) => a.mailboxId.localeCompare(b.mailboxId);
+  const sorted = [...rows];
+  if (sort === 'age') sorted.sort((a, b) => (b.keyAgeSeconds ?? -1) - (a.keyAgeSeconds ?? -1) || byId(a, b));
+  else if (sort === 'failures') sorted.sort((a, b) => b.consecutiveFailures - a.consecutiveFailures || byId(a, b));
+  else sorted.sort(byId);
+  return sorted;
+}
