@@ -107,7 +107,8 @@ function renderRow(row: MailboxOverviewRow, now: number): string {
   const age = row.keyAgeSeconds === null ? `<span class="muted">${escapeHtml(row.keyState)}</span>` : escapeHtml(formatDuration(row.keyAgeSeconds * 1000));
   const outcome = row.lastOutcome
     ? `<span class="outcome ${outcomeClass(row.lastOutcome.outcome)}">${escapeHtml(row.lastOutcome.outcome)}</span> ${timeCell(row.lastOutcome.at, now)}` +
-      (row.lastOutcome.message ? `<div class="message">${escapeHtml(row.lastOutcome.step)}: ${escapeHtml(row.lastOutcome.message)}</div>` : '')
+      // The message names the step already ("step mint: …").
+      (row.lastOutcome.message ? `<div class="message">${escapeHtml(row.lastOutcome.message)}</div>` : '')
     : '<span class="muted">none</span>';
   const revocation = row.pendingRevocation
     ? `<code>${escapeHtml(row.pendingRevocation.keyId)}</code> ${timeCell(row.pendingRevocation.at, now)}`

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { TEST_API_TOKEN, postJson, startHarness, waitForJobState, type HttpHarness } from '../http/support/http-harness';
+import { ARTIFACTS_DIR, launchChromium } from './support/chromium';
 
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const SCREENSHOT_PATH = path.resolve(__dirname, '../artifacts/dashboard.png');
+const SCREENSHOT_PATH = path.join(ARTIFACTS_DIR, 'dashboard.png');
 
 /**
  * The Bull Board dashboard in a real (headless) Chromium: HTTP Basic credentials get the browser
@@ -16,29 +16,11 @@ describe('the queue dashboard in a browser', () => {
   let jobId: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(
-        `Chromium is missing at ${CHROMIUM_PATH}; the dashboard test needs it. Install it with ` +
-          '"apt-get update && apt-get install -y chromium" (.ci/run does this when test/browser/needs-chromium exists).',
-      );
-    }
     harness = await startHarness({ label: 'browser' });
     const response = await postJson(`${harness.url}/rotations`, { mailboxIds: [harness.bed.mailboxIds[0]] });
     jobId = ((await response.json()) as { rotations: Array<{ jobId: string }> }).rotations[0]!.jobId;
     await waitForJobState(harness, jobId, 'completed');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
