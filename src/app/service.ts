@@ -70,7 +70,14 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
 
   let runtime: RotatorRuntime | undefined;
   const metrics = new RotatorMetrics({
-    queue: { getJobCounts: async (...states: string[]) => (runtime ? runtime.queue.queue.getJobCounts(...(states as never[])) : {}) },
+    queue: {
+      getJobCounts: async (...states: string[]) => (runtime ? runtime.queue.queue.getJobCounts(...(states as never[])) : {}),
+      isPaused: async () => {
+        if (!runtime) throw new Error('the runtime is not started yet');
+        return runtime.queue.queue.isPaused();
+      },
+    },
+    maxKeyAgeMs: file.maxKeyAgeMs,
     lastRotations: async () => (runtime ? runtime.ledger.allLastRotations() : new Map()),
     consecutiveFailures: () => alerts.consecutiveFailures(),
   });

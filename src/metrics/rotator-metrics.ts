@@ -16,6 +16,8 @@ const DEFAULT_COLLECT_TIMEOUT_MS = 2_000;
 
 export interface JobCountsSource {
   getJobCounts(...states: string[]): Promise<Record<string, number>>;
+  /** BullMQ's global pause flag (`rotator pause`); without it rotator_queue_paused is not exported. */
+  isPaused?(): Promise<boolean>;
 }
 
 export interface RotatorMetricsOptions {
@@ -27,6 +29,11 @@ export interface RotatorMetricsOptions {
   lastRotations?: () => Promise<Map<string, { at: number; keyId: string }>>;
   /** Consecutive failed rotations per mailbox (alerts module). */
   consecutiveFailures?: () => Promise<Map<string, number>>;
+  /**
+   * The configured maxKeyAge in ms (null or absent: off), exported as rotator_max_key_age_seconds
+   * so alert rules compare key ages with the configuration rather than a copy of it.
+   */
+  maxKeyAgeMs?: number | null;
   now?: () => number;
   /** Node process metrics (CPU, memory, event loop lag...). Default true. */
   collectDefaultMetrics?: boolean;
@@ -136,6 +143,28 @@ export class RotatorMetrics implements RotatorEventSink {
           for (const state of QUEUE_JOB_STATES) queueJobs.set({ state }, counts[state] ?? 0);
         },
       });
+    }
+
+    if (queue?.isPaused) {
+      const isPaused = queue.isPaused.bind(queue);
+      const paused: Gauge = new Gauge({
+        name: 'rotator_queue_paused',
+        help: '1 while the rotation queue is paused (rotator pause / POST /queue/pause), else 0.',
+        registers,
+        collect: async () => {
+          paused.remove();
+          const value = await this.readOrUndefined(isPaused);
+          if (value !== undefined) paused.set(value ? 1 : 0);
+        },
+      });
+    }
+
+    if (this.opts.maxKeyAgeMs) {
+      new Gauge({
+        name: 'rotator_max_key_age_seconds',
+        help: 'The configured maxKeyAge: a mailbox whose key is older is rotated at once (exported only when set).',
+        registers,
+      }).set(this.opts.maxKeyAgeMs / 1000);
     }
 
     if (lastRotations) {

@@ -132,6 +132,21 @@ describe('RotatorMetrics at scrape time', () => {
     expect(sampleValue(exposition, 'rotator_mailbox_consecutive_failures', { mailbox: 'mbx_stale' })).toBe(3);
   });
 
+  it('reports whether the queue is paused (1) or running (0), for the paused-too-long alert', async () => {
+    const metrics = new RotatorMetrics({ collectDefaultMetrics: false, queue });
+    await queue.pause();
+    expect(sampleValue(await scrape(metrics), 'rotator_queue_paused')).toBe(1);
+    await queue.resume();
+    expect(sampleValue(await scrape(metrics), 'rotator_queue_paused')).toBe(0);
+  });
+
+  it('exports the configured maxKeyAge in seconds, and nothing when it is off', async () => {
+    const withAge = new RotatorMetrics({ collectDefaultMetrics: false, maxKeyAgeMs: 30 * 86_400_000 });
+    expect(sampleValue(await scrape(withAge), 'rotator_max_key_age_seconds')).toBe(30 * 86_400);
+    const without = new RotatorMetrics({ collectDefaultMetrics: false, maxKeyAgeMs: null });
+    expect((await scrape(without)).types.has('rotator_max_key_age_seconds')).toBe(false);
+  });
+
   it('drops a mailbox from the per-mailbox gauge once its source no longer lists it', async () => {
     let entries = new Map([
       ['mbx_a', { at: 0, keyId: 'k' }],

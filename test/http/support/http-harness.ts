@@ -39,7 +39,8 @@ export interface HarnessOptions {
   history?: InMemoryHistory;
   /**
    * Serve /admin/mailboxes as the service does: job events also go to a real AuditLog and
-   * AlertNotifier (no webhook) in the bed's Redis, which the page's model reads.
+   * AlertNotifier (no webhook) in the bed's Redis, which the page's model and the
+   * rotator_mailbox_consecutive_failures gauge read.
    */
   overview?: boolean;
 }
@@ -50,18 +51,23 @@ export interface HarnessOptions {
  */
 export async function startHarness(options: HarnessOptions): Promise<HttpHarness> {
   const bed = await TestBed.start({ mailboxes: options.mailboxes ?? 1, label: options.label, config: options.config });
+  const audit = options.overview ? new AuditLog({ redis: bed.redis, prefix: bed.prefix, logger: bed.logs.logger }) : undefined;
+  const alerts = options.overview ? new AlertNotifier({ redis: bed.redis, prefix: bed.prefix, logger: bed.logs.logger }) : undefined;
   // The runtime needs the metrics (as its event sink) before the metrics can read the runtime's queue.
   let runtime: RotatorRuntime | undefined;
   const metrics = new RotatorMetrics({
-    queue: { getJobCounts: (...states: string[]) => requireRuntime().queue.queue.getJobCounts(...(states as JobType[])) },
+    queue: {
+      getJobCounts: (...states: string[]) => requireRuntime().queue.queue.getJobCounts(...(states as JobType[])),
+      isPaused: () => requireRuntime().queue.queue.isPaused(),
+    },
+    maxKeyAgeMs: bed.settings.file.maxKeyAgeMs,
+    ...(alerts ? { consecutiveFailures: () => alerts.consecutiveFailures() } : {}),
     lastRotations: () => requireRuntime().ledger.allLastRotations(),
   });
   function requireRuntime(): RotatorRuntime {
     if (!runtime) throw new Error('runtime not started');
     return runtime;
   }
-  const audit = options.overview ? new AuditLog({ redis: bed.redis, prefix: bed.prefix, logger: bed.logs.logger }) : undefined;
-  const alerts = options.overview ? new AlertNotifier({ redis: bed.redis, prefix: bed.prefix, logger: bed.logs.logger }) : undefined;
   runtime = await bed.runtime({ events: combineSinks([metrics, audit, alerts]), onSendmuxCall: (record) => metrics.onSendmuxCall(record) });
   const rt = runtime;
   const history = options.history ?? new InMemoryHistory();
