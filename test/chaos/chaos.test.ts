@@ -13,7 +13,7 @@ import { runHostileSendmux, type HostileSendmuxFacts } from './scenarios/hostile
 /**
  * The fault-injection suite (issue 6). Each scenario rotates ≥ 200 mailboxes over several rounds
  * (so previous keys get revoked too) while something breaks, then checks the invariants of
- * DESIGN.md from the outside (test/chaos/invariants.ts). `npm test` runs the reduced `ci`
+ * docs/design.md from the outside (test/chaos/invariants.ts). `npm test` runs the reduced `ci`
  * profile; `npm run test:chaos` (CHAOS_PROFILE=full) the full one. The figures table is printed
  * at the end and written to test/artifacts/chaos-figures.{json,md}.
  */

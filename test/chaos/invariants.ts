@@ -9,7 +9,7 @@ import { dumpKeysWithPrefix } from '../support/redis';
 import { LeakScanner, type Leak, type TextToScan } from './leak-scan';
 
 /**
- * The invariants of DESIGN.md, checked from the outside after a chaos batch: the sandbox's record
+ * The invariants of docs/design.md, checked from the outside after a chaos batch: the sandbox's record
  * of keys minted and revoked, Secrets Manager's versions and labels, the jobs BullMQ kept in
  * Redis, a dump of every Redis key under the run's prefix, and every log line captured.
  * Nothing here asks the rotator what it thinks happened.
