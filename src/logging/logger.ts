@@ -92,25 +92,26 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
     },
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
   };
-  if (opts.format === 'pretty') return pino(options, prettyStream(opts));
+  if (opts.format === 'pretty') return pino(options, prettyDestination(opts));
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
 /**
- * A synchronous pino-pretty stream in this process rather than a transport worker thread, so the
- * last lines before an exit are never lost and a short-lived CLI process starts no thread. The
- * lines it renders are the redacted ones: redaction runs in pino's formatters, before any stream.
+ * pino-pretty's formatter applied to each line in this process, written synchronously, rather
+ * than a transport worker thread: the last lines before an exit are never lost and a short-lived
+ * CLI process starts no thread. It renders the redacted lines (redaction runs in pino's
+ * formatters, before any destination).
  */
-function prettyStream(opts: CreateLoggerOptions): DestinationStream {
-  return pinoPretty({
+function prettyDestination(opts: CreateLoggerOptions): DestinationStream {
+  const target = opts.destination ?? pino.destination({ fd: 1, sync: true });
+  const prettify = pinoPretty.prettyFactory({
     colorize: opts.colorize ?? (opts.destination === undefined && process.stdout.isTTY === true && pinoPretty.isColorSupported),
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname,component',
     messageFormat: '{if component}[{component}] {end}{msg}',
     singleLine: true,
-    sync: true,
-    ...(opts.destination === undefined ? {} : { destination: opts.destination }),
   });
+  return { write: (line: string) => target.write(prettify(line)) };
 }
 
 /**

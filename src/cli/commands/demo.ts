@@ -120,19 +120,19 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
     stopRequested = true;
     signalled();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too: closing the terminal window must not leave the private Redis behind.
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
   const stopAll = async () => {
     await parts.stopAll((err) => io.stderr(`rotator demo: while stopping: ${err.message}\n`));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
   };
 
   try {
     // Configuration problems first (REDIS_URL, LOG_FORMAT, the YAML file), before anything starts.
     loadSettings({ env: { ...baseEnv, SENDMUX_API_KEY: DEFAULT_SANDBOX_MANAGEMENT_KEY, SENDMUX_API_KEY_SECRET_ID: '' }, cwd: io.cwd, configPath });
 
-    const redis = await ensureDemoRedis(baseEnv.REDIS_URL || ENV_DEFAULTS.REDIS_URL, baseEnv.PATH);
+    const redis = await ensureDemoRedis(baseEnv.REDIS_URL || ENV_DEFAULTS.REDIS_URL, baseEnv.PATH, (text) => io.stderr(`rotator demo: ${text}\n`));
     if (redis.privateRedis) parts.add(() => redis.privateRedis!.stop());
     if (stopRequested) return;
 
@@ -194,7 +194,7 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
       ),
     );
     parts.add(() => envFile.remove());
-    io.stderr(banner({ settings, plan, sandboxUrl: sandbox.url, standInUrl: standIn.url, http: service.http?.url, privateRedis: redis.privateRedis !== undefined, envFile: displayPath(io.cwd, envFile.path), format }));
+    io.stderr(banner({ settings, plan, sandboxUrl: sandbox.url, standInUrl: standIn.url, http: service.http?.url, privateRedisPid: redis.privateRedis?.pid, envFile: displayPath(io.cwd, envFile.path), format }));
 
     await stopSignal;
   } finally {
@@ -243,7 +243,7 @@ interface BannerFacts {
   sandboxUrl: string;
   standInUrl: string;
   http: string | undefined;
-  privateRedis: boolean;
+  privateRedisPid: number | undefined;
   envFile: string;
   format: string;
 }
@@ -251,14 +251,14 @@ interface BannerFacts {
 function banner(facts: BannerFacts): string {
   const { settings, plan } = facts;
   const base = facts.http ?? `http://${settings.env.host}:${settings.env.port}`;
-  const redis = facts.privateRedis
-    ? `${settings.env.redisUrl}  LOCAL STAND-IN: a private redis-server started by the demo (nothing answered at REDIS_URL); no persistence, stopped with the demo`
+  const redis = facts.privateRedisPid !== undefined
+    ? `${settings.env.redisUrl}  LOCAL STAND-IN: nothing answered at REDIS_URL, so the demo started a private redis-server (pid ${facts.privateRedisPid}); no persistence, stopped with the demo`
     : `${settings.env.redisUrl}  (REDIS_URL; queue prefix "${settings.env.queuePrefix}")`;
   const cli = `node --env-file=${facts.envFile} dist/src/cli/main.js`;
   return [
     '',
     'rotator demo — LOCAL STAND-INS ONLY: a Sendmux sandbox and a Secrets Manager stand-in run inside this process.',
-    `  Sendmux sandbox:            ${facts.sandboxUrl}  LOCAL STAND-IN (${plan.count} demo mailboxes: mbx_demo_0001…)`,
+    `  Sendmux sandbox:            ${facts.sandboxUrl}  LOCAL STAND-IN (${plan.count} demo mailbox${plan.count === 1 ? '' : 'es'}: mbx_demo_0001…)`,
     `  Secrets Manager stand-in:   ${facts.standInUrl}  LOCAL STAND-IN`,
     `  Redis:                      ${redis}`,
     `  Schedule:                   "${settings.file.schedule}" (${settings.file.timezone})`,

@@ -22,13 +22,15 @@ export async function probeRedis(url: string, timeoutMs = 2_000): Promise<RedisP
     enableOfflineQueue: false,
     enableReadyCheck: false,
   });
-  client.on('error', () => undefined);
+  // ioredis rejects connect() with a generic "Connection is closed."; the socket's error says why.
+  let socketError: NodeJS.ErrnoException | undefined;
+  client.on('error', (err: NodeJS.ErrnoException) => (socketError ??= err));
   try {
     await client.connect();
     await client.ping();
     return { answers: true };
   } catch (err) {
-    const error = err as NodeJS.ErrnoException;
+    const error = socketError ?? (err as NodeJS.ErrnoException);
     const nothingThere =
       (error.code !== undefined && NOTHING_THERE.has(error.code)) || /ETIMEDOUT|Connection is closed|ECONNREFUSED/.test(error.message);
     return { answers: false, nothingThere, reason: error.message };
@@ -53,10 +55,10 @@ export interface DemoRedis {
  * The Redis for `rotator demo`: REDIS_URL when something answers there; otherwise, when
  * `redis-server` is on `pathVariable`, a private one on a free loopback port (see
  * startPrivateRedis). Throws DemoRedisUnavailableError naming REDIS_URL, what was tried and the
- * fix. Only the demo does this: `rotator start` must fail visibly rather than run on a Redis that
+ * fix; `notice` hears that a private one is starting. Only the demo does this: `rotator start` must fail visibly rather than run on a Redis that
  * loses the queue at exit.
  */
-export async function ensureDemoRedis(redisUrl: string, pathVariable: string | undefined): Promise<DemoRedis> {
+export async function ensureDemoRedis(redisUrl: string, pathVariable: string | undefined, notice: (text: string) => void = () => undefined): Promise<DemoRedis> {
   const probe = await probeRedis(redisUrl);
   if (probe.answers) return { url: redisUrl };
   const shown = describeRedisUrl(redisUrl);
@@ -75,6 +77,7 @@ export async function ensureDemoRedis(redisUrl: string, pathVariable: string | u
         'or point REDIS_URL at a Redis 6.2+ (REDIS_URL=redis://host:6379 npm run demo).',
     );
   }
+  notice(`no Redis answers at REDIS_URL=${shown} (${probe.reason}); starting a private ${binary} on a free loopback port (LOCAL STAND-IN, no persistence)`);
   const privateRedis = await startPrivateRedis(binary);
   return { url: privateRedis.url, privateRedis };
 }
