@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -66,7 +67,7 @@ describe('rotator demo without a Redis at REDIS_URL (redis-server on PATH)', () 
     let exited = false;
     void demo.exited.then(() => (exited = true));
     await waitFor(() => exited || demo.stderr.some((l) => l.includes('Ctrl-C stops everything')), 30_000, 'the demo banner');
-    const pid = /private redis-server \(pid (\d+)\)/.exec(demo.stderr.join('\n'))?.[1];
+    const pid = /private redis-server \(pid (\d+)/.exec(demo.stderr.join('\n'))?.[1];
     if (pid === undefined) throw new Error(`no private Redis in the banner:\n${demo.output()}`);
     privateRedisPid = Number(pid);
   }, 60_000);
@@ -153,6 +154,29 @@ describe('rotator demo without a Redis at REDIS_URL and without redis-server', (
   }, 30_000);
 });
 
+describe('rotator demo that cannot start', () => {
+  it('stops its private Redis when start-up fails (a stand-in port in use) and names the option to change', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = (busy.address() as AddressInfo).port;
+    try {
+      const demo = new RotatorProcess(['demo', '--sendmux-port', String(busyPort), '--secrets-manager-port', '0'], { REDIS_URL: await closedRedisUrl(), PORT: '0' });
+      const timer = setTimeout(() => demo.kill('SIGKILL'), 30_000);
+      const exit = await demo.exited;
+      clearTimeout(timer);
+      const stderr = demo.stderr.join('\n');
+      expect(exit).toEqual({ code: 1, signal: null });
+      expect(stderr).toContain(`the Sendmux sandbox cannot listen on port ${busyPort}: it is in use`);
+      expect(stderr).toContain('--sendmux-port');
+      const pid = Number(/private redis-server \(pid (\d+)/.exec(stderr)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      expect(isRunning(pid)).toBe(false);
+    } finally {
+      busy.close();
+    }
+  }, 40_000);
+});
+
 describe('rotator demo in a terminal', () => {
   it('renders its logs with pino-pretty (no JSON) when stdout is a terminal and LOG_FORMAT is unset', async () => {
     // `script` (util-linux) gives the demo a pseudo-terminal, as a person's shell would.
@@ -170,7 +194,7 @@ describe('rotator demo in a terminal', () => {
       await waitFor(() => output.includes('rotated  mbx_demo_0001'), 40_000, 'the first rotation line');
       expect(output).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] \S*INFO\S*: \S*\[worker\] rotation rotated/);
       expect(output).not.toMatch(/^\{"level"/m);
-      const pid = Number(/private redis-server \(pid (\d+)\)/.exec(output)?.[1]);
+      const pid = Number(/private redis-server \(pid (\d+)/.exec(output)?.[1]);
       child.kill('SIGTERM');
       await exited;
       await waitFor(() => !isRunning(pid), 10_000, 'the private Redis to stop');

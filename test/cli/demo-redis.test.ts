@@ -31,7 +31,7 @@ describe('the demo’s Redis', () => {
     const redis = await ensureDemoRedis(`redis://127.0.0.1:${await freePort()}`, process.env.PATH, (text) => notices.push(text));
     try {
       expect(redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
-      expect(notices).toEqual([expect.stringContaining('LOCAL STAND-IN, no persistence')]);
+      expect(notices).toEqual([expect.stringContaining(`private redis-server (pid ${redis.privateRedis!.pid}, `)]);
       expect(await probeRedis(redis.url)).toEqual({ answers: true });
       expect(isRunning(redis.privateRedis!.pid)).toBe(true);
     } finally {

@@ -55,7 +55,7 @@ export interface DemoRedis {
  * The Redis for `rotator demo`: REDIS_URL when something answers there; otherwise, when
  * `redis-server` is on `pathVariable`, a private one on a free loopback port (see
  * startPrivateRedis). Throws DemoRedisUnavailableError naming REDIS_URL, what was tried and the
- * fix; `notice` hears that a private one is starting. Only the demo does this: `rotator start` must fail visibly rather than run on a Redis that
+ * fix; `notice` hears that a private one started. Only the demo does this: `rotator start` must fail visibly rather than run on a Redis that
  * loses the queue at exit.
  */
 export async function ensureDemoRedis(redisUrl: string, pathVariable: string | undefined, notice: (text: string) => void = () => undefined): Promise<DemoRedis> {
@@ -77,7 +77,10 @@ export async function ensureDemoRedis(redisUrl: string, pathVariable: string | u
         'or point REDIS_URL at a Redis 6.2+ (REDIS_URL=redis://host:6379 npm run demo).',
     );
   }
-  notice(`no Redis answers at REDIS_URL=${shown} (${probe.reason}); starting a private ${binary} on a free loopback port (LOCAL STAND-IN, no persistence)`);
   const privateRedis = await startPrivateRedis(binary);
+  notice(
+    `no Redis answers at REDIS_URL=${shown} (${probe.reason}); started a private redis-server (pid ${privateRedis.pid}, ${binary}) ` +
+      `at ${privateRedis.url}: LOCAL STAND-IN, no persistence, stopped with the demo`,
+  );
   return { url: privateRedis.url, privateRedis };
 }
