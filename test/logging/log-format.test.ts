@@ -1,6 +1,8 @@
 import { createLogger, resolveLogFormat } from '../../src/logging/logger';
 import { parseEnv } from '../../src/config/env';
 import { duplicateKeys } from '../support/duplicate-keys';
+import { runCaptured } from '../cli/capture';
+import { REPO_ROOT } from '../support/rotator-process';
 
 const MINTED_SECRET = 'smx_mbx_PLAINTEXTsecretQWERTY123456';
 
@@ -42,6 +44,14 @@ describe('LOG_FORMAT', () => {
     if (result.ok) return;
     expect(result.problems).toEqual([expect.objectContaining({ field: 'LOG_FORMAT', value: 'text', expected: expect.stringContaining('json') })]);
     expect(result.problems[0]!.expected).toContain('pretty');
+  });
+
+  it.each([['start'], ['demo']])('rotator %s refuses a bad LOG_FORMAT before starting anything, naming the variable and the choices', async (command) => {
+    const run = await runCaptured([command], { env: { SENDMUX_API_KEY: 'smx_root_abcdefghijklmnop', LOG_FORMAT: 'text' }, cwd: REPO_ROOT });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/LOG_FORMAT.*text/);
+    expect(run.stderr).toMatch(/json .*pretty/);
+    expect(run.stdout).toBe('');
   });
 
   it('accepts json and pretty in any case', () => {
