@@ -5,15 +5,24 @@ export const DEFAULT_DEMO_ENV_FILE = '.rotator-demo.env';
 
 /**
  * `KEY=value` lines in the dotenv format `node --env-file` reads; a value with spaces, `#` or
- * quotes is double-quoted. Throws on a value with a newline (the format has no way to hold it).
+ * quotes is wrapped in a quote character it does not contain (Node's parser has no escapes).
+ * Throws on a value with a line break or all three quote characters.
  */
 export function formatEnvFile(header: readonly string[], variables: Readonly<Record<string, string>>): string {
   const lines = header.map((line) => `# ${line}`);
   for (const [name, value] of Object.entries(variables)) {
     if (/[\r\n]/.test(value)) throw new Error(`${name} holds a line break; it cannot be written to an env file`);
-    lines.push(`${name}=${/[\s#"'`\\]/.test(value) ? `"${value.replace(/"/g, '\\"')}"` : value}`);
+    lines.push(`${name}=${quoted(name, value)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function quoted(name: string, value: string): string {
+  if (!/[\s#"'`\\]/.test(value)) return value;
+  // Single quotes first: inside double quotes Node turns `\n` into a line break.
+  const quote = ["'", '"', '`'].find((q) => !value.includes(q));
+  if (quote === undefined) throw new Error(`${name} holds all three quote characters; it cannot be written to an env file`);
+  return `${quote}${value}${quote}`;
 }
 
 /** A file this process wrote; remove() deletes it only while it still holds what was written. */
