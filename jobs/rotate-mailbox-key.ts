@@ -296,7 +296,7 @@ class RotationRun {
    */
   private async clearStalePending(pendingVersionId: string, currentKeyId: string | null): Promise<void> {
     await this.enter('clear-stale-pending');
-    const { secretName, mailboxId } = this.data;
+    const { secretName } = this.data;
     const pending = await this.deps.secrets.getSecretVersion(secretName, { versionId: pendingVersionId });
     if (pending) {
       const stale = parseStoredMailboxSecret(secretName, pendingVersionId, pending.secretString);
@@ -310,7 +310,7 @@ class RotationRun {
       }
     }
     await this.moveStageOnce({ stage: AWSPENDING, removeFromVersionId: pendingVersionId });
-    this.log.info({ step: 'clear-stale-pending', mailboxId, staleVersionId: pendingVersionId }, 'stale AWSPENDING label cleared');
+    this.log.info({ step: 'clear-stale-pending', staleVersionId: pendingVersionId }, 'stale AWSPENDING label cleared');
   }
 
   /**

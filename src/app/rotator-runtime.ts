@@ -74,7 +74,8 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     baseUrl: env.sendmuxApiUrl,
     managementKey: createManagementKeySource({ env, secrets, logger }),
     timeoutMs: file.sendmux.timeoutMs,
-    logger: logger.child({ component: 'sendmux' }),
+    // SendmuxClient binds its own component ('sendmux-client').
+    logger,
     onCall:
       guard || onSendmuxCall
         ? (record) => {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { renderSecretName, type RotatorSettings } from '../config';
 import { createRedisConnection } from '../queue/redis-connection';
-import { combineSinks } from '../rotation/events';
+import { combineSinks, type RotatorEventSink } from '../rotation/events';
 import { AuditLog } from '../audit/audit-log';
 import { AlertNotifier } from '../alerts/alert-notifier';
 import { RotatorMetrics } from '../metrics/rotator-metrics';
@@ -37,6 +37,8 @@ export interface RotatorServiceOptions {
   logger: Logger;
   roles: Set<Role>;
   secretsManagerClient?: SecretsManagerClient;
+  /** Receives every rotation and revocation event too, after audit, alerts and metrics (the demo prints them). */
+  events?: RotatorEventSink;
   /** How long shutdown waits for jobs in progress before handing them back to the queue. */
   shutdownTimeoutMs?: number;
 }
@@ -60,12 +62,14 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   const { settings, logger, roles } = opts;
   const { env, file } = settings;
   const redis: Redis = createRedisConnection(env.redisUrl, 'producer');
-  const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger: logger.child({ component: 'audit' }) });
+  // AuditLog, AlertNotifier, RotationScheduler, the HTTP server and SendmuxClient add their own
+  // `component` binding; a second one here would repeat the key in every line they log.
+  const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger });
   const alerts = new AlertNotifier({
     webhookUrl: file.alerts.webhookUrl,
     redis,
     prefix: env.queuePrefix,
-    logger: logger.child({ component: 'alerts' }),
+    logger,
   });
 
   let runtime: RotatorRuntime | undefined;
@@ -95,7 +99,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       redis,
       runWorker: roles.has('worker'),
       secretsManagerClient: opts.secretsManagerClient,
-      events: combineSinks([audit, alerts, metrics], (err) =>
+      events: combineSinks([audit, alerts, metrics, opts.events], (err) =>
         logger.warn({ err: { message: (err as Error).message } }, 'an event sink failed; the rotation is unaffected'),
       ),
       onSendmuxCall: (record) => metrics.onSendmuxCall(record),
@@ -115,7 +119,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         sendmux: rt.sendmux,
         secrets: rt.secrets,
         renderSecretName: (mailboxId) => renderSecretName(file.secretName, mailboxId),
-        logger: logger.child({ component: 'scheduler' }),
+        logger,
       });
       const sched = scheduler;
       started.push(() => sched.stop());
@@ -127,7 +131,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
     {
       http = await startHttpServer({
         surface: roles.has('api') ? 'full' : 'probes',
-        logger: logger.child({ component: 'http' }),
+        logger,
         queue: rt.queue,
         redis,
         metrics,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { maskApiKey, maskToken, maskUrlCredentials } from './masking';
 import type { ConfigProblem } from './problems';
-import type { LogLevel, RotatorEnv } from './types';
+import type { LogFormat, LogLevel, RotatorEnv } from './types';
 import { issuesToProblems, leaf, type LeafResult } from './zod-helpers';
 
 export interface EnvVarDoc {
@@ -20,6 +20,7 @@ export const ENV_VARS: ReadonlyArray<EnvVarDoc> = [
   { name: 'AWS_ENDPOINT_URL_SECRETS_MANAGER', required: false, description: 'Secrets Manager endpoint override (read by the AWS SDK itself)' },
   { name: 'ROTATOR_QUEUE_PREFIX', required: false, default: 'rotator', description: 'BullMQ key prefix; may be a Redis Cluster hash tag like {rotator}' },
   { name: 'LOG_LEVEL', required: false, default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'LOG_FORMAT', required: false, description: 'json (one JSON object a line; the default) or pretty (human-readable; the demo uses it in a terminal)' },
   { name: 'PORT', required: false, default: '3000', description: 'HTTP port (0 = any free port)' },
   { name: 'HOST', required: false, default: '0.0.0.0', description: 'HTTP listen address' },
   { name: 'ROTATOR_API_TOKEN', required: false, description: 'Bearer token for the HTTP API (at least 16 characters)' },
@@ -36,6 +37,7 @@ export const ENV_DEFAULTS = {
 } as const;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 const ROOT_KEY_PREFIX = 'smx_root_';
 const MIN_API_TOKEN_CHARS = 16;
 
@@ -106,6 +108,13 @@ function logLevel(value: unknown): LeafResult<LogLevel> {
   return LOG_LEVELS.includes(level as LogLevel) ? pass(level as LogLevel) : fail(`one of ${LOG_LEVELS.join(', ')}`);
 }
 
+function logFormat(value: unknown): LeafResult<LogFormat> {
+  const format = typeof value === 'string' ? value.toLowerCase() : value;
+  return LOG_FORMATS.includes(format as LogFormat)
+    ? pass(format as LogFormat)
+    : fail('json (one JSON object a line, for log pipelines) or pretty (human-readable, for a terminal)');
+}
+
 function port(value: unknown): LeafResult<number> {
   const expected = 'a TCP port number from 0 to 65535';
   if (typeof value !== 'string' || !/^\d{1,5}$/.test(value)) return fail(expected);
@@ -134,6 +143,7 @@ const envSchema = z.object({
   AWS_ENDPOINT_URL_SECRETS_MANAGER: leaf(httpUrl('an http:// or https:// endpoint URL like "http://127.0.0.1:4566"')).optional(),
   ROTATOR_QUEUE_PREFIX: leaf(queuePrefix).default(ENV_DEFAULTS.ROTATOR_QUEUE_PREFIX),
   LOG_LEVEL: leaf(logLevel).default(ENV_DEFAULTS.LOG_LEVEL),
+  LOG_FORMAT: leaf(logFormat).optional(),
   PORT: leaf(port).default(ENV_DEFAULTS.PORT),
   HOST: leaf(host).default(ENV_DEFAULTS.HOST),
   ROTATOR_API_TOKEN: leaf(apiToken).optional(),
@@ -201,6 +211,7 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string): EnvPars
       ...(env.AWS_ENDPOINT_URL_SECRETS_MANAGER === undefined ? {} : { awsSecretsManagerEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER }),
       queuePrefix: env.ROTATOR_QUEUE_PREFIX,
       logLevel: env.LOG_LEVEL,
+      ...(env.LOG_FORMAT === undefined ? {} : { logFormat: env.LOG_FORMAT }),
       port: env.PORT,
       host: env.HOST,
       ...(env.ROTATOR_API_TOKEN === undefined ? {} : { apiToken: env.ROTATOR_API_TOKEN }),

@@ -1,4 +1,5 @@
 export type {
+  LogFormat,
   LogLevel,
   RateLimitSettings,
   RetentionSettings,

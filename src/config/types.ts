@@ -69,6 +69,9 @@ export interface RetentionSettings {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** `json`: one JSON object a line (machines); `pretty`: pino-pretty's human-readable lines. */
+export type LogFormat = 'json' | 'pretty';
+
 /** Settings read from environment variables (secrets and deployment specifics). */
 export interface RotatorEnv {
   redisUrl: string;
@@ -79,6 +82,8 @@ export interface RotatorEnv {
   awsSecretsManagerEndpoint?: string;
   queuePrefix: string;
   logLevel: LogLevel;
+  /** Unset: JSON for `start`; the demo picks pretty in an interactive terminal. */
+  logFormat?: LogFormat;
   port: number;
   host: string;
   apiToken?: string;

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import pinoPretty from 'pino-pretty';
+import type { LogFormat } from '../config/types';
 
 /**
  * Property names that can hold a secret anywhere the rotator logs: Sendmux mint responses (both
@@ -70,6 +72,10 @@ export interface CreateLoggerOptions {
   destination?: DestinationStream;
   /** Extra fields on every line (e.g. `{ service: 'rotator', replica }`), added to pid and hostname. */
   base?: object;
+  /** `json` (default) or `pretty`: pino-pretty's one-line-per-entry text, rendered in this process. */
+  format?: LogFormat;
+  /** Colours in `pretty` lines; default: when the destination is a colour terminal. */
+  colorize?: boolean;
 }
 
 /** JSON lines with ISO timestamps and level names; secret-bearing fields are replaced by `[REDACTED]`. */
@@ -86,5 +92,34 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
     },
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
   };
+  if (opts.format === 'pretty') return pino(options, prettyDestination(opts));
   return opts.destination ? pino(options, opts.destination) : pino(options);
+}
+
+/**
+ * pino-pretty's formatter applied to each line in this process, written synchronously, rather
+ * than a transport worker thread: the last lines before an exit are never lost and a short-lived
+ * CLI process starts no thread. It renders the redacted lines (redaction runs in pino's
+ * formatters, before any destination).
+ */
+function prettyDestination(opts: CreateLoggerOptions): DestinationStream {
+  const target = opts.destination ?? pino.destination({ fd: 1, sync: true });
+  const prettify = pinoPretty.prettyFactory({
+    colorize: opts.colorize ?? (opts.destination === undefined && process.stdout.isTTY === true && pinoPretty.isColorSupported),
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,component',
+    messageFormat: '{if component}[{component}] {end}{msg}',
+    singleLine: true,
+  });
+  return { write: (line: string) => target.write(prettify(line)) };
+}
+
+/**
+ * The format a process logs in: LOG_FORMAT when set, else `pretty` only where a person is
+ * watching (`interactiveDefault` and stdout is a terminal), else JSON — never pretty in a pipe,
+ * a container or a log collector unless asked for.
+ */
+export function resolveLogFormat(configured: LogFormat | undefined, interactiveDefault: boolean, stdoutIsTty = process.stdout.isTTY === true): LogFormat {
+  if (configured !== undefined) return configured;
+  return interactiveDefault && stdoutIsTty ? 'pretty' : 'json';
 }

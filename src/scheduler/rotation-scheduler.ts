@@ -396,7 +396,8 @@ export class RotationScheduler {
     const resolution = await resolveMailboxes({
       file: this.file,
       sendmux: this.opts.sendmux,
-      logger: this.log,
+      // resolveMailboxes binds its own component; this.log's would repeat the key.
+      logger: this.opts.logger,
       reportedConflicts: this.reportedConflicts,
     });
     this.owners = new Map(resolution.mailboxes.map((mailbox) => [mailbox.mailboxId, mailbox.schedule]));

@@ -1,20 +1,43 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { createLogger } from '../../logging/logger';
-import { loadSettings } from '../../config';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { createLogger, resolveLogFormat } from '../../logging/logger';
+import { loadSettings, type RotatorSettings } from '../../config';
+import { ENV_DEFAULTS } from '../../config/env';
 import { loadStandIns } from '../stand-ins';
 import { createSecretsManagerClient } from '../../aws/secrets-manager-client';
 import { startRotatorService, ROLES } from '../../app/service';
 import { EXIT_USAGE, type CliContext } from '../context';
+import { ensureDemoRedis } from '../demo/demo-redis';
+import { DEFAULT_DEMO_ENV_FILE, formatEnvFile, writeEnvFile } from '../demo/env-file';
+import { createRotationLineSink } from '../demo/rotation-lines';
+
+/** Fixed, so the env file and the README's commands stay valid from one demo run to the next. */
+export const DEFAULT_DEMO_SENDMUX_PORT = 3001;
+export const DEFAULT_DEMO_SECRETS_MANAGER_PORT = 3002;
+/** The stand-in secret holding the sandbox's management key, so the env file names a secret id, not a key. */
+export const DEMO_MANAGEMENT_KEY_SECRET_ID = 'rotator-demo/sendmux-management-key';
+const DEMO_REGION = 'us-east-1';
+/** The stand-in ignores signatures; fake credentials keep the SDK's credential chain quiet. */
+const DEMO_AWS_CREDENTIALS = { accessKeyId: 'demo', secretAccessKey: 'demo' } as const;
 
 interface DemoOptions {
   mailboxes: string;
-  config?: string;
+  config: string;
+  sendmuxPort: string;
+  secretsManagerPort: string;
+  cliEnvFile: string;
+}
+
+/** Startup problems the demo explains in one message (port in use, no Redis, …). */
+export class DemoStartError extends Error {
+  override readonly name = 'DemoStartError';
 }
 
 /**
  * `rotator demo`: the whole service on this machine against LOCAL STAND-INS (the Sendmux sandbox
- * and the Secrets Manager stand-in, both in this process) and the Redis at REDIS_URL.
+ * and the Secrets Manager stand-in, both in this process) and the Redis at REDIS_URL, or a
+ * private redis-server when nothing answers there.
  */
 export function registerDemoCommand(program: Command, ctx: CliContext): void {
   program
@@ -22,6 +45,10 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
     .description('run the rotator locally against built-in stand-ins of Sendmux and Secrets Manager (never production)')
     .option('--mailboxes <n>', 'demo mailboxes to create in the sandbox', '5')
     .option('-c, --config <path>', 'configuration file', 'config/rotator.demo.yaml')
+    .option('--sendmux-port <port>', 'port of the Sendmux sandbox (0 = any free port)', String(DEFAULT_DEMO_SENDMUX_PORT))
+    .option('--secrets-manager-port <port>', 'port of the Secrets Manager stand-in (0 = any free port)', String(DEFAULT_DEMO_SECRETS_MANAGER_PORT))
+    // Not `--env-file`: Node itself takes that option even after the script name.
+    .option('--cli-env-file <path>', 'where to write the environment the CLI needs to reach this demo', DEFAULT_DEMO_ENV_FILE)
     .action(async (options: DemoOptions) => {
       const count = Number(options.mailboxes);
       if (!Number.isInteger(count) || count < 1 || count > 10_000) {
@@ -29,78 +56,222 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
         ctx.setExitCode(EXIT_USAGE);
         return;
       }
-      await runDemo(ctx, count, options.config ?? 'config/rotator.demo.yaml');
+      const sendmuxPort = parsePort(options.sendmuxPort);
+      const secretsManagerPort = parsePort(options.secretsManagerPort);
+      if (sendmuxPort === undefined || secretsManagerPort === undefined) {
+        const [name, value] = sendmuxPort === undefined ? ['--sendmux-port', options.sendmuxPort] : ['--secrets-manager-port', options.secretsManagerPort];
+        ctx.io.stderr(`rotator demo: ${name} must be a TCP port from 0 to 65535 (0 = any free port), got "${value}"\n`);
+        ctx.setExitCode(EXIT_USAGE);
+        return;
+      }
+      await runDemo(ctx, { count, configPath: options.config, sendmuxPort, secretsManagerPort, envFile: options.cliEnvFile });
     });
 }
 
-async function runDemo(ctx: CliContext, count: number, configPath: string): Promise<void> {
+function parsePort(text: string): number | undefined {
+  return /^\d{1,5}$/.test(text) && Number(text) <= 65535 ? Number(text) : undefined;
+}
+
+interface DemoPlan {
+  count: number;
+  configPath: string;
+  sendmuxPort: number;
+  secretsManagerPort: number;
+  envFile: string;
+}
+
+/** What the demo has started so far; `stopAll` closes it newest first and never throws. */
+class StartedParts {
+  private readonly closers: Array<() => Promise<void> | void> = [];
+
+  add(close: () => Promise<void> | void): void {
+    this.closers.push(close);
+  }
+
+  async stopAll(onError: (err: Error) => void): Promise<void> {
+    while (this.closers.length > 0) {
+      const close = this.closers.pop()!;
+      try {
+        await close();
+      } catch (err) {
+        onError(err as Error);
+      }
+    }
+  }
+}
+
+async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
   const { io } = ctx;
   // Loaded lazily: the production image ships without the stand-ins (StandInsMissingError there).
   const { sendmux: { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY }, secretsManager: { startSecretsManagerStandIn } } = await loadStandIns();
   const baseEnv = io.env;
-  const logger = createLogger({ level: baseEnv.LOG_LEVEL ?? 'info' });
-  const sandbox = await startSendmuxSandbox({
-    mailboxes: Array.from({ length: count }, (_, i) => {
-      const n = String(i + 1).padStart(4, '0');
-      return { id: `mbx_demo_${n}`, email: `demo-${n}@example.test` };
-    }),
-  });
-  const standIn = await startSecretsManagerStandIn({ region: baseEnv.AWS_REGION ?? 'us-east-1' });
+  const configPath = path.resolve(io.cwd, plan.configPath);
+  const parts = new StartedParts();
 
-  const env: NodeJS.ProcessEnv = {
-    ...baseEnv,
-    SENDMUX_API_URL: sandbox.url,
-    SENDMUX_API_KEY: DEFAULT_SANDBOX_MANAGEMENT_KEY,
-    AWS_REGION: baseEnv.AWS_REGION ?? 'us-east-1',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: standIn.url,
-    ROTATOR_QUEUE_PREFIX: baseEnv.ROTATOR_QUEUE_PREFIX ?? 'rotator-demo',
-    HOST: baseEnv.HOST ?? '127.0.0.1',
+  // Signals are taken from the first moment, so a Ctrl-C during start-up still stops the private
+  // Redis (a default SIGINT would kill this process and leave it running).
+  let stopRequested = false;
+  let signalled: () => void = () => undefined;
+  const stopSignal = new Promise<void>((resolve) => (signalled = resolve));
+  const onSignal = () => {
+    if (stopRequested) {
+      io.stderr('rotator demo: second signal: exiting now\n');
+      process.exit(1);
+    }
+    stopRequested = true;
+    signalled();
   };
-  delete env.SENDMUX_API_KEY_SECRET_ID;
-  const settings = loadSettings({ env, cwd: io.cwd, configPath: path.resolve(io.cwd, configPath) });
-  // The stand-in ignores signatures; fake credentials keep the SDK's credential chain quiet.
-  const secretsManagerClient = createSecretsManagerClient({
-    region: settings.env.awsRegion ?? 'us-east-1',
-    endpoint: standIn.url,
-    credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
-  });
+  // SIGHUP too: closing the terminal window must not leave the private Redis behind.
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
+  const stopAll = async () => {
+    await parts.stopAll((err) => io.stderr(`rotator demo: while stopping: ${err.message}\n`));
+    for (const signal of signals) process.off(signal, onSignal);
+  };
 
-  const service = await startRotatorService({ settings, logger, roles: new Set(ROLES), secretsManagerClient });
-  const base = `http://${settings.env.host}:${settings.env.port}`;
-  io.stderr(
-    [
-      '',
-      'rotator demo — LOCAL STAND-INS ONLY: a Sendmux sandbox and a Secrets Manager stand-in run inside this process.',
-      `  Sendmux sandbox:            ${sandbox.url}  (${count} demo mailboxes: mbx_demo_0001…)`,
-      `  Secrets Manager stand-in:   ${standIn.url}`,
-      `  Redis:                      ${settings.env.redisUrl}  (queue prefix "${settings.env.queuePrefix}")`,
-      `  Schedule:                   "${settings.file.schedule}" (${settings.file.timezone})`,
-      `  Dashboard:                  ${base}/admin/queues`,
-      `  Metrics:                    ${base}/metrics     Health: ${base}/healthz`,
-      `  Stand-in state:             ${sandbox.url.replace(/\/api\/v1$/, '')}/_sandbox/state and ${standIn.url}/_standin/state`,
-      '',
-      'Rotate one now from another terminal:',
-      `  ROTATOR_QUEUE_PREFIX=${settings.env.queuePrefix} SENDMUX_API_KEY=${DEFAULT_SANDBOX_MANAGEMENT_KEY} \\`,
-      `    node dist/src/cli/main.js rotate mbx_demo_0001 --wait --config ${configPath}`,
-      '',
-      'Logs (JSON) follow on stdout. Ctrl-C stops everything.',
-      '',
-    ].join('\n'),
-  );
+  try {
+    // Configuration problems first (REDIS_URL, LOG_FORMAT, the YAML file), before anything starts.
+    loadSettings({ env: { ...baseEnv, SENDMUX_API_KEY: DEFAULT_SANDBOX_MANAGEMENT_KEY, SENDMUX_API_KEY_SECRET_ID: '' }, cwd: io.cwd, configPath });
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void (async () => {
-        await service.close();
-        secretsManagerClient.destroy();
-        await sandbox.close();
-        await standIn.close();
-        resolve();
-      })();
+    const redis = await ensureDemoRedis(baseEnv.REDIS_URL || ENV_DEFAULTS.REDIS_URL, baseEnv.PATH, (text) => io.stderr(`rotator demo: ${text}\n`));
+    if (redis.privateRedis) parts.add(() => redis.privateRedis!.stop());
+    if (stopRequested) return;
+
+    const sandbox = await listenOrExplain('the Sendmux sandbox', '--sendmux-port', plan.sendmuxPort, () =>
+      startSendmuxSandbox({
+        port: plan.sendmuxPort,
+        mailboxes: Array.from({ length: plan.count }, (_, i) => {
+          const n = String(i + 1).padStart(4, '0');
+          return { id: `mbx_demo_${n}`, email: `demo-${n}@example.test` };
+        }),
+      }),
+    );
+    parts.add(() => sandbox.close());
+    const region = baseEnv.AWS_REGION || DEMO_REGION;
+    const standIn = await listenOrExplain('the Secrets Manager stand-in', '--secrets-manager-port', plan.secretsManagerPort, () =>
+      startSecretsManagerStandIn({ region, port: plan.secretsManagerPort }),
+    );
+    parts.add(() => standIn.close());
+    const secretsManagerClient = createSecretsManagerClient({ region, endpoint: standIn.url, credentials: DEMO_AWS_CREDENTIALS });
+    parts.add(() => secretsManagerClient.destroy());
+    await secretsManagerClient.send(
+      new CreateSecretCommand({ Name: DEMO_MANAGEMENT_KEY_SECRET_ID, SecretString: DEFAULT_SANDBOX_MANAGEMENT_KEY }),
+    );
+    if (stopRequested) return;
+
+    const env: NodeJS.ProcessEnv = {
+      ...baseEnv,
+      REDIS_URL: redis.url,
+      SENDMUX_API_URL: sandbox.url,
+      SENDMUX_API_KEY: DEFAULT_SANDBOX_MANAGEMENT_KEY,
+      SENDMUX_API_KEY_SECRET_ID: '',
+      AWS_REGION: region,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: standIn.url,
+      ROTATOR_QUEUE_PREFIX: baseEnv.ROTATOR_QUEUE_PREFIX || 'rotator-demo',
+      HOST: baseEnv.HOST || '127.0.0.1',
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+    const settings = loadSettings({ env, cwd: io.cwd, configPath });
+    const format = resolveLogFormat(settings.env.logFormat, true);
+    const logger = createLogger({ level: settings.env.logLevel, format });
+
+    const service = await listenOrExplain('the rotator', 'the PORT variable', settings.env.port, () =>
+      startRotatorService({
+        settings,
+        logger,
+        roles: new Set(ROLES),
+        secretsManagerClient,
+        events: createRotationLineSink(io.stderr, settings.file.revokePreviousAfterMs),
+      }),
+    );
+    parts.add(() => service.close());
+    if (stopRequested) return;
+
+    const envFile = writeEnvFile(
+      path.resolve(io.cwd, plan.envFile),
+      formatEnvFile(
+        [`Written by rotator demo (pid ${process.pid}) and removed when it stops. LOCAL STAND-INS ONLY, never production.`,
+          'Use: node --env-file=<this file> dist/src/cli/main.js status'],
+        cliEnvironment(settings, standIn.url),
+      ),
+    );
+    parts.add(() => envFile.remove());
+    io.stderr(banner({ settings, plan, sandboxUrl: sandbox.url, standInUrl: standIn.url, http: service.http?.url, privateRedisPid: redis.privateRedis?.pid, envFile: displayPath(io.cwd, envFile.path), format }));
+
+    await stopSignal;
+  } finally {
+    await stopAll();
+  }
+}
+
+/** `file` relative to `cwd` when it is inside it (as a person would type it), else absolute. */
+function displayPath(cwd: string, file: string): string {
+  const relative = path.relative(cwd, file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+/** The variables a CLI process needs to act on this demo (what `node --env-file` loads). */
+function cliEnvironment(settings: RotatorSettings, standInUrl: string): Record<string, string> {
+  return {
+    SENDMUX_API_URL: settings.env.sendmuxApiUrl,
+    SENDMUX_API_KEY_SECRET_ID: DEMO_MANAGEMENT_KEY_SECRET_ID,
+    AWS_REGION: settings.env.awsRegion ?? DEMO_REGION,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: standInUrl,
+    AWS_ACCESS_KEY_ID: DEMO_AWS_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: DEMO_AWS_CREDENTIALS.secretAccessKey,
+    REDIS_URL: settings.env.redisUrl,
+    ROTATOR_QUEUE_PREFIX: settings.env.queuePrefix,
+    ROTATOR_CONFIG: settings.env.configPath,
+  };
+}
+
+/** Runs `start`; a port already in use becomes a DemoStartError naming the way to pick another. */
+async function listenOrExplain<T>(what: string, override: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new DemoStartError(
+        `${what} cannot listen on port ${port}: it is in use (another demo still running?). Stop that process, or choose another port with ${override} (0 = any free port).`,
+      );
+    }
+    throw err;
+  }
+}
+
+interface BannerFacts {
+  settings: RotatorSettings;
+  plan: DemoPlan;
+  sandboxUrl: string;
+  standInUrl: string;
+  http: string | undefined;
+  privateRedisPid: number | undefined;
+  envFile: string;
+  format: string;
+}
+
+function banner(facts: BannerFacts): string {
+  const { settings, plan } = facts;
+  const base = facts.http ?? `http://${settings.env.host}:${settings.env.port}`;
+  const redis = facts.privateRedisPid !== undefined
+    ? `${settings.env.redisUrl}  LOCAL STAND-IN: nothing answered at REDIS_URL, so the demo started a private redis-server (pid ${facts.privateRedisPid}); no persistence, stopped with the demo`
+    : `${settings.env.redisUrl}  (REDIS_URL; queue prefix "${settings.env.queuePrefix}")`;
+  const cli = `node --env-file=${facts.envFile} dist/src/cli/main.js`;
+  return [
+    '',
+    'rotator demo — LOCAL STAND-INS ONLY: a Sendmux sandbox and a Secrets Manager stand-in run inside this process.',
+    `  Sendmux sandbox:            ${facts.sandboxUrl}  LOCAL STAND-IN (${plan.count} demo mailbox${plan.count === 1 ? '' : 'es'}: mbx_demo_0001…)`,
+    `  Secrets Manager stand-in:   ${facts.standInUrl}  LOCAL STAND-IN`,
+    `  Redis:                      ${redis}`,
+    `  Schedule:                   "${settings.file.schedule}" (${settings.file.timezone})`,
+    `  Dashboard:                  ${base}/admin/queues`,
+    `  Metrics:                    ${base}/metrics     Health: ${base}/healthz`,
+    `  Stand-in state:             ${facts.sandboxUrl.replace(/\/api\/v1$/, '')}/_sandbox/state and ${facts.standInUrl}/_standin/state`,
+    '',
+    `The CLI reaches this demo through ${facts.envFile} (removed when the demo stops). From another terminal:`,
+    `  ${cli} status`,
+    `  ${cli} rotate mbx_demo_0001 --wait`,
+    '',
+    `One line per finished rotation and revocation follows here; logs (${facts.format === 'pretty' ? 'LOG_FORMAT=pretty' : 'JSON'}) on stdout. Ctrl-C stops everything.`,
+    '',
+  ].join('\n');
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger } from '../../logging/logger';
+import { createLogger, resolveLogFormat } from '../../logging/logger';
 import { startRotatorService, parseRoles, type RotatorService } from '../../app/service';
 import { addConfigOption, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
 
@@ -25,7 +25,8 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       return;
     }
     const settings = ctx.loadSettings(options.config);
-    const logger = createLogger({ level: settings.env.logLevel });
+    // JSON unless LOG_FORMAT=pretty: a service's stdout is normally read by a log pipeline.
+    const logger = createLogger({ level: settings.env.logLevel, format: resolveLogFormat(settings.env.logFormat, false) });
     let service: RotatorService;
     try {
       service = await startRotatorService({ settings, logger, roles });

@@ -1,0 +1,51 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureDemoRedis, probeRedis } from '../../src/cli/demo/demo-redis';
+import { findExecutable, PrivateRedisError, startPrivateRedis } from '../../src/cli/demo/private-redis';
+import { TEST_REDIS_URL } from '../support/redis';
+import { freePort } from '../http/support/redis-server-process';
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the demo’s Redis', () => {
+  it('uses REDIS_URL when a Redis answers there, and starts nothing', async () => {
+    expect(await ensureDemoRedis(TEST_REDIS_URL, process.env.PATH)).toEqual({ url: TEST_REDIS_URL });
+  });
+
+  it('tells "nothing listens" (refused) apart from a Redis that answers', async () => {
+    expect(await probeRedis(TEST_REDIS_URL)).toEqual({ answers: true });
+    const port = await freePort();
+    expect(await probeRedis(`redis://127.0.0.1:${port}`)).toEqual({ answers: false, nothingThere: true, reason: `connect ECONNREFUSED 127.0.0.1:${port}` });
+  });
+
+  it('starts a private redis-server that answers, and stop() ends that process', async () => {
+    const notices: string[] = [];
+    const redis = await ensureDemoRedis(`redis://127.0.0.1:${await freePort()}`, process.env.PATH, (text) => notices.push(text));
+    try {
+      expect(redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+      expect(notices).toEqual([expect.stringContaining(`private redis-server (pid ${redis.privateRedis!.pid}, `)]);
+      expect(await probeRedis(redis.url)).toEqual({ answers: true });
+      expect(isRunning(redis.privateRedis!.pid)).toBe(true);
+    } finally {
+      await redis.privateRedis?.stop();
+    }
+    expect(isRunning(redis.privateRedis!.pid)).toBe(false);
+  });
+
+  it('reports a redis-server that exits at once, and leaves no process behind', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fake-redis-'));
+    const fake = path.join(dir, 'redis-server');
+    writeFileSync(fake, '#!/bin/sh\necho "FATAL CONFIG FILE ERROR" >&2\nexit 1\n', { mode: 0o755 });
+    expect(findExecutable('redis-server', `/nonexistent${path.delimiter}${dir}`)).toBe(fake);
+    await expect(startPrivateRedis(fake)).rejects.toThrow(PrivateRedisError);
+    await expect(startPrivateRedis(fake)).rejects.toThrow(/exited \(code 1\) before it answered:\nFATAL CONFIG FILE ERROR/);
+  });
+});
