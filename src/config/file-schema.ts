@@ -1,4 +1,5 @@
 import { validateDetailed } from 'node-cron';
+import { parseCron } from '../scheduler/cron-occurrences';
 import { z } from 'zod';
 import { checkDuration, describeExpectedDuration, type DurationOptions } from './duration';
 import { checkSecretNameTemplate, describeExpectedSecretNameTemplate, MAILBOX_ID_PATTERN } from './secret-name';
@@ -43,11 +44,19 @@ function cronExpression(value: unknown): LeafResult<string> {
   const expression = value.trim();
   try {
     const result = validateDetailed(expression);
-    if (result.valid) return pass(expression);
-    const reason = result.errors[0]?.message;
-    return fail(reason === undefined ? expected : `${expected} — ${reason}`);
+    if (!result.valid) {
+      const reason = result.errors[0]?.message;
+      return fail(reason === undefined ? expected : `${expected} — ${reason}`);
+    }
   } catch {
     return fail(expected);
+  }
+  // The scheduler computes occurrences with croner (see cron-occurrences): it must read it too.
+  try {
+    parseCron(expression);
+    return pass(expression);
+  } catch (err) {
+    return fail(`${expected} — ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
