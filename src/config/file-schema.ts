@@ -351,6 +351,7 @@ const retentionSection = closedObject(
 }));
 
 const alertsSection = closedObject({ webhookUrl: leaf(webhookUrl).optional() }, { nullAsEmpty: true });
+const notifySection = closedObject({ webhookUrl: leaf(webhookUrl).optional() }, { nullAsEmpty: true });
 
 export const fileConfigSchema = closedObject(
   {
@@ -369,6 +370,7 @@ export const fileConfigSchema = closedObject(
     sendmux: sendmuxSection.default({}),
     retention: retentionSection.default({}),
     alerts: alertsSection.default({}),
+    notify: notifySection.default({}),
   },
   { nullAsEmpty: true },
 ).transform(
@@ -395,10 +397,11 @@ export const fileConfigSchema = closedObject(
     sendmux: raw.sendmux,
     retention: raw.retention,
     alerts: raw.alerts.webhookUrl === undefined ? {} : { webhookUrl: raw.alerts.webhookUrl },
+    notify: raw.notify.webhookUrl === undefined ? {} : { webhookUrl: raw.notify.webhookUrl },
   }),
 );
 
 /** Which file fields hold secrets, so their bad values are masked in problem reports. */
 export function isSecretFilePath(path: ReadonlyArray<string | number>): boolean {
-  return path[0] === 'alerts' && path[1] === 'webhookUrl';
+  return (path[0] === 'alerts' || path[0] === 'notify') && path[1] === 'webhookUrl';
 }
