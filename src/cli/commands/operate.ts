@@ -104,7 +104,8 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       });
       ctx.io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatRotationPlan(plan)}\n`);
       if (plan.problems.length > 0) {
-        if (!options.json) ctx.io.stderr(`${plan.problems.length} problem(s):\n${plan.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+        // The problems are listed once, in the plan above; stderr only says that there are some.
+        if (!options.json) ctx.io.stderr(`rotator plan: ${plan.problems.length} problem(s), listed above under "Problems"\n`);
         ctx.setExitCode(EXIT_FAILURE);
       }
     } finally {
