@@ -120,15 +120,26 @@ interface CompiledSchedule {
   wallClock: Cron;
 }
 
+/** Parsed schedules by zone and expression; a process has a handful (one per group), so the bound is generous. */
+const compiled = new Map<string, CompiledSchedule | null>();
+const MAX_COMPILED = 256;
+
 function compile(spec: CronSpec): CompiledSchedule | null {
+  const key = `${spec.timezone}\u0000${spec.cron}`;
+  const cached = compiled.get(key);
+  if (cached !== undefined) return cached;
+  let schedule: CompiledSchedule | null;
   try {
-    return {
+    schedule = {
       zoned: new Cron(spec.cron, { ...CRON_OPTIONS, timezone: spec.timezone, paused: true }),
       wallClock: new Cron(spec.cron, { ...CRON_OPTIONS, timezone: 'UTC', paused: true }),
     };
   } catch {
-    return null;
+    schedule = null;
   }
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(key, schedule);
+  return schedule;
 }
 
 /** A DST gap: local times in [wallStartMs, wallEndMs) (as UTC-read wall clocks) do not exist; `at` is the first instant after. */
