@@ -38,7 +38,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
     const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
     try {
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
-      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, secrets: options.keyAges ? runtime.secrets : undefined });
+      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, secrets: options.keyAges ? runtime.secrets : undefined, sendmux: runtime.sendmux });
       ctx.io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
     } finally {
       await runtime.close();
