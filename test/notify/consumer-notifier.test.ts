@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { renderSecretName } from '../../src/config';
 import { ConsumerNotifier, type ConsumerNotifierOptions } from '../../src/notify/consumer-notifier';
+import { startRotatorService } from '../../src/app/service';
 import type { RevocationAttemptEvent, RotationAttemptEvent } from '../../src/rotation/events';
 import { LogCapture, TestBed, waitFor, waitForJob } from '../support/test-bed';
 import { WebhookReceiver, type ReceivedRequest } from '../alerts/webhook-receiver';
@@ -82,6 +83,34 @@ describe('consumer notifications from real rotations', () => {
       expect(request.headers['webhook-id']).toMatch(/^(rot|rev)_/);
       for (const secret of bed.mintedSecrets()) expect(request.rawBody).not.toContain(secret);
       expect(request.rawBody).not.toContain('smx_mbx_');
+    }
+  }, 60_000);
+});
+
+describe('the rotator service with notify.webhookUrl', () => {
+  it('wires the consumer notifier into its events, so a rotation posts a signed rotation.succeeded', async () => {
+    const bed = await TestBed.start({ mailboxes: 1, label: 'notify-service' });
+    const webhook = await WebhookReceiver.start();
+    try {
+      const settings = {
+        file: { ...bed.settings.file, notify: { webhookUrl: webhook.url } },
+        env: { ...bed.settings.env, notifyWebhookSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1' },
+      };
+      const service = await startRotatorService({ settings, logger: bed.logs.logger, roles: new Set(['worker']), secretsManagerClient: bed.smClient });
+      try {
+        const [outcome] = await service.runtime.queue.requestRotations([{ mailboxId: bed.mailboxIds[0]!, reason: 'manual', requestedBy: 'test', force: true }]);
+        if (!outcome || outcome.status === 'refused') throw new Error(`rotation refused: ${JSON.stringify(outcome)}`);
+        expect((await waitForJob(service.runtime, outcome.jobId)).state).toBe('completed');
+        expect(await service.notifier!.flush()).toBe(true);
+        expect(webhook.received.map(verified)).toEqual([
+          expect.objectContaining({ type: 'rotation.succeeded', data: expect.objectContaining({ mailboxId: bed.mailboxIds[0], secretArn: expect.stringMatching(/^arn:aws:secretsmanager:/) }) }),
+        ]);
+      } finally {
+        await service.close();
+      }
+    } finally {
+      await webhook.close();
+      await bed.close();
     }
   }, 60_000);
 });
