@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { parseWebhookUrl } from '../alerts/webhook-url';
 import type { SecretStore } from '../aws/secret-store';
 import type { RevocationAttemptEvent, RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
-import { WebhookDelivery, withinTimeout, type WebhookRetryPolicy } from '../webhooks/webhook-delivery';
+import { positiveInteger, WebhookDelivery, withinTimeout, type WebhookRetryPolicy } from '../webhooks/webhook-delivery';
 import type { ConsumerNotification, KeyRevokedNotification, RotationSucceededNotification } from './notification-payloads';
 
 export interface ConsumerNotifierOptions {
@@ -66,7 +66,7 @@ export class ConsumerNotifier implements RotatorEventSink {
       ...(opts.maxQueued === undefined ? {} : { maxQueued: opts.maxQueued }),
     });
     this.now = opts.now ?? (() => new Date());
-    this.flushTimeoutMs = opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS;
+    this.flushTimeoutMs = positiveInteger(opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS, 'flushTimeoutMs');
   }
 
   /** Where notifications go, safe to log: the origin only. */
