@@ -2,16 +2,17 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, type AlertPayload } from './alert-payloads';
-import { parseWebhookUrl, type WebhookTarget } from './webhook-url';
+import { parseWebhookUrl } from './webhook-url';
+import {
+  DEFAULT_WEBHOOK_RETRY,
+  positiveInteger,
+  WebhookDelivery,
+  withinTimeout,
+  type WebhookRetryPolicy,
+} from '../webhooks/webhook-delivery';
 
-export interface AlertRetryPolicy {
-  /** Tries per alert, the first included (default 5). */
-  attempts: number;
-  /** Delay before the second try; doubles on each further try (default 1000). */
-  initialDelayMs: number;
-  /** Cap on that delay (default 30000). */
-  maxDelayMs: number;
-}
+/** How alerts are retried: the shared webhook retry policy. */
+export type AlertRetryPolicy = WebhookRetryPolicy;
 
 export interface AlertNotifierOptions {
   /** Where alerts are POSTed. Without it, counters are still kept and nothing is sent. */
@@ -28,14 +29,10 @@ export interface AlertNotifierOptions {
   flushTimeoutMs?: number;
 }
 
-export const DEFAULT_ALERT_RETRY: AlertRetryPolicy = { attempts: 5, initialDelayMs: 1_000, maxDelayMs: 30_000 };
-const DEFAULT_TIMEOUT_MS = 5_000;
-const DEFAULT_MAX_QUEUED = 1_000;
+export const DEFAULT_ALERT_RETRY: AlertRetryPolicy = DEFAULT_WEBHOOK_RETRY;
 const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
 
 type MultiReply = Array<[Error | null, unknown]> | null;
-
-type DeliveryResult = 'delivered' | 'rejected' | 'gave-up' | 'cancelled';
 
 /**
  * Alerts an operator through a webhook when a rotation fails for good, when a mailbox recovers,
@@ -47,34 +44,35 @@ export class AlertNotifier implements RotatorEventSink {
   private readonly redis: Redis;
   private readonly counterKey: string;
   private readonly log: Logger;
-  private readonly target: WebhookTarget | undefined;
-  private readonly timeoutMs: number;
-  private readonly retry: AlertRetryPolicy;
-  private readonly maxQueued: number;
+  /** Undefined when no webhook is configured: counters are kept, nothing is posted. */
+  private readonly delivery: WebhookDelivery | undefined;
   private readonly flushTimeoutMs: number;
 
   /** Resolves once every recorded event's Redis work is done and its alert (if any) is queued, in record order. */
   private ordered: Promise<void> = Promise.resolve();
-  private readonly queue: AlertPayload[] = [];
-  private draining: Promise<void> | undefined;
   private closed = false;
-  private readonly shutdown = new AbortController();
 
   constructor(opts: AlertNotifierOptions) {
     if (!opts.prefix) throw new TypeError('prefix must be a non-empty string (the queue prefix)');
     this.redis = opts.redis;
     this.counterKey = `${opts.prefix}:alerts:consecutive-failures`;
     this.log = opts.logger.child({ component: 'alerts' });
-    this.target = opts.webhookUrl ? parseWebhookUrl(opts.webhookUrl) : undefined;
-    this.timeoutMs = positiveInteger(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
-    this.retry = validRetry(opts.retry ?? DEFAULT_ALERT_RETRY);
-    this.maxQueued = positiveInteger(opts.maxQueued ?? DEFAULT_MAX_QUEUED, 'maxQueued');
+    this.delivery = opts.webhookUrl
+      ? new WebhookDelivery({
+          target: parseWebhookUrl(opts.webhookUrl),
+          logger: this.log,
+          noun: 'alert',
+          ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+          ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+          ...(opts.maxQueued === undefined ? {} : { maxQueued: opts.maxQueued }),
+        })
+      : undefined;
     this.flushTimeoutMs = positiveInteger(opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS, 'flushTimeoutMs');
   }
 
   /** Where alerts go, safe to log: the origin only, or undefined when alerts are not posted. */
   get webhookOrigin(): string | undefined {
-    return this.target?.origin;
+    return this.delivery?.origin;
   }
 
   record(event: RotatorEvent): void {
@@ -117,20 +115,11 @@ export class AlertNotifier implements RotatorEventSink {
    * Resolves true when everything finished, false on timeout.
    */
   async flush(timeoutMs: number = this.flushTimeoutMs): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-      timer.unref();
-    });
-    try {
-      const finished = await Promise.race([this.settled().then(() => true as const), timedOut]);
-      if (!finished) {
-        this.log.warn({ queued: this.queue.length, delivering: this.draining !== undefined, timeoutMs }, 'alert flush timed out');
-      }
-      return finished;
-    } finally {
-      clearTimeout(timer);
+    const finished = await withinTimeout(this.settled(), timeoutMs);
+    if (!finished) {
+      this.log.warn({ queued: this.delivery?.queued ?? 0, delivering: this.delivery ? !this.delivery.idle : false, timeoutMs }, 'alert flush timed out');
     }
+    return finished;
   }
 
   /** Stops taking events, gives queued alerts up to flushTimeoutMs, then abandons the rest (logged). */
@@ -138,22 +127,15 @@ export class AlertNotifier implements RotatorEventSink {
     if (this.closed) return;
     this.closed = true;
     const finished = await this.flush();
-    if (!finished) {
-      const abandoned = this.queue.splice(0);
-      this.shutdown.abort();
-      await this.draining;
-      for (const alert of abandoned) {
-        this.log.error({ type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId }, 'alert not delivered before shutdown');
-      }
-    }
+    if (!finished) await this.delivery?.abandon();
   }
 
   private async settled(): Promise<void> {
     for (;;) {
       const ordered = this.ordered;
       await ordered;
-      await this.draining;
-      if (ordered === this.ordered && this.queue.length === 0 && this.draining === undefined) return;
+      await this.delivery?.settled();
+      if (ordered === this.ordered && (this.delivery?.idle ?? true)) return;
     }
   }
 
@@ -161,7 +143,7 @@ export class AlertNotifier implements RotatorEventSink {
   private alertFor(event: RotatorEvent): Promise<AlertPayload | null> | undefined {
     if (event.kind === 'revocation') {
       if (event.outcome !== 'failed') return undefined;
-      return Promise.resolve(this.target ? revocationFailedAlert(event) : null);
+      return Promise.resolve(this.delivery ? revocationFailedAlert(event) : null);
     }
     if (event.outcome === 'failed') return this.countFailure(event);
     if (event.outcome === 'rotated') return this.resetFailures(event);
@@ -177,7 +159,7 @@ export class AlertNotifier implements RotatorEventSink {
       this.log.error({ err: errorSummary(err), mailboxId: event.mailboxId }, 'could not count a rotation failure in Redis');
       count = null;
     }
-    return this.target ? rotationFailedAlert(event, count) : null;
+    return this.delivery ? rotationFailedAlert(event, count) : null;
   }
 
   /** HGET then HDEL in one MULTI: the reset is atomic, so two replicas cannot both announce the same recovery. */
@@ -197,132 +179,15 @@ export class AlertNotifier implements RotatorEventSink {
       return null;
     }
     if (!(previous > 0)) return null;
-    return this.target ? rotationRecoveredAlert(event, previous) : null;
+    return this.delivery ? rotationRecoveredAlert(event, previous) : null;
   }
 
   private enqueue(alert: AlertPayload): void {
-    if (this.shutdown.signal.aborted) {
-      this.log.error({ type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId }, 'alert not delivered: the notifier is shut down');
-      return;
-    }
-    this.queue.push(alert);
-    while (this.queue.length > this.maxQueued) {
-      const dropped = this.queue.shift()!;
-      this.log.error(
-        { type: dropped.type, mailboxId: dropped.mailboxId, jobId: dropped.jobId, maxQueued: this.maxQueued },
-        'alert dropped: too many alerts waiting for the webhook',
-      );
-    }
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
-    });
+    this.delivery?.enqueue({ body: JSON.stringify(alert), context: { type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId } });
   }
-
-  /** One delivery at a time, so a mailbox's failure always arrives before its recovery. */
-  private async drain(): Promise<void> {
-    for (let alert = this.queue.shift(); alert; alert = this.queue.shift()) {
-      await this.deliver(alert);
-      if (this.shutdown.signal.aborted) return;
-    }
-  }
-
-  private async deliver(alert: AlertPayload): Promise<DeliveryResult> {
-    const target = this.target!;
-    const context = { type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId, webhook: target.origin };
-    const body = JSON.stringify(alert);
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.post(target, body);
-      if (outcome.kind === 'ok') {
-        this.log.info({ ...context, attempt, status: outcome.status }, 'alert delivered');
-        return 'delivered';
-      }
-      if (outcome.kind === 'cancelled') return 'cancelled';
-      if (outcome.kind === 'rejected') {
-        this.log.error({ ...context, attempt, status: outcome.status }, 'alert rejected by the webhook; not retrying (check the webhook URL and its permissions)');
-        return 'rejected';
-      }
-      if (attempt >= this.retry.attempts) {
-        this.log.error({ ...context, attempts: attempt, problem: outcome.problem }, 'alert not delivered: giving up after the last try');
-        return 'gave-up';
-      }
-      const delayMs = Math.min(this.retry.initialDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
-      this.log.warn({ ...context, attempt, problem: outcome.problem, retryInMs: delayMs }, 'alert delivery failed; will retry');
-      if (!(await this.sleep(delayMs))) return 'cancelled';
-    }
-  }
-
-  private async post(
-    target: WebhookTarget,
-    body: string,
-  ): Promise<{ kind: 'ok'; status: number } | { kind: 'rejected'; status: number } | { kind: 'retry'; problem: string } | { kind: 'cancelled' }> {
-    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)]);
-    try {
-      const response = await fetch(target.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        signal,
-        redirect: 'error',
-      });
-      // Read the body so the connection can be reused; its content does not matter.
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return { kind: 'ok', status: response.status };
-      if (response.status === 408 || response.status === 429 || response.status >= 500) {
-        return { kind: 'retry', problem: `HTTP ${response.status}` };
-      }
-      return { kind: 'rejected', status: response.status };
-    } catch (err) {
-      if (this.shutdown.signal.aborted) return { kind: 'cancelled' };
-      if (signal.aborted) return { kind: 'retry', problem: `no answer within ${this.timeoutMs}ms` };
-      return { kind: 'retry', problem: target.scrub(describeFetchError(err)) };
-    }
-  }
-
-  /** Resolves true after `ms`, or false at once if the notifier is shut down meanwhile. */
-  private sleep(ms: number): Promise<boolean> {
-    const signal = this.shutdown.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      timer.unref();
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-}
-
-/** Duck-typed: fetch's errors come from another realm under some runners, so `instanceof Error` is unreliable. */
-function describeFetchError(err: unknown): string {
-  const { message, cause } = (err ?? {}) as { message?: unknown; cause?: unknown };
-  const { message: causeMessage, code } = (cause ?? {}) as { message?: unknown; code?: unknown };
-  if (typeof code === 'string') return typeof causeMessage === 'string' && causeMessage ? `${code}: ${causeMessage}` : code;
-  if (typeof causeMessage === 'string' && causeMessage) return causeMessage;
-  return typeof message === 'string' ? message : String(err);
 }
 
 function errorSummary(err: unknown): { name?: string; message: string } {
   const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
   return typeof message === 'string' ? { name: typeof name === 'string' ? name : undefined, message } : { message: String(err) };
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${String(value)})`);
-  return value;
-}
-
-function validRetry(retry: AlertRetryPolicy): AlertRetryPolicy {
-  positiveInteger(retry.attempts, 'retry.attempts');
-  if (!Number.isInteger(retry.initialDelayMs) || retry.initialDelayMs < 0) {
-    throw new RangeError(`retry.initialDelayMs must be a non-negative integer (got ${String(retry.initialDelayMs)})`);
-  }
-  if (!Number.isInteger(retry.maxDelayMs) || retry.maxDelayMs < retry.initialDelayMs) {
-    throw new RangeError(`retry.maxDelayMs must be an integer no smaller than retry.initialDelayMs (got ${String(retry.maxDelayMs)})`);
-  }
-  return { ...retry };
 }

@@ -10,16 +10,17 @@ export interface WebhookTarget {
   scrub(text: string): string;
 }
 
-export function parseWebhookUrl(raw: string): WebhookTarget {
+/** @param field names the setting in error messages, e.g. "alerts webhookUrl". */
+export function parseWebhookUrl(raw: string, field = 'alerts webhookUrl'): WebhookTarget {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     // Never echo the value: it may be a Slack URL with its token.
-    throw new TypeError('alerts webhookUrl is not a valid URL: give an absolute http:// or https:// URL');
+    throw new TypeError(`${field} is not a valid URL: give an absolute http:// or https:// URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`alerts webhookUrl must use http:// or https:// (got ${url.protocol}//)`);
+    throw new TypeError(`${field} must use http:// or https:// (got ${url.protocol}//)`);
   }
   const origin = url.origin;
   const secretParts = [raw, url.href, `${url.pathname}${url.search}`, url.username, url.password].filter(

@@ -6,6 +6,7 @@ import { createRedisConnection } from '../queue/redis-connection';
 import { combineSinks, type RotatorEventSink } from '../rotation/events';
 import { AuditLog } from '../audit/audit-log';
 import { AlertNotifier } from '../alerts/alert-notifier';
+import { ConsumerNotifier } from '../notify/consumer-notifier';
 import { RotatorMetrics } from '../metrics/rotator-metrics';
 import { RotationScheduler } from '../scheduler/rotation-scheduler';
 import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
@@ -49,6 +50,8 @@ export interface RotatorService {
   metrics: RotatorMetrics;
   audit: AuditLog;
   alerts: AlertNotifier;
+  /** Present when notify.webhookUrl is set. */
+  notifier?: ConsumerNotifier;
   scheduler?: RotationScheduler;
   http?: RunningHttpServer;
   close(): Promise<void>;
@@ -73,6 +76,22 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   });
 
   let runtime: RotatorRuntime | undefined;
+  // Consumer notifications: events arrive only once the runtime exists, so its secret store is read late.
+  const notifier =
+    file.notify.webhookUrl !== undefined && env.notifyWebhookSecret !== undefined
+      ? new ConsumerNotifier({
+          webhookUrl: file.notify.webhookUrl,
+          signingSecret: env.notifyWebhookSecret,
+          secrets: {
+            describeSecret: async (secretId) => {
+              if (!runtime) throw new Error('the rotator runtime is not started');
+              return runtime.secrets.describeSecret(secretId);
+            },
+          },
+          renderSecretName: (mailboxId) => renderSecretName(file.secretName, mailboxId),
+          logger,
+        })
+      : undefined;
   const metrics = new RotatorMetrics({
     queue: {
       getJobCounts: async (...states: string[]) => (runtime ? runtime.queue.queue.getJobCounts(...(states as never[])) : {}),
@@ -99,7 +118,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       redis,
       runWorker: roles.has('worker'),
       secretsManagerClient: opts.secretsManagerClient,
-      events: combineSinks([audit, alerts, metrics, opts.events], (err) =>
+      events: combineSinks([audit, alerts, metrics, opts.events, notifier], (err) =>
         logger.warn({ err: { message: (err as Error).message } }, 'an event sink failed; the rotation is unaffected'),
       ),
       onSendmuxCall: (record) => metrics.onSendmuxCall(record),
@@ -109,6 +128,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       await closeWithin(rt, opts.shutdownTimeoutMs ?? file.rotation.shutdownTimeoutMs, logger);
       await audit.flush();
       await alerts.close();
+      await notifier?.close();
     });
 
     let scheduler: RotationScheduler | undefined;
@@ -140,7 +160,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         port: env.port,
         history: audit,
         mailboxOverview: {
-          collect: () => collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets }),
+          collect: () => collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets, sendmux: rt.sendmux }),
         },
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
@@ -157,10 +177,11 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         sendmuxApiUrl: env.sendmuxApiUrl,
         http: http?.url,
         alertsWebhook: alerts.webhookOrigin ?? null,
+        notifyWebhook: notifier?.webhookOrigin ?? null,
       },
       'rotator started',
     );
-    return { runtime: rt, roles, metrics, audit, alerts, scheduler, http, close: closeStarted };
+    return { runtime: rt, roles, metrics, audit, alerts, ...(notifier ? { notifier } : {}), scheduler, http, close: closeStarted };
   } catch (err) {
     await closeStarted();
     throw err;

@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { SecretStore } from '../aws/secret-store';
 import type { RotationProgress } from '../rotation/job-data';
 import { formatDuration } from '../scheduler/format-duration';
+import type { SendmuxClient } from '../sendmux/client';
 import { collectMailboxOverview, type MailboxOverview, type MailboxOverviewDeps } from '../overview/mailbox-overview';
 
 export interface StatusReport {
@@ -16,6 +17,8 @@ export interface StatusReport {
   schedules: MailboxOverview['schedules'];
   /** The same rows as the /admin/mailboxes page (src/overview/mailbox-overview.ts). */
   mailboxes: MailboxOverview['mailboxes'];
+  /** Things the report could not establish (e.g. which group an emailGlob claims, when GET /mailboxes failed). */
+  notes: string[];
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -27,6 +30,8 @@ export async function collectStatus(deps: {
   audit: AuditLog;
   alerts: MailboxOverviewDeps['alerts'];
   secrets?: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'>;
+  /** Needed to tell which mailboxes an emailGlob group owns (their emails come from GET /mailboxes). */
+  sendmux?: Pick<SendmuxClient, 'listAllMailboxes'>;
   now?: () => Date;
 }): Promise<StatusReport> {
   const now = (deps.now ?? (() => new Date()))();
@@ -43,6 +48,7 @@ export async function collectStatus(deps: {
       queue: bull,
       alerts: deps.alerts,
       ...(deps.secrets ? { secrets: deps.secrets } : {}),
+      ...(deps.sendmux ? { sendmux: deps.sendmux } : {}),
       now: () => now,
     }),
   ]);
@@ -69,9 +75,15 @@ export async function collectStatus(deps: {
     })),
     schedules: overview.schedules,
     mailboxes: overview.mailboxes,
+    notes: overview.notes,
   };
 }
 
+/**
+ * Which schedule owns each mailbox, by the scheduler's own resolution (resolveMailboxes: the
+ * first group claiming it by id or email glob, else the default schedule).
+ * TODO(issue #13): switch to the per-mailbox effective-settings resolver (src/config/mailbox-settings.ts) once it lands.
+ */
 export function formatStatus(status: StatusReport): string {
   const lines: string[] = [];
   lines.push(`Queue: ${status.paused ? 'PAUSED' : 'running'}  ` + Object.entries(status.counts).map(([k, v]) => `${k}=${v}`).join(' '));
@@ -82,14 +94,15 @@ export function formatStatus(status: StatusReport): string {
   lines.push('', 'Schedules:');
   for (const s of status.schedules) lines.push(`  ${s.name}  "${s.cron}" (${s.timezone})  next ${s.nextRun ?? 'never'}`);
   lines.push('', `Mailboxes (${status.mailboxes.length}):`);
-  lines.push('  MAILBOX                        LAST ROTATED               KEY AGE    NEXT RUN                   LAST OUTCOME  FAILS  PENDING REVOCATION');
+  lines.push('  MAILBOX                        LAST ROTATED               KEY AGE    NEXT RUN                   LAST OUTCOME  FAILS  SCHEDULE  PENDING REVOCATION');
   for (const m of status.mailboxes) {
     const age = m.keyAgeSeconds === null ? m.keyState : formatDuration(m.keyAgeSeconds * 1000);
     const revocation = m.pendingRevocation ? `${m.pendingRevocation.keyId} at ${m.pendingRevocation.at}` : '-';
     lines.push(
       `  ${m.mailboxId.padEnd(30)} ${(m.lastRotatedAt ?? 'never').padEnd(26)} ${age.padEnd(10)} ${(m.nextRun ?? '-').padEnd(26)} ` +
-        `${(m.lastOutcome?.outcome ?? '-').padEnd(13)} ${String(m.consecutiveFailures).padEnd(6)} ${revocation}`,
+        `${(m.lastOutcome?.outcome ?? '-').padEnd(13)} ${String(m.consecutiveFailures).padEnd(6)} ${(m.schedule ?? '?').padEnd(9)} ${revocation}`,
     );
   }
+  for (const note of status.notes) lines.push(`note: ${note}`);
   return `${lines.join('\n')}\n`;
 }

@@ -11,6 +11,7 @@ export function maskSettingsForDisplay(settings: RotatorSettings): object {
     file: {
       ...file,
       alerts: file.alerts.webhookUrl === undefined ? {} : { webhookUrl: maskWebhookUrl(file.alerts.webhookUrl) },
+      notify: file.notify.webhookUrl === undefined ? {} : { webhookUrl: maskWebhookUrl(file.notify.webhookUrl) },
     },
     env: {
       ...env,
@@ -19,6 +20,7 @@ export function maskSettingsForDisplay(settings: RotatorSettings): object {
       ...(env.sendmuxApiKey === undefined ? {} : { sendmuxApiKey: maskApiKey(env.sendmuxApiKey) }),
       ...(env.awsSecretsManagerEndpoint === undefined ? {} : { awsSecretsManagerEndpoint: maskUrlCredentials(env.awsSecretsManagerEndpoint) }),
       ...(env.apiToken === undefined ? {} : { apiToken: maskToken() }),
+      ...(env.notifyWebhookSecret === undefined ? {} : { notifyWebhookSecret: maskToken() }),
     },
   };
 }

@@ -24,6 +24,7 @@ export const ENV_VARS: ReadonlyArray<EnvVarDoc> = [
   { name: 'PORT', required: false, default: '3000', description: 'HTTP port (0 = any free port)' },
   { name: 'HOST', required: false, default: '0.0.0.0', description: 'HTTP listen address' },
   { name: 'ROTATOR_API_TOKEN', required: false, description: 'Bearer token for the HTTP API (at least 16 characters)' },
+  { name: 'NOTIFY_WEBHOOK_SECRET', required: false, description: 'Standard Webhooks signing secret (whsec_<base64>) for notify.webhookUrl; required when that is set' },
   { name: 'ROTATOR_CONFIG', required: false, default: 'config/rotator.yaml if present, else config/rotator.example.yaml', description: 'Path of the YAML configuration file' },
 ];
 
@@ -134,6 +135,14 @@ function apiToken(value: unknown): LeafResult<string> {
   return pass(value);
 }
 
+/** Standard Webhooks: `whsec_` + base64 of a 24 to 64-byte key. */
+function webhookSigningSecret(value: unknown): LeafResult<string> {
+  const expected = 'a Standard Webhooks signing secret "whsec_<base64 of 24 to 64 random bytes>", e.g. from `openssl rand -base64 32`';
+  if (typeof value !== 'string' || !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(value)) return fail(expected);
+  const bytes = Buffer.from(value.slice('whsec_'.length), 'base64').length;
+  return bytes >= 24 && bytes <= 64 ? pass(value) : fail(`${expected} (this one decodes to ${bytes} bytes)`);
+}
+
 const envSchema = z.object({
   REDIS_URL: leaf(redisUrl).default(ENV_DEFAULTS.REDIS_URL),
   SENDMUX_API_URL: leaf(httpUrl('an http:// or https:// base URL like "https://app.sendmux.ai/api/v1"')).default(ENV_DEFAULTS.SENDMUX_API_URL),
@@ -147,6 +156,7 @@ const envSchema = z.object({
   PORT: leaf(port).default(ENV_DEFAULTS.PORT),
   HOST: leaf(host).default(ENV_DEFAULTS.HOST),
   ROTATOR_API_TOKEN: leaf(apiToken).optional(),
+  NOTIFY_WEBHOOK_SECRET: leaf(webhookSigningSecret).optional(),
 });
 
 type EnvName = keyof z.input<typeof envSchema>;
@@ -156,6 +166,7 @@ const ENV_NAMES = Object.keys(envSchema.shape) as EnvName[];
 const MASKS: Partial<Record<EnvName, (value: string) => string>> = {
   SENDMUX_API_KEY: maskApiKey,
   ROTATOR_API_TOKEN: (value) => `${maskToken()} (${value.length} characters)`,
+  NOTIFY_WEBHOOK_SECRET: (value) => `${maskToken()} (${value.length} characters)`,
   REDIS_URL: maskUrlCredentials,
   SENDMUX_API_URL: maskUrlCredentials,
   AWS_ENDPOINT_URL_SECRETS_MANAGER: maskUrlCredentials,
@@ -215,6 +226,7 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string): EnvPars
       port: env.PORT,
       host: env.HOST,
       ...(env.ROTATOR_API_TOKEN === undefined ? {} : { apiToken: env.ROTATOR_API_TOKEN }),
+      ...(env.NOTIFY_WEBHOOK_SECRET === undefined ? {} : { notifyWebhookSecret: env.NOTIFY_WEBHOOK_SECRET }),
       configPath,
     },
   };

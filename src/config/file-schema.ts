@@ -1,4 +1,5 @@
 import { validateDetailed } from 'node-cron';
+import { parseCron } from '../scheduler/cron-occurrences';
 import { z } from 'zod';
 import { checkDuration, describeExpectedDuration, type DurationOptions } from './duration';
 import { checkSecretNameTemplate, describeExpectedSecretNameTemplate, MAILBOX_ID_PATTERN } from './secret-name';
@@ -43,11 +44,19 @@ function cronExpression(value: unknown): LeafResult<string> {
   const expression = value.trim();
   try {
     const result = validateDetailed(expression);
-    if (result.valid) return pass(expression);
-    const reason = result.errors[0]?.message;
-    return fail(reason === undefined ? expected : `${expected} — ${reason}`);
+    if (!result.valid) {
+      const reason = result.errors[0]?.message;
+      return fail(reason === undefined ? expected : `${expected} — ${reason}`);
+    }
   } catch {
     return fail(expected);
+  }
+  // The scheduler computes occurrences with croner (see cron-occurrences): it must read it too.
+  try {
+    parseCron(expression);
+    return pass(expression);
+  } catch (err) {
+    return fail(`${expected} — ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -342,6 +351,7 @@ const retentionSection = closedObject(
 }));
 
 const alertsSection = closedObject({ webhookUrl: leaf(webhookUrl).optional() }, { nullAsEmpty: true });
+const notifySection = closedObject({ webhookUrl: leaf(webhookUrl).optional() }, { nullAsEmpty: true });
 
 export const fileConfigSchema = closedObject(
   {
@@ -360,6 +370,7 @@ export const fileConfigSchema = closedObject(
     sendmux: sendmuxSection.default({}),
     retention: retentionSection.default({}),
     alerts: alertsSection.default({}),
+    notify: notifySection.default({}),
   },
   { nullAsEmpty: true },
 ).transform(
@@ -386,10 +397,11 @@ export const fileConfigSchema = closedObject(
     sendmux: raw.sendmux,
     retention: raw.retention,
     alerts: raw.alerts.webhookUrl === undefined ? {} : { webhookUrl: raw.alerts.webhookUrl },
+    notify: raw.notify.webhookUrl === undefined ? {} : { webhookUrl: raw.notify.webhookUrl },
   }),
 );
 
 /** Which file fields hold secrets, so their bad values are masked in problem reports. */
 export function isSecretFilePath(path: ReadonlyArray<string | number>): boolean {
-  return path[0] === 'alerts' && path[1] === 'webhookUrl';
+  return (path[0] === 'alerts' || path[0] === 'notify') && path[1] === 'webhookUrl';
 }

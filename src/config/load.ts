@@ -69,6 +69,14 @@ export function parseSettings(yamlText: string, env: NodeJS.ProcessEnv, configPa
 
   const parsedEnv = parseEnv(env, configPath);
   if (!parsedEnv.ok) problems.push(...parsedEnv.problems);
+  if (file?.notify.webhookUrl !== undefined && parsedEnv.ok && parsedEnv.env.notifyWebhookSecret === undefined) {
+    problems.push({
+      field: 'NOTIFY_WEBHOOK_SECRET',
+      value: undefined,
+      expected: 'a Standard Webhooks signing secret "whsec_<base64>", required because notify.webhookUrl is set (consumers verify each notification with it)',
+      source: 'env',
+    });
+  }
 
   if (problems.length > 0 || file === undefined || !parsedEnv.ok) throw new ConfigError(problems, configPath);
   return { file, env: parsedEnv.env };

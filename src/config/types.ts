@@ -23,6 +23,8 @@ export interface RotatorFileConfig {
   sendmux: { timeoutMs: number };
   retention: RetentionSettings;
   alerts: { webhookUrl?: string };
+  /** Consumer notifications (rotation.succeeded, key.revoked), signed per Standard Webhooks. */
+  notify: { webhookUrl?: string };
 }
 
 /** A subset of mailboxes with its own schedule. Exactly one of `mailboxes` / `emailGlob` is set. */
@@ -87,6 +89,8 @@ export interface RotatorEnv {
   port: number;
   host: string;
   apiToken?: string;
+  /** Standard Webhooks signing secret (`whsec_…`) for notify.webhookUrl. */
+  notifyWebhookSecret?: string;
   /** Absolute path of the YAML file these settings were read from. */
   configPath: string;
 }

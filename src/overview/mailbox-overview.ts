@@ -10,6 +10,9 @@ import { CurrentKeyInspector } from '../scheduler/current-key';
 import { schedulesOf } from '../scheduler/schedules';
 import { nextOccurrenceAfter } from '../scheduler/cron-occurrences';
 import { forEachWithLimit } from '../scheduler/with-limit';
+import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
+import type { SendmuxClient } from '../sendmux/client';
+import pino from 'pino';
 
 /**
  * One model of "how is each mailbox doing", shared by `rotator status` and the /admin/mailboxes
@@ -38,6 +41,8 @@ export interface MailboxOverviewRow {
   keyState: string;
   /** The most recent rotation attempt in the audit history. */
   lastOutcome: { outcome: RotationAttemptEvent['outcome']; at: string; jobId: string; step: string; message?: string } | null;
+  /** The schedule that owns the mailbox (the scheduler's rule: first claiming group, else the default); null when unknown. */
+  schedule: string | null;
   nextRun: string | null;
   /** The delayed job that will revoke the previous key, if one is waiting. */
   pendingRevocation: { keyId: string; at: string; jobId: string } | null;
@@ -49,6 +54,8 @@ export interface MailboxOverview {
   generatedAt: string;
   schedules: MailboxScheduleRun[];
   mailboxes: MailboxOverviewRow[];
+  /** Things the overview could not establish (e.g. which group an emailGlob claims, when GET /mailboxes failed). */
+  notes: string[];
 }
 
 export interface MailboxOverviewDeps {
@@ -60,6 +67,8 @@ export interface MailboxOverviewDeps {
   alerts: { consecutiveFailures(): Promise<Map<string, number>> };
   /** Without it key ages are not looked up (`keyState: 'not checked'`). */
   secrets?: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'>;
+  /** Needed to tell which mailboxes an emailGlob group owns (their emails come from GET /mailboxes). */
+  sendmux?: Pick<SendmuxClient, 'listAllMailboxes'>;
   now?: () => Date;
 }
 
@@ -89,8 +98,9 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
     timezone: s.timezone,
     nextRun: nextOccurrenceAfter({ cron: s.cron, timezone: s.timezone }, now)?.toISOString() ?? null,
   }));
-  const scheduleOf = (mailboxId: string) =>
-    schedules.find((s) => file.groups.some((g) => g.name === s.name && g.mailboxes?.includes(mailboxId))) ?? schedules[0];
+  const notes: string[] = [];
+  const scheduleOf = await ownerLookup(file, deps.sendmux, notes);
+  const nextRunOf = (name: string | null) => schedules.find((s) => s.name === name)?.nextRun ?? null;
 
   const pending = new Map<string, MailboxOverviewRow['pendingRevocation']>();
   for (const job of revocationJobs) {
@@ -114,13 +124,40 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
       lastRotatedAt: last ? new Date(last.at).toISOString() : null,
       ...key,
       lastOutcome: lastRotationAttempt(history),
-      nextRun: scheduleOf(mailboxId)?.nextRun ?? null,
+      schedule: scheduleOf(mailboxId),
+      nextRun: nextRunOf(scheduleOf(mailboxId)),
       pendingRevocation: pending.get(mailboxId) ?? null,
       consecutiveFailures: failures.get(mailboxId) ?? 0,
     });
   });
   rows.sort((a, b) => a.mailboxId.localeCompare(b.mailboxId));
-  return { generatedAt: now.toISOString(), schedules, mailboxes: rows };
+  return { generatedAt: now.toISOString(), schedules, mailboxes: rows, notes };
+}
+
+async function ownerLookup(
+  file: MailboxOverviewDeps['file'],
+  sendmux: Pick<SendmuxClient, 'listAllMailboxes'> | undefined,
+  notes: string[],
+): Promise<(mailboxId: string) => string | null> {
+  const byIdOnly = (mailboxId: string): string | null => {
+    const group = file.groups.find((g) => g.mailboxes?.includes(mailboxId));
+    if (group) return group.name;
+    // An emailGlob group might claim it: without the mailbox's email the owner is unknown.
+    return file.groups.some((g) => g.emailGlob !== undefined) ? null : (schedulesOf(file)[0]?.name ?? null);
+  };
+  if (!file.groups.some((g) => g.emailGlob !== undefined)) return byIdOnly;
+  if (!sendmux) {
+    notes.push('emailGlob groups: mailbox emails were not read, so mailboxes not listed by id show no schedule');
+    return byIdOnly;
+  }
+  try {
+    const resolution = await resolveMailboxes({ file, sendmux, logger: pino({ level: 'silent' }) });
+    const owners = new Map(resolution.mailboxes.map((m) => [m.mailboxId, m.schedule]));
+    return (mailboxId) => owners.get(mailboxId) ?? byIdOnly(mailboxId);
+  } catch (err) {
+    notes.push(`emailGlob groups: could not list mailboxes (GET /mailboxes): ${(err as Error).message}; mailboxes not listed by id show no schedule`);
+    return byIdOnly;
+  }
 }
 
 async function keyAgeOf(

@@ -27,11 +27,22 @@ export interface PlannedMailbox {
   problems: string[];
 }
 
+/** A mailbox the file names that cannot be rotated (unknown to the key, not active); each is also one line in `problems`. */
+export interface UnrotatableMailbox {
+  mailboxId: string;
+  email?: string;
+  schedule: string;
+  problem: string;
+}
+
 export interface RotationPlan {
   generatedAt: string;
+  /** The mailboxes the scheduler will rotate. */
   mailboxes: PlannedMailbox[];
   /** Mailboxes `mailboxes: all` found but will not rotate (suspended, deleted, …). Not problems. */
   skipped: SkippedMailbox[];
+  /** Mailboxes the file names that Sendmux will not mint for (unknown id, no access, not active). */
+  cannotRotate: UnrotatableMailbox[];
   /** Every problem: the mailboxes' (each naming its mailbox) and the plan's own (listing, schedules). */
   problems: string[];
 }
@@ -78,6 +89,7 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
       generatedAt: now.toISOString(),
       mailboxes: [],
       skipped: [],
+      cannotRotate: [],
       problems: [`cannot list mailboxes (GET /mailboxes): ${errorMessage(err)}`],
     };
   }
@@ -90,7 +102,7 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
     if (!next) planProblems.push(`schedule ${schedule.name}: cannot work out when "${schedule.cron}" (${schedule.timezone}) next fires`);
   }
 
-  const planned: PlannedMailbox[] = resolution.mailboxes.map((mailbox) => ({
+  const candidates: PlannedMailbox[] = resolution.mailboxes.map((mailbox) => ({
     mailboxId: mailbox.mailboxId,
     ...(mailbox.email === undefined ? {} : { email: mailbox.email }),
     schedule: mailbox.schedule,
@@ -102,12 +114,29 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
   }));
 
   const fromConfig = resolution.mailboxes.flatMap((mailbox, index) => (mailbox.source === 'config' ? [{ mailbox, index }] : []));
+  const unrotatable = new Set<number>();
   await forEachWithLimit(fromConfig, deps.sendmuxConcurrency ?? DEFAULT_SENDMUX_CONCURRENCY, async ({ mailbox, index }) => {
     const checked = await checkMailboxReadable(deps.sendmux, mailbox);
-    const entry = planned[index];
+    const entry = candidates[index];
     if (!entry) return;
     if (checked.email !== undefined) entry.email = checked.email;
     if (checked.problem !== undefined) entry.problems.push(checked.problem);
+    if (!checked.rotatable) unrotatable.add(index);
+  });
+  // A mailbox Sendmux will refuse (unknown, unreadable, not active) is a problem, not one "to rotate".
+  const cannotRotate: UnrotatableMailbox[] = [];
+  const planned: PlannedMailbox[] = [];
+  candidates.forEach((entry, index) => {
+    if (!unrotatable.has(index)) {
+      planned.push(entry);
+      return;
+    }
+    cannotRotate.push({
+      mailboxId: entry.mailboxId,
+      ...(entry.email === undefined ? {} : { email: entry.email }),
+      schedule: entry.schedule,
+      problem: entry.problems.join('; '),
+    });
   });
 
   const inspector = new CurrentKeyInspector(deps.secrets);
@@ -133,8 +162,8 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
     Object.assign(entry, dueTime(entry, state, deps.file.maxKeyAgeMs, now, schedules, nextTick));
   });
 
-  const problems = [...planProblems, ...planned.flatMap((entry) => entry.problems)];
-  return { generatedAt: now.toISOString(), mailboxes: planned, skipped: resolution.skipped, problems };
+  const problems = [...planProblems, ...cannotRotate.map((entry) => entry.problem), ...planned.flatMap((entry) => entry.problems)];
+  return { generatedAt: now.toISOString(), mailboxes: planned, skipped: resolution.skipped, cannotRotate, problems };
 }
 
 /**
@@ -176,17 +205,22 @@ function firstTickAtOrAfter(schedules: readonly RotationSchedule[], instant: Dat
   return first;
 }
 
-/** GET /mailboxes/{id}: the mailbox's email when readable, and the problem (naming the mailbox) unless it is active. */
+/**
+ * GET /mailboxes/{id}: the mailbox's email when readable, and the problem (naming the mailbox)
+ * unless it is active. `rotatable` is false when Sendmux is known to refuse a mint (not active,
+ * or the key cannot read it); true when it is active or the check itself failed (unknown).
+ */
 async function checkMailboxReadable(
   sendmux: Pick<SendmuxClient, 'getMailbox'>,
   mailbox: ResolvedMailbox,
-): Promise<{ email?: string; problem?: string }> {
+): Promise<{ email?: string; problem?: string; rotatable: boolean }> {
   for (let attempt = 0; ; attempt++) {
     try {
       const { data } = await sendmux.getMailbox(mailbox.mailboxId);
-      if (data.status === 'active') return { email: data.email };
+      if (data.status === 'active') return { email: data.email, rotatable: true };
       return {
         email: data.email,
+        rotatable: false,
         problem:
           `mailbox ${mailbox.mailboxId}: its status is ${data.status}; Sendmux mints no keys for it (422) — ` +
           'reactivate it or remove it from the configuration',
@@ -199,12 +233,13 @@ async function checkMailboxReadable(
       if (err instanceof SendmuxApiError && err.status !== null && ACCESS_STATUSES.has(err.status)) {
         const request = err.requestId ? `, request id ${err.requestId}` : '';
         return {
+          rotatable: false,
           problem:
             `mailbox ${mailbox.mailboxId}: the management key cannot read it — GET /mailboxes/${mailbox.mailboxId} answered ` +
             `${err.status} ${err.code}${request}; ${accessAdvice(err.status)}`,
         };
       }
-      return { problem: `mailbox ${mailbox.mailboxId}: could not check it with GET /mailboxes/${mailbox.mailboxId}: ${errorMessage(err)}` };
+      return { rotatable: true, problem: `mailbox ${mailbox.mailboxId}: could not check it with GET /mailboxes/${mailbox.mailboxId}: ${errorMessage(err)}` };
     }
   }
 }
@@ -215,7 +250,10 @@ function accessAdvice(status: number): string {
   return 'the management key was rejected; check SENDMUX_API_KEY (or the secret it is read from)';
 }
 
-/** A table for `rotator plan`: one line per mailbox, then skipped mailboxes, then problems. */
+/**
+ * A table for `rotator plan`: one line per mailbox to rotate, then skipped mailboxes, then every
+ * problem once (a mailbox that cannot be rotated appears only there).
+ */
 export function formatRotationPlan(plan: RotationPlan): string {
   const header = ['MAILBOX', 'EMAIL', 'SCHEDULE', 'NEXT DUE', 'WHY', 'KEY AGE', 'SECRET'];
   const rows = plan.mailboxes.map((entry) => [
@@ -236,7 +274,8 @@ export function formatRotationPlan(plan: RotationPlan): string {
 
   const out: string[] = [
     `Rotation plan at ${plan.generatedAt} (dry run: nothing minted, stored or enqueued)`,
-    `${plan.mailboxes.length} mailbox(es) to rotate, ${plan.skipped.length} skipped, ${plan.problems.length} problem(s)`,
+    `${plan.mailboxes.length} mailbox(es) to rotate, ${plan.skipped.length} skipped, ` +
+      `${plan.cannotRotate.length > 0 ? `${plan.cannotRotate.length} cannot be rotated, ` : ''}${plan.problems.length} problem(s)`,
     '',
   ];
   if (rows.length > 0) out.push(line(header), ...rows.map(line));

@@ -1,4 +1,4 @@
-import { createTask, type Logger as CronLogger, type ScheduledTask, type TaskContext } from 'node-cron';
+import type { Logger as CronLogger } from 'node-cron';
 import type pino from 'pino';
 import type { RotatorFileConfig } from '../config';
 import type { SecretStore } from '../aws/secret-store';
@@ -6,7 +6,8 @@ import type { EnqueueOutcome, RotationQueue, RotationRequest } from '../queue/ro
 import { slotForTick } from '../rotation/identity';
 import type { SendmuxClient } from '../sendmux/client';
 import { catchUpSlot } from './catch-up-slot';
-import { nextOccurrenceAfter, occurrenceAtOrBefore, truncateToSecond } from './cron-occurrences';
+import { nextOccurrenceAfter } from './cron-occurrences';
+import { CronTicker, type MissedTicks } from './cron-ticker';
 import { CurrentKeyInspector } from './current-key';
 import { forEachWithLimit } from './with-limit';
 import { formatDuration } from './format-duration';
@@ -27,8 +28,9 @@ export interface RotationSchedulerOptions {
   /** Secrets Manager look-ups in flight during a catch-up pass. Default 8. */
   lookupConcurrency?: number;
   /**
-   * How late node-cron may run a tick before calling it missed (default 5 minutes). node-cron's
-   * own default, 1 s, would drop a weekly rotation because of one long GC pause.
+   * How late a tick may be found before it is logged as missed (default 5 minutes). A missed
+   * tick is still fired (caught up); the warning says the process was busy, asleep or its clock
+   * jumped.
    */
   missedTickToleranceMs?: number;
 }
@@ -75,16 +77,16 @@ const MAX_LOGGED_MAILBOXES = 50;
 
 interface RunningTask {
   schedule: RotationSchedule;
-  task: ScheduledTask;
+  ticker: CronTicker;
 }
 
 /**
  * Decides WHEN mailboxes are due and enqueues their rotations; BullMQ does the rest.
  *
- * Every replica runs the same cron tasks. A tick's slot is the cron occurrence node-cron reports
- * (`TaskContext.date`, the scheduled time, not the moment the callback ran), so replicas whose
- * clocks disagree still name a tick alike and BullMQ's job ids (`rotate__<mailbox>__<slot>`) turn
- * N enqueues into one job. No lock or leader election is needed.
+ * Every replica runs the same cron tickers. A tick's slot is the cron occurrence (computed by
+ * cron-occurrences, not the moment the callback ran), so replicas whose clocks disagree still
+ * name a tick alike and BullMQ's job ids (`rotate__<mailbox>__<slot>`) turn N enqueues into one
+ * job. No lock or leader election is needed.
  */
 export class RotationScheduler {
   private readonly file: RotatorFileConfig;
@@ -115,8 +117,9 @@ export class RotationScheduler {
   }
 
   /**
-   * Registers one node-cron task per schedule (default + each group), each in its time zone and
-   * with noOverlap, then runs one catch-up pass. Resolves when that pass is done; a failed pass
+   * Starts one CronTicker (a node-cron beat) per schedule (default + each group), each reading its
+   * cron in its time zone, then runs one catch-up pass. Overlapping ticks of one schedule are
+   * refused by tick(). Resolves when that pass is done; a failed pass
    * is logged, not thrown, so a Sendmux or AWS outage at start-up does not stop the cron.
    */
   async start(): Promise<void> {
@@ -128,22 +131,16 @@ export class RotationScheduler {
   private async registerAndCatchUp(): Promise<void> {
     for (const schedule of this.schedules) {
       const log = this.log.child({ schedule: schedule.name });
-      const task = createTask(schedule.cron, (context) => this.onCronFire(schedule, context), {
+      const ticker = new CronTicker({
+        spec: schedule,
         name: `rotator ${schedule.name}`,
-        timezone: schedule.timezone,
-        noOverlap: true,
-        missedExecutionTolerance: this.missedTickToleranceMs,
+        onTick: (tickTime) => this.tick(schedule.name, tickTime),
+        onMissed: (missed) => this.reportMissed(log, schedule, missed),
+        missedToleranceMs: this.missedTickToleranceMs,
         logger: cronLogger(log),
       });
-      task.on('execution:missed', (context) => {
-        log.warn(
-          { slot: slotForTick(context.date), tickTime: context.date.toISOString() },
-          `tick of schedule ${schedule.name} at ${context.date.toISOString()} was missed (the process was busy or asleep); ` +
-            'the next tick or catch-up (maxKeyAge) covers it',
-        );
-      });
-      this.tasks.set(schedule.name, { schedule, task });
-      await task.start();
+      this.tasks.set(schedule.name, { schedule, ticker });
+      await ticker.start();
     }
     this.log.info(
       {
@@ -151,7 +148,7 @@ export class RotationScheduler {
           name: s.name,
           cron: s.cron,
           timezone: s.timezone,
-          nextRun: this.tasks.get(s.name)?.task.getNextRun()?.toISOString() ?? null,
+          nextRun: this.tasks.get(s.name)?.ticker.nextRun()?.toISOString() ?? null,
         })),
         maxKeyAgeMs: this.file.maxKeyAgeMs,
       },
@@ -164,24 +161,19 @@ export class RotationScheduler {
     }
   }
 
-  /**
-   * node-cron passes the scheduled occurrence as `context.date`. If a future version passed the
-   * local fire time instead, rounding down to the occurrence keeps the slot identical across
-   * replicas, so the slot never depends on this process's clock.
-   */
-  private async onCronFire(schedule: RotationSchedule, context: TaskContext): Promise<void> {
-    const fired = truncateToSecond(context.date);
-    const running = this.tasks.get(schedule.name)?.task;
-    let tickTime = fired;
-    if (running && !running.match(fired)) {
-      tickTime = occurrenceAtOrBefore(schedule, fired) ?? fired;
-      this.log.debug({ schedule: schedule.name, fired: fired.toISOString(), tickTime: tickTime.toISOString() }, 'rounded fire time to its cron occurrence');
-    }
-    try {
-      await this.tick(schedule.name, tickTime);
-    } catch {
-      // tick() has logged the failure; node-cron must not log it again.
-    }
+  private reportMissed(log: pino.Logger, schedule: RotationSchedule, missed: MissedTicks): void {
+    const count = `${missed.truncated ? 'more than ' : ''}${missed.count}`;
+    log.warn(
+      {
+        missedTicks: missed.count,
+        truncated: missed.truncated,
+        oldestMissed: missed.oldest.toISOString(),
+        catchUpTick: missed.newest.toISOString(),
+        slot: slotForTick(missed.newest),
+      },
+      `${count} tick(s) of schedule ${schedule.name} since ${missed.oldest.toISOString()} were missed (the process was busy or asleep, ` +
+        `or its clock jumped); catching up now with the tick of ${missed.newest.toISOString()}`,
+    );
   }
 
   /**
@@ -377,15 +369,15 @@ export class RotationScheduler {
   nextRunFor(mailboxId: string): Date | null {
     const scheduleName = this.owners.get(mailboxId) ?? this.ownerWithoutListing(mailboxId);
     if (scheduleName === undefined) return null;
-    const running = this.tasks.get(scheduleName)?.task;
-    if (running && running.getStatus() !== 'stopped' && running.getStatus() !== 'destroyed') return running.getNextRun();
+    const running = this.tasks.get(scheduleName)?.ticker;
+    if (running) return running.nextRun();
     const schedule = this.schedules.find((s) => s.name === scheduleName);
     return schedule ? nextOccurrenceAfter(schedule, this.now()) : null;
   }
 
   /** Stops every cron task, then waits for running ticks and catch-up passes to finish. */
   async stop(): Promise<void> {
-    for (const { task } of this.tasks.values()) await task.destroy();
+    for (const { ticker } of this.tasks.values()) await ticker.stop();
     this.tasks.clear();
     await this.startup?.catch(() => undefined);
     await Promise.allSettled([...this.runningTicks.values(), ...(this.runningCatchUp ? [this.runningCatchUp] : [])]);

@@ -9,6 +9,9 @@ export interface ReceivedRequest {
   path: string;
   contentType: string | undefined;
   body: unknown;
+  /** The body exactly as sent (signatures are computed over it). */
+  rawBody: string;
+  headers: Record<string, string>;
   at: number;
 }
 
@@ -58,7 +61,8 @@ export class WebhookReceiver {
       // keep the raw text; the test will show it
     }
     const index = this.received.length;
-    this.received.push({ method: req.method ?? '', path: req.url ?? '', contentType: req.headers['content-type'], body, at: Date.now() });
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]));
+    this.received.push({ method: req.method ?? '', path: req.url ?? '', contentType: req.headers['content-type'], body, rawBody: text, headers, at: Date.now() });
     const answer = this.answer(index);
     if (answer === 'hang') {
       this.hanging.push(res);

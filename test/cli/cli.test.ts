@@ -96,6 +96,38 @@ describe('rotator CLI', () => {
       expect(run.stderr).toContain('note: AWS_REGION is not set');
     });
 
+    describe('with a schedule that writes secret versions faster than Secrets Manager tolerates', () => {
+      let dir: string;
+      beforeEach(() => {
+        dir = mkdtempSync(path.join(tmpdir(), 'rotator-cli-'));
+      });
+      afterEach(() => {
+        rmSync(dir, { recursive: true, force: true });
+      });
+
+      function check(yaml: string, extra: string[] = []) {
+        const file = path.join(dir, 'rotator.yaml');
+        writeFileSync(file, yaml);
+        return runCaptured(['config', 'check', '--config', file, ...extra], { cwd: dir, env: ENV });
+      }
+
+      it('warns (one line, exit 0) when a schedule implies more than one version per mailbox per 10 minutes', async () => {
+        const run = await check('mailboxes: all\nschedule: "*/30 * * * * *"\nminRotationInterval: 1m\n');
+        expect(run.code).toBe(0);
+        const warnings = run.stderr.split('\n').filter((line) => line.startsWith('warning: '));
+        expect(warnings).toEqual([expect.stringMatching(/^warning: schedule \(default\) \("\*\/30 \* \* \* \* \*" in UTC\) fires as often as every 30s .*every 1m; Secrets Manager tolerates about one version per secret per 10 minutes/)]);
+        const json = await check('mailboxes: all\nschedule: "*/5 * * * *"\nminRotationInterval: 1m\n', ['--json']);
+        expect(json.code).toBe(0);
+        expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toEqual([expect.stringContaining('every 5m')]);
+      });
+
+      it('does not warn when minRotationInterval holds each mailbox to one rotation per 10 minutes or less often', async () => {
+        const run = await check('mailboxes: all\nschedule: "*/30 * * * * *"\nminRotationInterval: 10m\n');
+        expect(run.code).toBe(0);
+        expect(run.stderr).not.toContain('warning:');
+      });
+    });
+
     describe('with a broken file', () => {
       let dir: string;
 

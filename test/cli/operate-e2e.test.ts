@@ -80,14 +80,16 @@ describe('operator commands', () => {
     expect(text.stdout).toContain('mbx_test_0002');
   });
 
-  it('plan lists a mailbox the management key cannot read, mints nothing, and exits 1', async () => {
+  it('plan lists a mailbox the management key cannot read once, does not count it as to rotate, mints nothing, and exits 1', async () => {
     const listConfig = writeConfigFile({ ...bed.configObject, mailboxes: ['mbx_test_0003', 'mbx_not_in_sendmux'] });
     const mintsBefore = bed.sandbox.state.mintLog.length;
     const run = await runRotatorCli(['plan', '--config', listConfig], bed.env());
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('mbx_test_0003');
-    expect(run.stderr).toContain('mbx_not_in_sendmux');
-    expect(run.stderr).toMatch(/404|not_found/);
+    expect(run.stdout).toContain('1 mailbox(es) to rotate, 0 skipped, 1 cannot be rotated, 1 problem(s)');
+    expect(run.stdout).toMatch(/mbx_not_in_sendmux.*(404|not_found)/);
+    expect(`${run.stdout}${run.stderr}`.split('mailbox mbx_not_in_sendmux:')).toHaveLength(2); // printed once
+    expect(run.stderr).toContain('1 problem(s)');
     expect(bed.sandbox.state.mintLog.length).toBe(mintsBefore);
   });
 

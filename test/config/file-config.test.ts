@@ -22,6 +22,7 @@ describe('configuration file', () => {
         sendmux: { timeoutMs: 10_000 },
         retention: { completedAgeMs: 7 * 86_400_000, completedCount: 10_000, failedAgeMs: 30 * 86_400_000 },
         alerts: {},
+        notify: {},
       });
     });
 

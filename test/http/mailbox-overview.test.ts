@@ -145,11 +145,13 @@ describe('renderMailboxOverviewPage', () => {
         keyAgeSeconds: null,
         keyState: 'error: <img src=x onerror=alert(1)>',
         lastOutcome: { outcome: 'failed', at: '2026-11-29T11:00:00.000Z', jobId: 'rotate__mbx_1__"><script>', step: 'mint', message: '</td><script>alert(1)</script>' },
+        schedule: 'default',
         nextRun: '2026-11-30T03:00:00.000Z',
         pendingRevocation: null,
         consecutiveFailures: 2,
       },
     ],
+    notes: [],
   };
 
   it('escapes every value it shows, in text and in attributes', () => {

@@ -61,13 +61,14 @@ describe('the rotation plan', () => {
     };
   }
 
-  it('reports a mailbox the management key cannot read as a problem naming the mailbox and the status, and mints nothing', async () => {
+  it('reports a mailbox the management key cannot read as a problem naming the mailbox and the status, not as one to rotate, and mints nothing', async () => {
     const plan = await buildRotationPlan(deps());
 
     const problem = plan.problems.find((p) => p.includes(unknown));
     expect(problem).toContain(`mailbox ${unknown}: the management key cannot read it`);
     expect(problem).toContain('404 not_found');
-    expect(entryFor(plan, unknown).problems).toEqual([problem]);
+    expect(plan.cannotRotate).toEqual([{ mailboxId: unknown, schedule: DEFAULT_SCHEDULE_NAME, problem }]);
+    expect(plan.mailboxes.map((m) => m.mailboxId)).toEqual([rotated, neverRotated]);
     expect(plan.problems).toHaveLength(1);
     expect(bed.sandbox.state.mintLog).toHaveLength(0);
     expect(bed.standIn.secret(renderSecretName(bed.settings.file.secretName, neverRotated))).toBeUndefined();
@@ -161,26 +162,28 @@ describe('the rotation plan', () => {
     expect(plan.problems).toEqual([]);
   });
 
-  it('reports a configured mailbox that is not active as a problem, since Sendmux would refuse to mint for it', async () => {
+  it('reports a configured mailbox that is not active as a problem, not as one to rotate, since Sendmux would refuse to mint for it', async () => {
     bed.sandbox.addMailbox({ id: 'mbx_listed_but_paused', email: 'paused-2@example.test', status: 'suspended' });
-    const plan = await buildRotationPlan(deps({ file: { ...bed.settings.file, mailboxes: ['mbx_listed_but_paused'] } }));
+    const plan = await buildRotationPlan(deps({ file: { ...bed.settings.file, mailboxes: ['mbx_listed_but_paused', rotated] } }));
 
     expect(plan.problems).toEqual([expect.stringMatching(/^mailbox mbx_listed_but_paused: its status is suspended; Sendmux mints no keys for it/)]);
-    expect(entryFor(plan, 'mbx_listed_but_paused').email).toBe('paused-2@example.test');
+    expect(plan.cannotRotate).toEqual([expect.objectContaining({ mailboxId: 'mbx_listed_but_paused', email: 'paused-2@example.test' })]);
+    expect(plan.mailboxes.map((m) => m.mailboxId)).toEqual([rotated]);
+    expect(formatRotationPlan(plan).split('\n')[1]).toBe('1 mailbox(es) to rotate, 0 skipped, 1 cannot be rotated, 1 problem(s)');
   });
 
-  it('formats as a table with one row per mailbox, then the skipped mailboxes and the problems', async () => {
+  it('formats as a table with one row per mailbox to rotate, then the skipped mailboxes, then each problem once', async () => {
     const now = new Date('2030-01-01T12:00:00Z');
     const text = formatRotationPlan(await buildRotationPlan(deps({ now: () => now })));
     const lines = text.split('\n');
 
     expect(lines[0]).toBe('Rotation plan at 2030-01-01T12:00:00.000Z (dry run: nothing minted, stored or enqueued)');
-    expect(lines[1]).toBe('3 mailbox(es) to rotate, 0 skipped, 1 problem(s)');
+    expect(lines[1]).toBe('2 mailbox(es) to rotate, 0 skipped, 1 cannot be rotated, 1 problem(s)');
     expect(lines[3]).toMatch(/^MAILBOX\s+EMAIL\s+SCHEDULE\s+NEXT DUE\s+WHY\s+KEY AGE\s+SECRET$/);
     expect(text).toMatch(new RegExp(`${neverRotated}\\s+test-0002@example\\.test\\s+\\(default\\)\\s+now\\s+never-rotated\\s+-\\s+\\S+ \\(would be created\\)`));
     expect(text).toMatch(new RegExp(`${rotated}\\s+test-0001@example\\.test\\s+\\(default\\)\\s+now\\s+key-age\\s+\\d+d( \\d+h)?\\s+\\S+ \\(exists\\)`));
-    expect(text).toContain(`${unknown} (!)`);
     expect(text).toContain('Problems (1):');
     expect(text).toContain(`  - mailbox ${unknown}: the management key cannot read it`);
+    expect(text.split('\n').filter((line) => line.includes(unknown))).toHaveLength(1); // in its problem, not also as a row
   });
 });

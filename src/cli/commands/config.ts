@@ -2,7 +2,17 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, maskSettingsForDisplay, resolveConfigPath, type RotatorSettings } from '../../config';
 import { rateLimitPerMinute, SENDMUX_MANAGEMENT_REQUESTS_PER_MINUTE } from '../../config/file-schema';
+import { shortestGapMs } from '../../scheduler/schedule-frequency';
+import { schedulesOf } from '../../scheduler/schedules';
+import { formatDuration } from '../../scheduler/format-duration';
 import { addConfigOption, EXIT_FAILURE, type CliContext } from '../context';
+
+/**
+ * Secrets Manager tolerates about one new version per secret per 10 minutes sustained (its
+ * PutSecretValue quota and the 100-version limit on deprecated versions; AWS docs "Secrets
+ * Manager quotas"). Each scheduled rotation writes one version.
+ */
+const SECRET_VERSION_INTERVAL_MS = 10 * 60_000;
 
 interface CheckOptions {
   config?: string;
@@ -41,13 +51,38 @@ function runConfigCheck(ctx: CliContext, options: CheckOptions): void {
   }
 
   const notes = notesAbout(settings);
+  const warnings = warningsAbout(settings, new Date());
   const display = maskSettingsForDisplay(settings);
   if (options.json) {
-    io.stdout(`${JSON.stringify({ ok: true, configPath: settings.env.configPath, notes, settings: display }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ok: true, configPath: settings.env.configPath, warnings, notes, settings: display }, null, 2)}\n`);
     return;
   }
   io.stdout(`Configuration OK (config file: ${settings.env.configPath})\n\n${stringify(display)}`);
+  for (const warning of warnings) io.stderr(`warning: ${warning}\n`);
   for (const note of notes) io.stderr(`note: ${note}\n`);
+}
+
+/**
+ * Valid settings that will hurt in production; they do not fail the check. A schedule (held back
+ * by minRotationInterval, which skips a mailbox rotated more recently) that writes a mailbox's
+ * secret more than once per 10 minutes outruns Secrets Manager's version quota.
+ */
+function warningsAbout(settings: RotatorSettings, now: Date): string[] {
+  const warnings: string[] = [];
+  const { file } = settings;
+  for (const schedule of schedulesOf(file)) {
+    const gap = shortestGapMs(schedule, now);
+    if (gap === null) continue;
+    const perMailbox = Math.max(gap, file.minRotationIntervalMs);
+    if (perMailbox >= SECRET_VERSION_INTERVAL_MS) continue;
+    warnings.push(
+      `schedule ${schedule.name} ("${schedule.cron}" in ${schedule.timezone}) fires as often as every ${formatDuration(gap)} and ` +
+        `minRotationInterval is ${formatDuration(file.minRotationIntervalMs)}, so each of its mailboxes may get a new secret version ` +
+        `every ${formatDuration(perMailbox)}; Secrets Manager tolerates about one version per secret per 10 minutes sustained — ` +
+        'fire less often or raise minRotationInterval to 10m or more',
+    );
+  }
+  return warnings;
 }
 
 /** Things that are valid but will stop some commands from working. */

@@ -42,7 +42,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
       // Without a webhook URL the notifier only reads the shared consecutive-failure counters.
       const alerts = new AlertNotifier({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
-      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, alerts, secrets: options.keyAges ? runtime.secrets : undefined });
+      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, alerts, secrets: options.keyAges ? runtime.secrets : undefined, sendmux: runtime.sendmux });
       await alerts.close();
       ctx.io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
     } finally {
@@ -109,7 +109,8 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       });
       ctx.io.stdout(options.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatRotationPlan(plan)}\n`);
       if (plan.problems.length > 0) {
-        if (!options.json) ctx.io.stderr(`${plan.problems.length} problem(s):\n${plan.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+        // The problems are listed once, in the plan above; stderr only says that there are some.
+        if (!options.json) ctx.io.stderr(`rotator plan: ${plan.problems.length} problem(s), listed above under "Problems"\n`);
         ctx.setExitCode(EXIT_FAILURE);
       }
     } finally {

@@ -1,0 +1,48 @@
+import { ConfigError, parseSettings } from '../../src/config';
+import { maskSettingsForDisplay } from '../../src/config/display';
+import { CONFIG_PATH, MINIMAL_YAML, VALID_ENV } from './fixtures';
+
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const NOTIFY_YAML = `${MINIMAL_YAML}notify:\n  webhookUrl: https://hooks.example.test/rotator/T0K3N\n`;
+
+function problemsOf(yaml: string, env: NodeJS.ProcessEnv): ConfigError['problems'] {
+  try {
+    parseSettings(yaml, env, CONFIG_PATH);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('notify configuration', () => {
+  it('reads notify.webhookUrl and NOTIFY_WEBHOOK_SECRET', () => {
+    const settings = parseSettings(NOTIFY_YAML, { ...VALID_ENV, NOTIFY_WEBHOOK_SECRET: SECRET }, CONFIG_PATH);
+    expect(settings.file.notify).toEqual({ webhookUrl: 'https://hooks.example.test/rotator/T0K3N' });
+    expect(settings.env.notifyWebhookSecret).toBe(SECRET);
+  });
+
+  it('is off by default', () => {
+    expect(parseSettings(MINIMAL_YAML, VALID_ENV, CONFIG_PATH).file.notify).toEqual({});
+  });
+
+  it('requires NOTIFY_WEBHOOK_SECRET when notify.webhookUrl is set', () => {
+    expect(problemsOf(NOTIFY_YAML, VALID_ENV)).toEqual([
+      expect.objectContaining({ field: 'NOTIFY_WEBHOOK_SECRET', expected: expect.stringContaining('required because notify.webhookUrl is set') }),
+    ]);
+  });
+
+  it('rejects a signing secret that is not whsec_ + base64 of 24-64 bytes, without showing it', () => {
+    const short = `whsec_${Buffer.alloc(8, 1).toString('base64')}`;
+    const problems = problemsOf(NOTIFY_YAML, { ...VALID_ENV, NOTIFY_WEBHOOK_SECRET: short });
+    expect(problems).toEqual([expect.objectContaining({ field: 'NOTIFY_WEBHOOK_SECRET', expected: expect.stringContaining('8 bytes') })]);
+    expect(JSON.stringify(problems)).not.toContain(short);
+  });
+
+  it('masks the URL and the secret for display', () => {
+    const settings = parseSettings(NOTIFY_YAML, { ...VALID_ENV, NOTIFY_WEBHOOK_SECRET: SECRET }, CONFIG_PATH);
+    const shown = JSON.stringify(maskSettingsForDisplay(settings));
+    expect(shown).not.toContain('T0K3N');
+    expect(shown).not.toContain(SECRET);
+  });
+});
