@@ -171,7 +171,7 @@ async function prepareRun(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>,
     jobId, attempt: job.attemptsMade + 1, mailboxId, slot, force: data.force, revokeNow: data.revokeNow ?? false, settings,
     idempotencyKey, clientRequestToken, appName: appNameFor(settings.appNamePrefix, slot),
     recorded: { ...(data.mintedKeyId ? { mintedKeyId: data.mintedKeyId } : {}), ...(data.mintedAt ? { mintedAt: data.mintedAt } : {}),
-      ...(data.mintRequestId ? { mintRequestId: data.mintRequestId } : {}) },
+      ...(data.mintRequestId ? { mintRequestId: data.mintRequestId } : {}), ...(data.orphanKeyId ? { orphanKeyId: data.orphanKeyId } : {}) },
     step: 'look', mintOutcomeUnknown: false, requestIds: {},
     log: deps.logger.child({ jobId, mailboxId, attempt: job.attemptsMade + 1, idempotencyKey, reason: data.reason }),
   };

@@ -33,6 +33,12 @@ export const rotationJobDataSchema = z.object({
   mintedKeyId: id.optional(),
   mintedAt: z.string().datetime().optional(),
   mintRequestId: z.string().optional(),
+  /**
+   * A key an earlier attempt minted and recorded, orphaned when the vendor's 24 h idempotency
+   * window expired before the retry (which minted anew). Recorded with the new key, then revoked;
+   * revoking it again on a later attempt is harmless (Sendmux answers 200 for a revoked key).
+   */
+  orphanKeyId: id.optional(),
 });
 export type RotationJobData = z.infer<typeof rotationJobDataSchema>;
 

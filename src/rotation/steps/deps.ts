@@ -21,7 +21,7 @@ export interface StepDeps {
     /** Makes the step visible to operators (BullMQ progress). */
     progress(step: RotationStep): Promise<void>;
     /** Records the minted key's public id in the job data. */
-    recordMint(recorded: Required<Pick<RotationJobData, 'mintedKeyId' | 'mintedAt'>> & Pick<RotationJobData, 'mintRequestId'>): Promise<void>;
+    recordMint(recorded: Required<Pick<RotationJobData, 'mintedKeyId' | 'mintedAt'>> & Pick<RotationJobData, 'mintRequestId' | 'orphanKeyId'>): Promise<void>;
   };
   /** Called as each step starts (metrics, tests); must not throw. */
   onStep?: (step: RotationStep) => void;

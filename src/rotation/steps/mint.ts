@@ -11,7 +11,8 @@ import type { FreshLook, NewKey, RotationRun } from './types';
  * `mintedKeyId`, written before anything else can fail. When the replay returns ANOTHER key than
  * the recorded one, the vendor's window expired: the new id is recorded first, then the orphaned
  * earlier key (never stored — step 0 found no version) is revoked, so a crash between the two
- * leaves the orphan named in the log rather than the new key unrecorded.
+ * leaves both recorded (the orphan in `orphanKeyId`, revoked again by every later attempt and by
+ * the final clean-up; Sendmux answers 200 for a key already revoked).
  */
 export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): Promise<NewKey> {
   await enterStep(deps, run, 'mint', true);
@@ -31,20 +32,23 @@ export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): P
     'new key minted',
   );
 
-  const orphan = run.recorded.mintedKeyId;
-  if (orphan !== keyId) {
+  const previous = run.recorded.mintedKeyId;
+  if (previous !== keyId) {
+    // Record first: the new key must be findable before anything else (the orphan's revocation) can fail.
     const mintedAt = deps.now().toISOString();
-    await deps.job.recordMint({ mintedKeyId: keyId, mintedAt, ...(minted.requestId ? { mintRequestId: minted.requestId } : {}) });
-    run.recorded = { mintedKeyId: keyId, mintedAt, ...(minted.requestId ? { mintRequestId: minted.requestId } : {}) };
+    const orphanKeyId = previous ?? run.recorded.orphanKeyId;
+    run.recorded = { mintedKeyId: keyId, mintedAt, ...(minted.requestId ? { mintRequestId: minted.requestId } : {}), ...(orphanKeyId ? { orphanKeyId } : {}) };
+    await deps.job.recordMint({ ...run.recorded, mintedKeyId: keyId, mintedAt });
   }
+  const orphan = run.recorded.orphanKeyId;
   if (orphan && orphan !== keyId) {
     const revoked = await revokeKey(deps.sendmux, run.mailboxId, orphan);
     run.requestIds.orphanRevoke = revoked.requestId;
     run.log.warn(
       { step: 'mint', orphanKeyId: orphan, keyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
       revoked.outcome === 'revoked'
-        ? 'idempotency window had expired: recorded the new key, then revoked the orphaned key minted by an earlier attempt'
-        : 'idempotency window had expired: recorded the new key; Sendmux does not know the orphaned earlier key in this mailbox (404), nothing revoked',
+        ? 'idempotency window had expired: the new key is recorded; revoked the orphaned key minted by an earlier attempt'
+        : 'idempotency window had expired: the new key is recorded; Sendmux does not know the orphaned earlier key in this mailbox (404), nothing revoked',
     );
   }
   return run.key;

@@ -21,7 +21,7 @@ export interface RotationRun {
   clientRequestToken: string;
   appName: string;
   /** What earlier attempts recorded in the job (the minted key's public id and when). */
-  recorded: Pick<RotationJobData, 'mintedKeyId' | 'mintedAt' | 'mintRequestId'>;
+  recorded: Pick<RotationJobData, 'mintedKeyId' | 'mintedAt' | 'mintRequestId' | 'orphanKeyId'>;
   /** The step in progress, for failure messages and events. */
   step: RotationStep;
   /** Set when a mint was sent whose outcome this attempt could not learn (timeout, dropped connection, 5xx). */
