@@ -166,7 +166,7 @@ async function prepareRun(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>,
   const email = settingsNeedEmail(deps.file, mailboxId) ? (await deps.mailboxes.getMailbox(mailboxId)).data.email : undefined;
   const resolution = resolveMailboxSettings(deps.file, mailboxId, email);
   if (!resolution.covered) throw fail(resolution.reason);
-  const settings = resolution.settings;
+  const settings = { ...resolution.settings, revokePreviousAfterMs: longerGrace(resolution.settings.revokePreviousAfterMs, data.revokePreviousAfterMs) };
   return {
     jobId, attempt: job.attemptsMade + 1, mailboxId, slot, force: data.force, revokeNow: data.revokeNow ?? false, settings,
     idempotencyKey, clientRequestToken, appName: appNameFor(settings.appNamePrefix, slot),
@@ -175,6 +175,16 @@ async function prepareRun(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>,
     step: 'look', mintOutcomeUnknown: false, requestIds: {},
     log: deps.logger.child({ jobId, mailboxId, attempt: job.attemptsMade + 1, idempotencyKey, reason: data.reason }),
   };
+}
+
+/**
+ * A request may lengthen the grace period its group gives (e.g. keep the previous key: null), never
+ * shorten it — only `revokeNow`, the operator's leaked-key path, does that. null means never.
+ */
+function longerGrace(configured: number | null, requested: number | null | undefined): number | null {
+  if (requested === undefined) return configured;
+  if (configured === null || requested === null) return null;
+  return Math.max(configured, requested);
 }
 
 function stepDepsFor(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>, data: RotationJobData): StepDeps {

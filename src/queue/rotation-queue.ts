@@ -46,7 +46,7 @@ export interface RotationRequest {
   force?: boolean;
   /** For a leaked key: revoke the previous key as soon as the new one is current. */
   revokeNow?: boolean;
-  /** Per-group grace period, recorded in the job for operators (the processor derives its own). */
+  /** A grace period for this request (e.g. the group's); the processor applies the longer of it and the configuration's. */
   revokePreviousAfterMs?: number | null;
 }
 

@@ -23,8 +23,8 @@ export const rotationJobDataSchema = z.object({
   clientRequestToken: z.string().uuid(),
   force: z.boolean(),
   /**
-   * Shown to operators: the grace period in force when the job was created (ms, null = never).
-   * The processor ignores it and applies the mailbox's group policy from the configuration.
+   * A requested grace period (ms, null = never). It may only lengthen the one the configuration
+   * gives the mailbox's group: the processor applies the longer of the two (never shorter).
    */
   revokePreviousAfterMs: z.number().int().nonnegative().nullable().optional(),
   /** For a leaked key: the superseded key may be revoked as soon as the new one is current. */

@@ -53,6 +53,7 @@ interface KillPoint {
 }
 
 interface Seen {
+  jobActive: boolean;
   progressStep: string | null;
   keyIdRecorded: boolean;
   ourVersionStages: string[] | null;
@@ -76,7 +77,8 @@ const KILL_POINTS: KillPoint[] = [
     name: 'first key: during look, before the mint',
     needsCurrentKey: false,
     arm: ({ chaos }) => chaos.injectSecretsManager({ operation: 'DescribeSecret', kind: 'delay', delayMs: SM_HOLD_MS, times: 1 }),
-    reached: (_ctx, seen) => seen.progressStep === 'look',
+    // Step 0 writes no progress (one Redis round trip less per rotation): the job is active, nothing minted.
+    reached: (_ctx, seen) => seen.jobActive && seen.mintsForJob === 0,
   },
   {
     name: 'first key: mint committed by Sendmux, response not yet received',
@@ -286,6 +288,7 @@ async function look(ctx: KillContext): Promise<Seen> {
   const ours = secret?.versions.find((v) => v.versionId === ctx.token);
   const sandbox = ctx.chaos.bed.sandbox.state;
   return {
+    jobActive: (await job?.isActive()) ?? false,
     progressStep: typeof progress === 'object' && progress ? progress.step : null,
     keyIdRecorded: Boolean((job?.data as RotationJobData | undefined)?.mintedKeyId),
     ourVersionStages: ours ? [...ours.stages] : null,
