@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { positiveInteger } from '../shared/positive-integer';
+import { errorSummary } from '../logging/error-summary';
 import type { RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, type AlertPayload } from './alert-payloads';
 import { parseWebhookUrl, type WebhookTarget } from './webhook-url';
@@ -66,10 +68,10 @@ export class AlertNotifier implements RotatorEventSink {
     this.counterKey = `${opts.prefix}:alerts:consecutive-failures`;
     this.log = opts.logger.child({ component: 'alerts' });
     this.target = opts.webhookUrl ? parseWebhookUrl(opts.webhookUrl) : undefined;
-    this.timeoutMs = positiveInteger(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
+    this.timeoutMs = positiveInteger('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.retry = validRetry(opts.retry ?? DEFAULT_ALERT_RETRY);
-    this.maxQueued = positiveInteger(opts.maxQueued ?? DEFAULT_MAX_QUEUED, 'maxQueued');
-    this.flushTimeoutMs = positiveInteger(opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS, 'flushTimeoutMs');
+    this.maxQueued = positiveInteger('maxQueued', opts.maxQueued ?? DEFAULT_MAX_QUEUED);
+    this.flushTimeoutMs = positiveInteger('flushTimeoutMs', opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS);
   }
 
   /** Where alerts go, safe to log: the origin only, or undefined when alerts are not posted. */
@@ -306,18 +308,9 @@ function describeFetchError(err: unknown): string {
   return typeof message === 'string' ? message : String(err);
 }
 
-function errorSummary(err: unknown): { name?: string; message: string } {
-  const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
-  return typeof message === 'string' ? { name: typeof name === 'string' ? name : undefined, message } : { message: String(err) };
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${String(value)})`);
-  return value;
-}
 
 function validRetry(retry: AlertRetryPolicy): AlertRetryPolicy {
-  positiveInteger(retry.attempts, 'retry.attempts');
+  positiveInteger('retry.attempts', retry.attempts);
   if (!Number.isInteger(retry.initialDelayMs) || retry.initialDelayMs < 0) {
     throw new RangeError(`retry.initialDelayMs must be a non-negative integer (got ${String(retry.initialDelayMs)})`);
   }
