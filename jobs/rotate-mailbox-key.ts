@@ -108,7 +108,10 @@ const DEFAULT_BUSY_RETRY_MS = 1_000;
 export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
   return async function processRotation(job: Job<RotationJobData>, data: RotationJobData, token?: string): Promise<RotationResult> {
     const startedAt = Date.now();
-    const run = await prepareRun(deps, job, data);
+    const run = await prepareRun(deps, job, data).catch((err: unknown) => {
+      deps.logger.error({ jobId: job.id, mailboxId: data.mailboxId, err }, `rotation refused: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    });
     const stepDeps = stepDepsFor(deps, job, data);
     const compensations = new Compensations();
     try {
