@@ -19,7 +19,8 @@ export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperat
   const look = await ops.look(run); // 0. look (and wait while another rotation of the mailbox is in progress)
   if (look.kind === 'superseded') {
     return { ...result(run, 'already-done', null), secretArn: look.arn, secretVersionId: run.clientRequestToken, revocation: { skipped: 'not-needed' },
-      note: `this slot's version is already stored with stages [${look.stages.join(', ')}]; a later rotation superseded it` };
+      note: `this slot's version is already stored${look.stages.length ? ` with stages [${look.stages.join(', ')}]` : ' without labels'} ` +
+        '(a later rotation replaced it, or it was cleaned up when this job failed); nothing to do — request a new rotation if one is needed' };
   }
   if (look.kind === 'promoted') return promoteAndRetire(run, ops, look.staged); // resume: finish steps 4-5
   if (look.kind === 'staged') {

@@ -17,7 +17,8 @@ export async function promote(deps: StepDeps, run: RotationRun, staged: StagedKe
   if (staged.stages.includes(AWSCURRENT)) {
     run.log.info({ step: 'promote', secretVersionId: ours }, 'this job’s version is already AWSCURRENT; nothing to move');
   } else {
-    const from = staged.document.supersedes?.version_id;
+    // Documents written before `supersedes` existed: the version AWSCURRENT sits on now.
+    const from = staged.document.supersedes === undefined ? await currentHolder(deps, run) : staged.document.supersedes?.version_id;
     await moveOrConfirm(deps, run, { stage: AWSCURRENT, moveToVersionId: ours, ...(from ? { removeFromVersionId: from } : {}) });
     run.log.info({ step: 'promote', secretVersionId: ours, previousVersionId: from ?? null }, 'new key is AWSCURRENT');
   }
@@ -51,4 +52,9 @@ async function moveOrConfirm(
         : `${move.stage} was already off this job's version when the removal was refused (an overlapping run of this job removed it)`,
     );
   }
+}
+
+async function currentHolder(deps: StepDeps, run: RotationRun): Promise<string | undefined> {
+  const description = await deps.secrets.describeSecret(run.settings.secretName);
+  return Object.entries(description?.versionIdsToStages ?? {}).find(([, stages]) => stages.includes(AWSCURRENT))?.[0];
 }
