@@ -147,6 +147,39 @@ describe('jobs written straight into Redis (case 2)', () => {
   });
 });
 
+describe('a rotation job added straight to Redis while another rotation of the mailbox is minting (case 1, before any AWSPENDING)', () => {
+  let bed: TestBed;
+  let runtime: RotatorRuntime;
+  const mailboxId = 'mbx_test_0001';
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 1, label: 'crafted-race' });
+    runtime = await bed.runtime();
+  });
+  afterAll(async () => bed.close());
+
+  it('waits until the running rotation is over before minting, then rotates after it', async () => {
+    await rotateNow(runtime, mailboxId);
+    bed.sandbox.faults.inject({ operation: 'mintMailboxKey', kind: 'delay', delayMs: 1500, mailboxId, times: 1 });
+    const running = await requestRotation(runtime, mailboxId);
+    await waitFor(() => bed.sandbox.faults.injected.delay === 1, 10_000, 'the first mint held');
+
+    // Not deduplicated: BullMQ's enqueue-time deduplication only saves work; the processor enforces.
+    const data = runtime.queue.buildRotationJobData({ mailboxId, reason: 'manual', requestedBy: 'crafted', force: true });
+    const crafted = rotationJobId(mailboxId, data.slot);
+    await runtime.queue.queue.add(ROTATE_JOB_NAME, data, { jobId: crafted, attempts: 1 });
+
+    const [first, second] = await Promise.all([waitForJob(runtime, running), waitForJob(runtime, crafted)]);
+    expect([first.state, second.state]).toEqual(['completed', 'completed']);
+    const firstFinishedAt = (await runtime.queue.getJob(running))!.finishedOn!;
+    const craftedMint = bed.sandbox.state.mintsWithIdempotencyKey(data.idempotencyKey);
+    expect(craftedMint).toHaveLength(1);
+    expect(Date.parse(craftedMint[0]!.at)).toBeGreaterThanOrEqual(firstFinishedAt);
+    expect(currentKeyId(bed, mailboxId)).toBe((second.returnvalue as RotationResult).newKeyId);
+    expect(bed.logs.text()).toContain(`rotation ${running} of mailbox ${mailboxId} is in progress; this one waits its turn`);
+  });
+});
+
 /** A Sendmux in front of the sandbox whose mint for `from` creates the key in `to` (a vendor bug). */
 async function startMisroutingProxy(target: string, from: string, to: string): Promise<{ url: string; server: Server }> {
   const upstream = new URL(target);
