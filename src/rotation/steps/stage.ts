@@ -15,7 +15,8 @@ import type { FreshLook, NewKey, RotationRun, StagedKey } from './types';
  * differs (it is then read back and used when it holds the same key).
  */
 export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look: FreshLook): Promise<StagedKey> {
-  await enterStep(deps, run, 'stage', true);
+  // No progress write: staging is a Secrets Manager call or two right after the mint's record.
+  await enterStep(deps, run, 'stage', false);
   const { secretName, kmsKeyId, tags } = run.settings;
   let arn = look.arn;
   if (!look.secretExists) {
