@@ -14,7 +14,7 @@ export interface BareLoopDeps {
 /**
  * The rotation of an already-rotated mailbox with nothing around it: the same Sendmux and
  * Secrets Manager calls, in the same order, as a rotation job followed by its revocation job
- * (look, read current, mint, stage, verify, promote, clear pending, re-read AWSCURRENT, revoke),
+ * (look, read current, mint, stage, verify, promote, clear pending, re-read AWSCURRENT and AWSPENDING, revoke),
  * with no queue, no Redis, no logging, no job-data validation and no resumption logic.
  * It is the yardstick the rotator's throughput is divided by.
  */
@@ -39,6 +39,9 @@ export async function bareRotation(deps: BareLoopDeps, mailboxId: string, slot: 
       rotatedAt: new Date().toISOString(),
       idempotencyKey,
       sendmuxRequestId: minted.requestId,
+      slot,
+      supersedes: { key_id: previousKeyId, version_id: currentVersionId },
+      revokeNotBefore: new Date().toISOString(),
     }),
     versionStages: ['AWSPENDING'],
   });
@@ -51,6 +54,8 @@ export async function bareRotation(deps: BareLoopDeps, mailboxId: string, slot: 
   if (nowCurrent && parseStoredMailboxSecret(secretName, nowCurrent.versionId, nowCurrent.secretString).key_id === previousKeyId) {
     throw new Error(`bare loop: refusing to revoke the AWSCURRENT key of ${mailboxId}`);
   }
+  // The revocation job also makes sure the key is not AWSPENDING (normally there is none).
+  await deps.secrets.getSecretVersion(secretName, { versionStage: 'AWSPENDING' });
   await deps.sendmux.revokeMailboxKey(mailboxId, previousKeyId);
 }
 

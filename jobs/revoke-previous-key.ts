@@ -1,21 +1,21 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import type { RotatorFileConfig } from '../src/config';
+import { resolveMailboxSettings } from '../src/config/mailbox-settings';
 import type { SendmuxClient } from '../src/sendmux/client';
-import { isSendmuxError } from '../src/sendmux/errors';
 import type { SecretStore } from '../src/aws/secret-store';
-import {
-  describeJobDataProblems,
-  revocationJobDataSchema,
-  type RevocationJobData,
-  type RevocationResult,
-} from '../src/rotation/job-data';
-import { parseStoredMailboxSecret } from '../src/rotation/secret-value';
-import { classifyRotationFailure } from '../src/rotation/failures';
+import type { RevocationJobData, RevocationResult } from '../src/rotation/job-data';
+import { RetryLaterError } from '../src/rotation/failures';
+import { proveSuperseded } from '../src/rotation/supersession';
+import { revokeKey } from '../src/rotation/steps/revoke';
 import type { RevocationAttemptEvent, RotatorEventSink } from '../src/rotation/events';
+import { settleJobFailure } from './job-failure';
 
 export interface RevokePreviousKeyDeps {
+  /** The configuration the secret name is derived from (job data is only a request). */
+  file: Pick<RotatorFileConfig, 'mailboxes' | 'groups' | 'secretName' | 'revokePreviousAfterMs' | 'minRotationIntervalMs' | 'kmsKeyId' | 'tags' | 'schedule' | 'timezone' | 'rotation'>;
   sendmux: Pick<SendmuxClient, 'revokeMailboxKey'>;
-  secrets: Pick<SecretStore, 'getSecretVersion'>;
+  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion'>;
   pauseQueueFor(ms: number): Promise<void>;
   logger: Logger;
   events?: RotatorEventSink;
@@ -23,72 +23,48 @@ export interface RevokePreviousKeyDeps {
 }
 
 /**
- * Step 5 of DESIGN.md, in a delayed job of its own: revoke a key that is no longer current.
- * It re-reads AWSCURRENT right before revoking, so whatever happened since it was scheduled, the
- * key the mailbox's applications use now is never revoked.
+ * Step 5 of docs/design.md, in a delayed job of its own: revoke a superseded key. Whatever the job data
+ * says, the key is revoked only when Secrets Manager proves it superseded in this mailbox's secret
+ * (not AWSCURRENT, not AWSPENDING, recorded in a version's `supersedes`), and not before that
+ * record's `revoke_not_before` (the job then waits, no attempt used). It fails closed, for good,
+ * when the proof cannot be made.
  */
 export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
-  return async function revokePreviousKey(job: Job<RevocationJobData>): Promise<RevocationResult> {
-    const parsed = revocationJobDataSchema.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(`revocation job ${job.id} has invalid data: ${describeJobDataProblems(parsed.error)}`);
-    }
-    const { mailboxId, keyId, secretName, cause } = parsed.data;
+  const now = deps.now ?? (() => new Date());
+  return async function revokePreviousKey(job: Job<RevocationJobData>, data: RevocationJobData, token?: string): Promise<RevocationResult> {
+    const { mailboxId, keyId, cause } = data;
     const log = deps.logger.child({ jobId: job.id, mailboxId, keyId, attempt: job.attemptsMade + 1, step: 'revoke', cause });
     const startedAt = Date.now();
     const emit = (fields: Pick<RevocationAttemptEvent, 'outcome'> & Partial<RevocationAttemptEvent>) =>
-      deps.events?.record({
-        kind: 'revocation',
-        at: (deps.now?.() ?? new Date()).toISOString(),
-        jobId: String(job.id),
-        mailboxId,
-        keyId,
-        attempt: job.attemptsMade + 1,
-        durationMs: Date.now() - startedAt,
-        ...fields,
-      });
+      deps.events?.record({ kind: 'revocation', at: now().toISOString(), jobId: String(job.id), mailboxId, keyId,
+        attempt: job.attemptsMade + 1, durationMs: Date.now() - startedAt, ...fields });
     try {
-      const current = await deps.secrets.getSecretVersion(secretName, { versionStage: 'AWSCURRENT' });
-      if (current) {
-        const currentKeyId = parseStoredMailboxSecret(secretName, current.versionId, current.secretString).key_id;
-        if (currentKeyId === keyId) {
-          throw new UnrecoverableError(
-            `refusing to revoke key ${keyId} of mailbox ${mailboxId}: it is the AWSCURRENT key of secret ${secretName}`,
-          );
-        }
+      const resolution = resolveMailboxSettings(deps.file, mailboxId);
+      if (!resolution.covered) throw new UnrecoverableError(`refusing to revoke key ${keyId}: ${resolution.reason}`);
+      const { secretName } = resolution.settings;
+      const proof = await proveSuperseded(deps.secrets, secretName, mailboxId, keyId);
+      if (!proof.proven) {
+        throw new UnrecoverableError(`refusing to revoke key ${keyId} of mailbox ${mailboxId}: Secrets Manager does not prove it superseded — ${proof.reason}`);
       }
-      let result: RevocationResult;
-      try {
-        const res = await deps.sendmux.revokeMailboxKey(mailboxId, keyId);
-        result = { outcome: 'revoked', mailboxId, keyId, requestId: res.requestId };
-      } catch (err) {
-        if (!(isSendmuxError(err) && err.status === 404)) throw err;
-        result = { outcome: 'already-revoked', mailboxId, keyId, requestId: err.requestId };
+      if (!proof.revokeNotBefore) {
+        throw new UnrecoverableError(`refusing to revoke key ${keyId} of mailbox ${mailboxId}: version ${proof.supersededBy} of ${secretName} records no revocation time (revokePreviousAfter was "never")`);
       }
-      log.info({ sendmuxRequestId: result.requestId, outcome: result.outcome }, `previous key ${result.outcome}`);
-      emit({ outcome: result.outcome, requestId: result.requestId });
+      const waitMs = proof.revokeNotBefore.getTime() - now().getTime();
+      if (waitMs > 0) {
+        throw new RetryLaterError(`key ${keyId} may not be revoked before ${proof.revokeNotBefore.toISOString()} (recorded in version ${proof.supersededBy})`, { retryAfterMs: waitMs, usesAttempt: false });
+      }
+      const revoked = await revokeKey(deps.sendmux, mailboxId, keyId);
+      const result: RevocationResult = { outcome: revoked.outcome, mailboxId, keyId, ...(revoked.requestId ? { requestId: revoked.requestId } : {}) };
+      if (revoked.outcome === 'revoked') log.info({ sendmuxRequestId: revoked.requestId, outcome: 'revoked', supersededBy: proof.supersededBy }, 'previous key revoked');
+      else log.warn({ sendmuxRequestId: revoked.requestId, outcome: 'not-found' }, `Sendmux knows no key ${keyId} in mailbox ${mailboxId} (404); nothing was revoked`);
+      emit({ outcome: revoked.outcome, ...(revoked.requestId ? { requestId: revoked.requestId } : {}) });
       return result;
     } catch (err) {
-      if (err instanceof UnrecoverableError) {
-        log.error({ err: { message: err.message } }, err.message);
-        emit({ outcome: 'failed', message: err.message });
-        throw err;
-      }
-      const decision = classifyRotationFailure(err, mailboxId);
-      if (decision.kind === 'rate-limited') {
-        log.warn({ retryAfterMs: decision.retryAfterMs }, `${decision.message}; pausing the queue`);
-        emit({ outcome: 'rate-limited', message: decision.message });
-        await deps.pauseQueueFor(decision.retryAfterMs);
-        throw Worker.RateLimitError();
-      }
-      const message = `revoking key ${keyId} of mailbox ${mailboxId}: ${decision.message}`;
-      log[decision.kind === 'permanent' ? 'error' : 'warn']({ retryable: decision.kind === 'retry' }, message);
-      const final = decision.kind === 'permanent' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      emit({ outcome: final ? 'failed' : 'retrying', message });
-      if (decision.kind === 'permanent') throw new UnrecoverableError(message);
-      const retryable = new Error(message) as Error & { retryAfterMs?: number };
-      if (decision.retryAfterMs !== undefined) retryable.retryAfterMs = decision.retryAfterMs;
-      throw retryable;
+      const settled = await settleJobFailure(err, { job, token, mailboxId, describe: (m) => `revoking key ${keyId} of mailbox ${mailboxId}: ${m}`, pauseQueueFor: deps.pauseQueueFor });
+      const level = settled.final ? 'error' : settled.outcome === 'retrying' ? 'warn' : 'info';
+      log[level]({ outcome: settled.outcome, retryAfterMs: settled.retryAfterMs }, settled.message);
+      emit({ outcome: settled.outcome, message: settled.message });
+      throw settled.error;
     }
   };
 }

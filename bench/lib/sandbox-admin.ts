@@ -107,6 +107,9 @@ export async function seedMailboxes(opts: {
         rotatedAt: new Date().toISOString(),
         idempotencyKey: `bench-seed-${mailboxId}`,
         sendmuxRequestId: undefined,
+        slot: 'bench-seed',
+        supersedes: null,
+        revokeNotBefore: null,
       }),
       versionStages: ['AWSCURRENT'],
     });

@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { positiveInteger } from '../shared/positive-integer';
+import { errorSummary } from '../logging/error-summary';
 import type { RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, type AlertPayload } from './alert-payloads';
 import { parseWebhookUrl } from './webhook-url';
 import {
   DEFAULT_WEBHOOK_RETRY,
-  positiveInteger,
   WebhookDelivery,
   withinTimeout,
   type WebhookRetryPolicy,
@@ -67,7 +68,7 @@ export class AlertNotifier implements RotatorEventSink {
           ...(opts.maxQueued === undefined ? {} : { maxQueued: opts.maxQueued }),
         })
       : undefined;
-    this.flushTimeoutMs = positiveInteger(opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS, 'flushTimeoutMs');
+    this.flushTimeoutMs = positiveInteger('flushTimeoutMs', opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS);
   }
 
   /** Where alerts go, safe to log: the origin only, or undefined when alerts are not posted. */
@@ -185,9 +186,4 @@ export class AlertNotifier implements RotatorEventSink {
   private enqueue(alert: AlertPayload): void {
     this.delivery?.enqueue({ body: JSON.stringify(alert), context: { type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId } });
   }
-}
-
-function errorSummary(err: unknown): { name?: string; message: string } {
-  const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
-  return typeof message === 'string' ? { name: typeof name === 'string' ? name : undefined, message } : { message: String(err) };
 }

@@ -1,3 +1,4 @@
+import { AWSCURRENT } from '../aws/staging-labels';
 import type { Logger } from 'pino';
 import type { RotatorEnv } from '../config';
 import type { SecretStore } from '../aws/secret-store';
@@ -27,7 +28,7 @@ export function createManagementKeySource(deps: {
   let refreshing: Promise<string> | null = null;
 
   const load = async (): Promise<string> => {
-    const version = await secrets.getSecretVersion(secretId, { versionStage: 'AWSCURRENT' });
+    const version = await secrets.getSecretVersion(secretId, { versionStage: AWSCURRENT });
     if (!version) throw new Error(`SENDMUX_API_KEY_SECRET_ID: secret ${secretId} does not exist or has no AWSCURRENT value`);
     const key = extractManagementKey(version.secretString);
     if (!key) {

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { RotatorSettings } from '../config';
-import { renderSecretName } from '../config';
 import { createRedisConnection } from '../queue/redis-connection';
 import { RotationQueue } from '../queue/rotation-queue';
 import { MailboxLedger } from '../rotation/mailbox-ledger';
@@ -34,8 +33,6 @@ export function createQueueClient(settings: RotatorSettings, redis?: Redis): Que
     prefix: env.queuePrefix,
     ledger,
     policy: {
-      renderSecretName: (mailboxId) => renderSecretName(file.secretName, mailboxId),
-      appNamePrefix: file.rotation.appNamePrefix,
       revokePreviousAfterMs: file.revokePreviousAfterMs,
       minRotationIntervalMs: file.minRotationIntervalMs,
       attempts: file.rotation.attempts,

@@ -19,7 +19,8 @@ import {
   type RotateMailboxKeyDeps,
 } from '../../jobs/rotate-mailbox-key';
 import type { RotatorEventSink } from '../rotation/events';
-import type { RotationJobData, RotationStep } from '../rotation/job-data';
+import { REVOKE_JOB_NAME, ROTATE_JOB_NAME, type RotationJobData, type RotationStep } from '../rotation/job-data';
+import { bullmqJobDirectory } from '../rotation/exclusion';
 import type { Job } from 'bullmq';
 import { createRevokePreviousKeyProcessor } from '../../jobs/revoke-previous-key';
 import { createManagementKeySource } from './management-key';
@@ -92,20 +93,19 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     const jobLogger = logger.child({ component: 'worker' });
     const pauseQueueFor = (ms: number) => queue.pauseFor(ms);
     const rotationDeps: RotateMailboxKeyDeps = {
+      file,
       sendmux,
+      mailboxes: sendmux,
       secrets,
       ledger,
+      jobs: bullmqJobDirectory(queue.queue),
       scheduleRevocation: (data, delayMs) => queue.scheduleRevocation(data, delayMs),
       pauseQueueFor,
       logger: jobLogger,
       events: opts.events,
       onStep: opts.onStep,
-      settings: {
-        minRotationIntervalMs: file.minRotationIntervalMs,
-        onLimitExceeded: file.rotation.onLimitExceeded,
-        kmsKeyId: file.kmsKeyId,
-        tags: file.tags,
-      },
+      // A rotation waiting for another of its mailbox looks again after the first backoff step.
+      busyRetryMs: file.rotation.backoffInitialMs,
     };
     worker = createRotationWorker({
       onAbandonedRotation: createAbandonedRotationHandler(rotationDeps),
@@ -119,8 +119,8 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
       stalledIntervalMs: opts.workerTuning?.stalledIntervalMs ?? file.rotation.stalledIntervalMs,
       maxStalledCount: opts.workerTuning?.maxStalledCount,
       processors: {
-        rotate: createRotateMailboxKeyProcessor(rotationDeps),
-        revoke: createRevokePreviousKeyProcessor({ sendmux, secrets, pauseQueueFor, logger: jobLogger, events: opts.events }),
+        [ROTATE_JOB_NAME]: createRotateMailboxKeyProcessor(rotationDeps),
+        [REVOKE_JOB_NAME]: createRevokePreviousKeyProcessor({ file, sendmux, secrets, pauseQueueFor, logger: jobLogger, events: opts.events }),
       },
     });
   }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { positiveInteger } from '../shared/positive-integer';
 import type { RotatorEvent, RotatorEventSink } from '../rotation/events';
 
 export interface AuditEntry {
@@ -44,8 +45,8 @@ export class AuditLog implements RotatorEventSink {
     this.redis = opts.redis;
     this.prefix = requireNonEmpty(opts.prefix, 'prefix');
     this.log = opts.logger.child({ component: 'audit' });
-    this.maxPerMailbox = positiveInteger(opts.maxPerMailbox ?? DEFAULT_AUDIT_MAX_PER_MAILBOX, 'maxPerMailbox');
-    this.maxGlobal = positiveInteger(opts.maxGlobal ?? DEFAULT_AUDIT_MAX_GLOBAL, 'maxGlobal');
+    this.maxPerMailbox = positiveInteger('maxPerMailbox', opts.maxPerMailbox ?? DEFAULT_AUDIT_MAX_PER_MAILBOX);
+    this.maxGlobal = positiveInteger('maxGlobal', opts.maxGlobal ?? DEFAULT_AUDIT_MAX_GLOBAL);
   }
 
   get globalKey(): string {
@@ -82,12 +83,12 @@ export class AuditLog implements RotatorEventSink {
   /** The last `limit` attempts of one mailbox, oldest first. */
   async forMailbox(mailboxId: string, limit = DEFAULT_READ_LIMIT): Promise<AuditEntry[]> {
     requireNonEmpty(mailboxId, 'mailboxId');
-    return this.lastEntries(this.mailboxKey(mailboxId), positiveInteger(limit, 'limit'));
+    return this.lastEntries(this.mailboxKey(mailboxId), positiveInteger('limit', limit));
   }
 
   /** The last `limit` attempts of any mailbox, oldest first. */
   async recent(limit = DEFAULT_READ_LIMIT): Promise<AuditEntry[]> {
-    return this.lastEntries(this.globalKey, positiveInteger(limit, 'limit'));
+    return this.lastEntries(this.globalKey, positiveInteger('limit', limit));
   }
 
   /**
@@ -155,12 +156,6 @@ function parseEventField(fields: string[]): RotatorEvent | undefined {
   return undefined;
 }
 
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer (got ${String(value)})`);
-  }
-  return value;
-}
 
 function requireNonEmpty(value: string, name: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${name} must be a non-empty string`);

@@ -1,3 +1,4 @@
+import { positiveInteger } from '../shared/positive-integer';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -32,9 +33,9 @@ export function createSecretsManagerClient(options: SecretsManagerClientOptions)
     throw new Error('createSecretsManagerClient: region is required (e.g. "eu-west-1"); set it in the configuration or AWS_REGION.');
   }
   if (options.endpoint !== undefined) assertHttpUrl(options.endpoint);
-  const requestTimeout = positiveInteger('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
-  const connectionTimeout = positiveInteger('connectionTimeoutMs', options.connectionTimeoutMs, DEFAULT_CONNECTION_TIMEOUT_MS);
-  const maxAttempts = positiveInteger('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS);
+  const requestTimeout = positiveOrDefault('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
+  const connectionTimeout = positiveOrDefault('connectionTimeoutMs', options.connectionTimeoutMs, DEFAULT_CONNECTION_TIMEOUT_MS);
+  const maxAttempts = positiveOrDefault('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS);
 
   return new SecretsManagerClient({
     region,
@@ -62,10 +63,6 @@ function assertHttpUrl(endpoint: string): void {
   }
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`createSecretsManagerClient: ${name} must be a positive integer, got ${String(value)}.`);
-  }
-  return value;
+function positiveOrDefault(name: string, value: number | undefined, fallback: number): number {
+  return value === undefined ? fallback : positiveInteger(`createSecretsManagerClient: ${name}`, value);
 }

@@ -67,7 +67,7 @@ export class RotatorMetrics implements RotatorEventSink {
 
     this.rotations = new Counter({
       name: 'rotator_rotations_total',
-      help: 'Rotation job attempts by outcome (rotated, already-done, skipped, retrying, rate-limited, failed).',
+      help: 'Rotation job attempts by outcome (rotated, already-done, skipped, retrying, waiting, rate-limited, failed).',
       labelNames: ['outcome'],
       registers,
     });
@@ -79,7 +79,7 @@ export class RotatorMetrics implements RotatorEventSink {
     });
     this.revocations = new Counter({
       name: 'rotator_revocations_total',
-      help: 'Revocation job attempts by outcome (revoked, already-revoked, retrying, rate-limited, failed).',
+      help: 'Revocation job attempts by outcome (revoked, not-found, retrying, waiting, rate-limited, failed).',
       labelNames: ['outcome'],
       registers,
     });

@@ -3,7 +3,8 @@ import { Webhook } from 'standardwebhooks';
 import { parseWebhookUrl } from '../alerts/webhook-url';
 import type { SecretStore } from '../aws/secret-store';
 import type { RevocationAttemptEvent, RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
-import { positiveInteger, WebhookDelivery, withinTimeout, type WebhookRetryPolicy } from '../webhooks/webhook-delivery';
+import { positiveInteger } from '../shared/positive-integer';
+import { WebhookDelivery, withinTimeout, type WebhookRetryPolicy } from '../webhooks/webhook-delivery';
 import type { ConsumerNotification, KeyRevokedNotification, RotationSucceededNotification } from './notification-payloads';
 
 export interface ConsumerNotifierOptions {
@@ -66,7 +67,7 @@ export class ConsumerNotifier implements RotatorEventSink {
       ...(opts.maxQueued === undefined ? {} : { maxQueued: opts.maxQueued }),
     });
     this.now = opts.now ?? (() => new Date());
-    this.flushTimeoutMs = positiveInteger(opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS, 'flushTimeoutMs');
+    this.flushTimeoutMs = positiveInteger('flushTimeoutMs', opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS);
   }
 
   /** Where notifications go, safe to log: the origin only. */
@@ -121,7 +122,7 @@ export class ConsumerNotifier implements RotatorEventSink {
       if (event.outcome !== 'rotated' || !event.newKeyId || !event.secretVersionId) return undefined;
       return this.rotationSucceeded(event, event.newKeyId, event.secretVersionId);
     }
-    if (event.outcome === 'revoked' || event.outcome === 'already-revoked') return Promise.resolve(keyRevoked(event));
+    if (event.outcome === 'revoked') return Promise.resolve(keyRevoked(event));
     return undefined;
   }
 

@@ -1,7 +1,6 @@
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  appNameFor,
   assertSlot,
   clientRequestTokenFor,
   idempotencyKeyFor,
@@ -20,6 +19,7 @@ import {
   type RotationResult,
 } from '../rotation/job-data';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
+import { formatDuration } from '../scheduler/format-duration';
 
 /** Jobs per addBulk pipeline when enqueueing many rotations at once (see addInPipelinedBatches). */
 const ENQUEUE_BATCH = 250;
@@ -31,9 +31,6 @@ export type AnyJobData = RotationJobData | RevocationJobData;
 export type AnyJobResult = RotationResult | RevocationResult;
 
 export interface RotationPolicy {
-  /** Secret name template with `{mailboxId}`. */
-  renderSecretName(mailboxId: string): string;
-  appNamePrefix: string;
   revokePreviousAfterMs: number | null;
   minRotationIntervalMs: number;
   attempts: number;
@@ -49,7 +46,7 @@ export interface RotationRequest {
   force?: boolean;
   /** For a leaked key: revoke the previous key as soon as the new one is current. */
   revokeNow?: boolean;
-  /** Per-group override of the policy's grace period. */
+  /** A grace period for this request (e.g. the group's); the processor applies the longer of it and the configuration's. */
   revokePreviousAfterMs?: number | null;
 }
 
@@ -118,10 +115,9 @@ export class RotationQueue {
       requestedBy: request.requestedBy,
       requestedAt: this.now().toISOString(),
       idempotencyKey,
-      appName: appNameFor(this.opts.policy.appNamePrefix, slot),
       clientRequestToken: clientRequestTokenFor(idempotencyKey),
-      secretName: this.opts.policy.renderSecretName(request.mailboxId),
       force: request.force ?? false,
+      ...(request.revokeNow ? { revokeNow: true } : {}),
       revokePreviousAfterMs: grace,
     };
   }
@@ -146,8 +142,8 @@ export class RotationQueue {
           mailboxId: request.mailboxId,
           status: 'refused',
           message:
-            `mailbox ${request.mailboxId} was rotated ${formatAge(nowMs - previous.at)} ago (key ${previous.keyId}), ` +
-            `within minRotationInterval (${formatAge(minMs)}); use --force (API: "force": true) to rotate anyway`,
+            `mailbox ${request.mailboxId} was rotated ${formatDuration(nowMs - previous.at)} ago (key ${previous.keyId}), ` +
+            `within minRotationInterval (${formatDuration(minMs)}); use --force (API: "force": true) to rotate anyway`,
         };
         return;
       }
@@ -213,12 +209,4 @@ export class RotationQueue {
   async close(): Promise<void> {
     await this.queue.close();
   }
-}
-
-function formatAge(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s}s`;
-  const m = Math.round(s / 60);
-  if (m < 120) return `${m}m`;
-  return `${Math.round(m / 60)}h`;
 }

@@ -1,8 +1,10 @@
-import { Worker, type Job, type Processor } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { REVOKE_JOB_NAME, ROTATE_JOB_NAME, type RevocationJobData, type RotationJobData } from '../rotation/job-data';
+import { describeJobDataProblems, ROTATE_JOB_NAME, rotationJobDataSchema, type RotationJobData } from '../rotation/job-data';
+import { RetryLaterError } from '../rotation/failures';
 import { ROTATION_QUEUE_NAME, type AnyJobData, type AnyJobResult } from './rotation-queue';
+import { isJobName, JOB_SCHEMAS, type JobName, type JobProcessors, type JobTypes } from './job-catalog';
 
 export interface RotationWorkerOptions {
   connection: Redis;
@@ -11,13 +13,11 @@ export interface RotationWorkerOptions {
   /** The queue limiter lives in Redis, so it is shared by every replica's workers. */
   limiter: { max: number; durationMs: number };
   backoff: { initialMs: number; maxMs: number };
-  processors: {
-    rotate: (job: Job<RotationJobData>) => Promise<AnyJobResult>;
-    revoke: (job: Job<RevocationJobData>) => Promise<AnyJobResult>;
-  };
+  /** One processor per job name of the catalog. */
+  processors: JobProcessors;
   logger: Logger;
   /** Called for a rotation job BullMQ failed on its own (it stalled too often): clean up after it. */
-  onAbandonedRotation?: (job: Job<RotationJobData>, reason: string) => Promise<void>;
+  onAbandonedRotation?: (job: Job<RotationJobData>, data: RotationJobData, reason: string) => Promise<void>;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   maxStalledCount?: number;
@@ -25,28 +25,31 @@ export interface RotationWorkerOptions {
 }
 
 /**
- * Exponential backoff with jitter, never shorter than a Retry-After the failure carried.
+ * Exponential backoff with jitter, never shorter than the retryAfterMs of a RetryLaterError.
  * Jitter spreads the retries of many jobs that failed together (e.g. a Sendmux outage).
  */
 export function rotatorBackoff(initialMs: number, maxMs: number, random: () => number = Math.random) {
   return (attemptsMade: number, _type?: string, err?: Error): number => {
     const exponential = Math.min(maxMs, initialMs * 2 ** Math.max(0, attemptsMade - 1));
     const jittered = Math.round(exponential / 2 + (random() * exponential) / 2);
-    const retryAfterMs = (err as (Error & { retryAfterMs?: unknown }) | undefined)?.retryAfterMs;
-    return typeof retryAfterMs === 'number' && retryAfterMs > jittered ? retryAfterMs : jittered;
+    return err instanceof RetryLaterError && err.retryAfterMs > jittered ? err.retryAfterMs : jittered;
   };
 }
 
+/** Validates the job's data against its catalog schema and runs its processor; invalid data fails for good. */
+async function dispatch<N extends JobName>(name: N, processors: JobProcessors, job: Job<JobTypes[N]['data']>, token?: string): Promise<JobTypes[N]['result']> {
+  const parsed = JOB_SCHEMAS[name].safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`${name} job ${job.id} has invalid data: ${describeJobDataProblems(parsed.error)}`);
+  const processor: JobProcessors[N] = processors[name];
+  return processor(job, parsed.data, token);
+}
+
 export function createRotationWorker(opts: RotationWorkerOptions): Worker<AnyJobData, AnyJobResult> {
-  const processor: Processor<AnyJobData, AnyJobResult> = async (job) => {
-    switch (job.name) {
-      case ROTATE_JOB_NAME:
-        return opts.processors.rotate(job as Job<RotationJobData>);
-      case REVOKE_JOB_NAME:
-        return opts.processors.revoke(job as Job<RevocationJobData>);
-      default:
-        throw new Error(`unknown job name "${job.name}" in queue ${ROTATION_QUEUE_NAME}; expected ${ROTATE_JOB_NAME} or ${REVOKE_JOB_NAME}`);
+  const processor: Processor<AnyJobData, AnyJobResult> = async (job, token) => {
+    if (!isJobName(job.name)) {
+      throw new UnrecoverableError(`unknown job name "${job.name}" in queue ${ROTATION_QUEUE_NAME}; expected one of ${Object.keys(JOB_SCHEMAS).join(', ')}`);
     }
+    return dispatch(job.name, opts.processors, job, token);
   };
 
   const worker = new Worker<AnyJobData, AnyJobResult>(ROTATION_QUEUE_NAME, processor, {
@@ -62,17 +65,18 @@ export function createRotationWorker(opts: RotationWorkerOptions): Worker<AnyJob
     autorun: opts.autorun ?? true,
   });
 
-  worker.on('error', (err) => opts.logger.error({ err: { name: err.name, message: err.message } }, 'worker error'));
+  worker.on('error', (err) => opts.logger.error({ err }, 'worker error'));
   worker.on('stalled', (jobId) => opts.logger.warn({ jobId }, 'job stalled (its worker died?); it will be retried'));
   worker.on('failed', (job, err) => {
     if (!job) return;
     // Failures raised by the processors were already logged with their step; this catches the rest
     // (e.g. a job that stalled more often than maxStalledCount).
     if (/stalled/i.test(err.message)) {
-      opts.logger.error({ jobId: job.id, err: { message: err.message } }, 'job failed after stalling repeatedly');
-      if (job.name === ROTATE_JOB_NAME && opts.onAbandonedRotation) {
-        opts.onAbandonedRotation(job as Job<RotationJobData>, err.message).catch((cleanupErr: Error) =>
-          opts.logger.error({ jobId: job.id, err: { message: cleanupErr.message } }, 'clean-up after an abandoned rotation failed'),
+      opts.logger.error({ jobId: job.id, err }, 'job failed after stalling repeatedly');
+      const parsed = job.name === ROTATE_JOB_NAME ? rotationJobDataSchema.safeParse(job.data) : undefined;
+      if (parsed?.success && opts.onAbandonedRotation) {
+        opts.onAbandonedRotation(job as Job<RotationJobData>, parsed.data, err.message).catch((cleanupErr: Error) =>
+          opts.logger.error({ jobId: job.id, err: cleanupErr }, 'clean-up after an abandoned rotation failed'),
         );
       }
     }

@@ -20,9 +20,10 @@ export interface RotationAttemptEvent {
   /**
    * rotated / already-done / skipped: the job completed.
    * retrying: this attempt failed and BullMQ will try again; rate-limited: paused by a 429, no attempt used;
+   * waiting: another rotation of the mailbox is in progress, retried later without using an attempt;
    * failed: the job failed for good.
    */
-  outcome: 'rotated' | 'already-done' | 'skipped' | 'retrying' | 'rate-limited' | 'failed';
+  outcome: 'rotated' | 'already-done' | 'skipped' | 'retrying' | 'rate-limited' | 'waiting' | 'failed';
   durationMs: number;
   newKeyId?: string;
   previousKeyId?: string | null;
@@ -39,7 +40,8 @@ export interface RevocationAttemptEvent {
   mailboxId: string;
   keyId: string;
   attempt: number;
-  outcome: 'revoked' | 'already-revoked' | 'retrying' | 'rate-limited' | 'failed';
+  /** not-found: Sendmux knows no such key in the mailbox (404), nothing was revoked; waiting: its grace period has not passed. */
+  outcome: 'revoked' | 'not-found' | 'retrying' | 'rate-limited' | 'waiting' | 'failed';
   durationMs: number;
   requestId?: string;
   message?: string;

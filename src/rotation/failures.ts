@@ -19,6 +19,23 @@ export class RotationAbortedError extends Error {
   }
 }
 
+/**
+ * "Not now, try again in `retryAfterMs` ms." With `usesAttempt: false` (another rotation of the
+ * mailbox is in progress, a grace period has not passed) the job is delayed without spending an
+ * attempt; otherwise it is a transient failure whose retry must not come sooner than the hint
+ * (rotatorBackoff reads it). Replaces an untyped `retryAfterMs` property on a plain Error.
+ */
+export class RetryLaterError extends Error {
+  readonly retryAfterMs: number;
+  readonly usesAttempt: boolean;
+  constructor(message: string, options: { retryAfterMs: number; usesAttempt: boolean }) {
+    super(message);
+    this.name = 'RetryLaterError';
+    this.retryAfterMs = Math.max(0, Math.round(options.retryAfterMs));
+    this.usesAttempt = options.usesAttempt;
+  }
+}
+
 const DEFAULT_429_PAUSE_MS = 1_000;
 
 export function classifyRotationFailure(err: unknown, mailboxId: string): FailureDecision {
@@ -33,6 +50,7 @@ export function classifyRotationFailure(err: unknown, mailboxId: string): Failur
       message: `Secrets Manager refused ${where}: ${secretsManagerAdvice(err.awsErrorName)}`,
     };
   }
+  if (err instanceof RetryLaterError) return { kind: 'retry', retryAfterMs: err.retryAfterMs, message: err.message };
   if (err instanceof UnreadableStoredSecretError || err instanceof RotationAbortedError) {
     return { kind: 'permanent', message: err.message };
   }

@@ -6,9 +6,11 @@ export const REVOKE_JOB_NAME = 'revoke-previous-key';
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/);
 
 /**
- * A rotation job's data. Everything above the line is fixed when the job is created (so every
- * attempt, on every replica, sends the same requests); below it is what the job records as it
- * goes. Never a secret: BullMQ keeps job data in Redis.
+ * A rotation job's data: a request, not an authority (docs/design.md, "Where the truth lives"). The
+ * processor acts on the mailbox id, the slot and the operator's flags only, and re-derives
+ * everything else (secret name, app name, idempotency key, token, grace period, group policy)
+ * from the configuration. Above the line is fixed when the job is created; below it is what the
+ * job records as it goes. Never a secret: BullMQ keeps job data in Redis.
  */
 export const rotationJobDataSchema = z.object({
   mailboxId: id,
@@ -16,25 +18,39 @@ export const rotationJobDataSchema = z.object({
   slot: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   requestedBy: z.string().max(200),
   requestedAt: z.string(),
+  /** Derived from mailbox and slot when the job is created; the processor derives them again and refuses a mismatch. */
   idempotencyKey: z.string().min(1).max(255),
-  appName: z.string().min(1).max(255),
   clientRequestToken: z.string().uuid(),
-  secretName: z.string().min(1).max(512),
   force: z.boolean(),
-  revokePreviousAfterMs: z.number().int().nonnegative().nullable(),
+  /**
+   * A requested grace period (ms, null = never). It may only lengthen the one the configuration
+   * gives the mailbox's group: the processor applies the longer of the two (never shorter).
+   */
+  revokePreviousAfterMs: z.number().int().nonnegative().nullable().optional(),
+  /** For a leaked key: the superseded key may be revoked as soon as the new one is current. */
+  revokeNow: z.boolean().optional(),
   // --- recorded by the job ---
   mintedKeyId: id.optional(),
-  mintedAt: z.string().optional(),
+  mintedAt: z.string().datetime().optional(),
   mintRequestId: z.string().optional(),
+  /**
+   * A key an earlier attempt minted and recorded, orphaned when the vendor's 24 h idempotency
+   * window expired before the retry (which minted anew). Recorded with the new key, then revoked;
+   * revoking it again on a later attempt is harmless (Sendmux answers 200 for a revoked key).
+   */
+  orphanKeyId: id.optional(),
 });
 export type RotationJobData = z.infer<typeof rotationJobDataSchema>;
 
+/**
+ * A revocation job's data: which key of which mailbox. The processor revokes it only when
+ * Secrets Manager proves it superseded (see src/rotation/supersession.ts).
+ */
 export const revocationJobDataSchema = z.object({
   mailboxId: id,
   keyId: id,
-  secretName: z.string().min(1).max(512),
   /** Why this key is being revoked, for the log and the dashboard. */
-  cause: z.enum(['superseded', 'stale-pending', 'limit-exceeded']),
+  cause: z.literal('superseded'),
   rotationJobId: z.string().optional(),
   requestedAt: z.string(),
 });
@@ -64,7 +80,8 @@ export interface RotationResult {
 }
 
 export interface RevocationResult {
-  outcome: 'revoked' | 'already-revoked';
+  /** not-found: Sendmux answered 404 (it knows no such key in this mailbox), so nothing was revoked. */
+  outcome: 'revoked' | 'not-found';
   mailboxId: string;
   keyId: string;
   requestId?: string;

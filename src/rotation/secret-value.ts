@@ -2,8 +2,25 @@ import { z } from 'zod';
 import type { MintedMailboxKey } from '../sendmux/types';
 
 /**
+ * The key a version superseded: the AWSCURRENT version (and its key) at the time this version
+ * was written, i.e. the version AWSCURRENT moves away from when this one is promoted.
+ */
+export const supersededKeySchema = z.object({
+  /** Sendmux public id of the superseded key. */
+  key_id: z.string().min(1),
+  /** Secrets Manager VersionId of the version that held it as AWSCURRENT. */
+  version_id: z.string().min(1),
+});
+export type SupersededKey = z.infer<typeof supersededKeySchema>;
+
+/**
  * The JSON document stored as each Secrets Manager version's SecretString. Applications read
  * `api_key` (bearer token) and `password` (IMAP/SMTP) from AWSCURRENT.
+ *
+ * Secrets Manager is the durable record (docs/design.md, "Where the truth lives"): the last three
+ * fields are what the revocation job proves a key superseded with, and what a reconciler can
+ * rebuild a lost revocation job from, with Secrets Manager alone. They are optional only so
+ * documents written before they existed still parse; every version the rotator writes has them.
  */
 export const storedMailboxSecretSchema = z.object({
   mailbox_id: z.string().min(1),
@@ -17,6 +34,17 @@ export const storedMailboxSecretSchema = z.object({
   rotated_at: z.string(),
   idempotency_key: z.string(),
   sendmux_request_id: z.string().nullable(),
+  /** The rotation slot that wrote this version: its job id is `rotate__<mailbox_id>__<slot>`. */
+  slot: z.string().optional(),
+  /** The key this version replaces as AWSCURRENT once promoted; null for a mailbox's first key. */
+  supersedes: supersededKeySchema.nullable().optional(),
+  /**
+   * ISO 8601 UTC time before which `supersedes.key_id` must not be revoked: the moment the new key
+   * was minted plus the grace period in force for the mailbox's group (0 for `--revoke-now`).
+   * A lower bound: the revocation job itself is scheduled from the promotion time, which is later.
+   * null when there is nothing to revoke or the grace period is `never`.
+   */
+  revoke_not_before: z.string().datetime().nullable().optional(),
 });
 
 export type StoredMailboxSecret = z.infer<typeof storedMailboxSecretSchema>;
@@ -27,6 +55,9 @@ export function buildStoredMailboxSecret(input: {
   rotatedAt: string;
   idempotencyKey: string;
   sendmuxRequestId: string | undefined;
+  slot: string;
+  supersedes: SupersededKey | null;
+  revokeNotBefore: string | null;
 }): string {
   const value: StoredMailboxSecret = {
     mailbox_id: input.mailboxId,
@@ -40,6 +71,9 @@ export function buildStoredMailboxSecret(input: {
     rotated_at: input.rotatedAt,
     idempotency_key: input.idempotencyKey,
     sendmux_request_id: input.sendmuxRequestId ?? null,
+    slot: input.slot,
+    supersedes: input.supersedes,
+    revoke_not_before: input.revokeNotBefore,
   };
   return JSON.stringify(value);
 }
@@ -72,4 +106,15 @@ export function parseStoredMailboxSecret(secretId: string, versionId: string, se
     throw new UnreadableStoredSecretError(secretId, versionId, `missing or invalid fields: ${[...new Set(fields)].join(', ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * The slot of the rotation that wrote a document: its `slot` field, or for documents written
+ * before that field existed, read back from the idempotency key `rot-<mailbox>-<slot>`.
+ * null when neither says (a digest-form key): the writer's job cannot be named.
+ */
+export function slotOfDocument(document: StoredMailboxSecret): string | null {
+  if (document.slot) return document.slot;
+  const prefix = `rot-${document.mailbox_id}-`;
+  return document.idempotency_key.startsWith(prefix) ? document.idempotency_key.slice(prefix.length) || null : null;
 }

@@ -1,6 +1,5 @@
 import type { SecretStore } from '../aws/secret-store';
-
-const AWSCURRENT = 'AWSCURRENT';
+import { AWSCURRENT } from '../aws/staging-labels';
 
 /** What Secrets Manager holds for one mailbox, as far as deciding whether it is due goes. */
 export type CurrentKeyState =

@@ -11,6 +11,8 @@ import { CronTicker, type MissedTicks } from './cron-ticker';
 import { CurrentKeyInspector } from './current-key';
 import { forEachWithLimit } from './with-limit';
 import { formatDuration } from './format-duration';
+import { positiveInteger } from '../shared/positive-integer';
+import { errorSummary } from '../logging/error-summary';
 import { resolveMailboxes, type MailboxResolution, type ResolvedMailbox, type SkippedMailbox } from './resolve-mailboxes';
 import { DEFAULT_SCHEDULE_NAME, schedulesOf, type RotationSchedule } from './schedules';
 
@@ -473,11 +475,6 @@ function cronLogger(log: pino.Logger): CronLogger {
   };
 }
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`RotationScheduler option ${name} must be a whole number of at least 1, got ${value}`);
-  return value;
-}
-
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
@@ -487,6 +484,3 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function errorSummary(err: unknown): { name: string; message: string } {
-  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
-}

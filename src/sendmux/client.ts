@@ -13,6 +13,7 @@ import {
   type SendmuxErrorDetails,
   type SendmuxOperation,
 } from './errors';
+import { positiveInteger } from '../shared/positive-integer';
 import { parseRateLimit, parseRetryAfterMs, readBodyWithinLimit } from './http-response';
 import { assertSendmuxId } from './ids';
 import {
@@ -21,11 +22,11 @@ import {
   assertBearerToken,
   pageSize,
   parseBaseUrl,
-  positiveInteger,
   staticKeySource,
 } from './request-validation';
 import { ContractViolation, decodeMintedKey, isRecord, parseWire, toMailbox } from './response-decoders';
 import type {
+  ManagementKeySource,
   Mailbox,
   MailboxPage,
   MintedMailboxKey,
@@ -42,11 +43,7 @@ import {
   mailboxMeItemResponseWireSchema,
 } from './wire-schemas';
 
-export interface ManagementKeySource {
-  current(): string | Promise<string>;
-  /** Optional: called once after a 401 on a management route; the request is retried once with the new key. */
-  refresh?(): Promise<string>;
-}
+export type { ManagementKeySource } from './types';
 
 export interface SendmuxClientOptions {
   /** e.g. https://app.sendmux.ai/api/v1 (a trailing slash is ignored). */

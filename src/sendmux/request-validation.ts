@@ -2,7 +2,7 @@
  * Checks on what callers hand the Sendmux client, run before any request is made. Ids are
  * checked by ./ids; these cover keys, names, sizes and the base URL.
  */
-import type { ManagementKeySource } from './client';
+import type { ManagementKeySource } from './types';
 import { InvalidSendmuxInputError } from './errors';
 
 export const MAX_APP_NAME_LENGTH = 255;
@@ -49,12 +49,6 @@ export function pageSize(field: string, value: number): number {
   return value;
 }
 
-export function positiveInteger(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new InvalidSendmuxInputError(field, String(value), `${field} must be a positive integer; got ${String(value)}`);
-  }
-  return value;
-}
 
 export function parseBaseUrl(value: string): string {
   let url: URL;

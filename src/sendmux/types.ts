@@ -76,3 +76,10 @@ export interface SendmuxCallRecord {
   rateLimit: RateLimitInfo;
   idempotencyKey?: string;
 }
+
+/** Where the client reads the management key (a fixed value, or a secret re-read after a 401). */
+export interface ManagementKeySource {
+  current(): string | Promise<string>;
+  /** Optional: called once after a 401 on a management route; the request is retried once with the new key. */
+  refresh?(): Promise<string>;
+}

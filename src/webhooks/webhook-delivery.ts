@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { WebhookTarget } from '../alerts/webhook-url';
+import { positiveInteger } from '../shared/positive-integer';
 
 export interface WebhookRetryPolicy {
   /** Tries per message, the first included (default 5). */
@@ -59,9 +60,9 @@ export class WebhookDelivery {
     this.target = opts.target;
     this.log = opts.logger;
     this.noun = opts.noun;
-    this.timeoutMs = positiveInteger(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
+    this.timeoutMs = positiveInteger('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.retry = validRetry(opts.retry ?? DEFAULT_WEBHOOK_RETRY);
-    this.maxQueued = positiveInteger(opts.maxQueued ?? DEFAULT_MAX_QUEUED, 'maxQueued');
+    this.maxQueued = positiveInteger('maxQueued', opts.maxQueued ?? DEFAULT_MAX_QUEUED);
   }
 
   /** Scheme, host and port of the target: safe for logs. */
@@ -213,13 +214,9 @@ function describeFetchError(err: unknown): string {
   return typeof message === 'string' ? message : String(err);
 }
 
-export function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${String(value)})`);
-  return value;
-}
 
 function validRetry(retry: WebhookRetryPolicy): WebhookRetryPolicy {
-  positiveInteger(retry.attempts, 'retry.attempts');
+  positiveInteger('retry.attempts', retry.attempts);
   if (!Number.isInteger(retry.initialDelayMs) || retry.initialDelayMs < 0) {
     throw new RangeError(`retry.initialDelayMs must be a non-negative integer (got ${String(retry.initialDelayMs)})`);
   }

@@ -31,8 +31,7 @@ describe(DESIGN, () => {
     expect(design).toContain('## 4. Where the truth lives');
   });
 
-  // jobs/ is left to the processors' owners (they cite the design in their own comments).
-  it.each(['README.md', 'src', 'test', 'config', 'bench', '.ci', 'Dockerfile', 'docker-compose.yml'])(
+  it.each(['README.md', 'src', 'jobs', 'test', 'config', 'bench', '.ci', 'Dockerfile', 'docker-compose.yml'])(
     'is what %s cites, not a DESIGN.md outside the repository',
     (where) => {
       const citing = filesUnder(where)

@@ -4,6 +4,7 @@ import { createRotateMailboxKeyProcessor } from '../../jobs/rotate-mailbox-key';
 import type { RotatorRuntime } from '../../src/app/rotator-runtime';
 import type { RotationJobData } from '../../src/rotation/job-data';
 import { renderSecretName } from '../../src/config';
+import { bullmqJobDirectory } from '../../src/rotation/exclusion';
 
 /**
  * Two runs of the same job at once: what happens when a worker's lock expires while Redis is
@@ -20,15 +21,18 @@ describe('two overlapping runs of one rotation job', () => {
   afterAll(async () => bed.close());
 
   function processor() {
-    return createRotateMailboxKeyProcessor({
+    const process = createRotateMailboxKeyProcessor({
+      file: runtime.settings.file,
       sendmux: runtime.sendmux,
+      mailboxes: runtime.sendmux,
       secrets: runtime.secrets,
       ledger: runtime.ledger,
+      jobs: bullmqJobDirectory(runtime.queue.queue),
       scheduleRevocation: (data, delayMs) => runtime.queue.scheduleRevocation(data, delayMs),
       pauseQueueFor: (ms) => runtime.queue.pauseFor(ms),
       logger: bed.logs.logger,
-      settings: { minRotationIntervalMs: 0, onLimitExceeded: 'fail', tags: {} },
     });
+    return (job: Job<RotationJobData>) => process(job, job.data);
   }
 
   async function jobFor(mailboxId: string): Promise<Job<RotationJobData>> {

@@ -55,6 +55,16 @@ describe('a rotation', () => {
     expect(bed.logs.text()).toContain('there is no previous key to revoke');
   });
 
+  it("says Secrets Manager made the first version AWSCURRENT when it stored it, sends no move onto it, and claims no other run", async () => {
+    // The first rotation ran above; AWS (and the stand-in) label a secret's first version AWSCURRENT
+    // whatever stage PutSecretValue asks for, so promote has no AWSCURRENT to move.
+    const lines = bed.logs.parsed().filter((l) => l.mailboxId === mailboxId || l.secretId === renderSecretName(runtime.settings.file.secretName, mailboxId));
+    const firstRotation = lines.slice(0, lines.findIndex((l) => l.msg === 'rotation rotated') + 1);
+    expect(firstRotation.some((l) => String(l.msg).includes("stored as the secret's first version: Secrets Manager made it AWSCURRENT"))).toBe(true);
+    expect(firstRotation.filter((l) => l.operation === 'UpdateSecretVersionStage' && l.stage === 'AWSCURRENT')).toEqual([]);
+    expect(bed.logs.text()).not.toMatch(/another run/);
+  });
+
   it('makes the new key AWSCURRENT, the old one AWSPREVIOUS, leaves no AWSPENDING, and revokes the old key only after the grace period', async () => {
     const before = await currentKey(runtime, mailboxId);
     const mintsBefore = bed.sandbox.state.mintLog.length;

@@ -213,7 +213,8 @@ describe('recovery from abandoned work', () => {
   it('does not let a stale AWSPENDING block the next rotation, and revokes its key', async () => {
     const mailboxId = 'mbx_test_0001';
     await rotate(runtime, mailboxId);
-    // An abandoned rotation: a key minted and staged under another token, never promoted.
+    // An abandoned rotation: a key minted and staged under another token, never promoted, whose
+    // job (rotate__<mailbox>__abandoned1) is gone from Redis.
     const stale = await runtime.sendmux.mintMailboxKey(mailboxId, { appName: 'abandoned', idempotencyKey: 'abandoned-1' });
     await runtime.secrets.putSecretVersion(secretName(runtime, mailboxId), {
       clientRequestToken: '11111111-2222-4333-8444-555555555555',
@@ -221,6 +222,7 @@ describe('recovery from abandoned work', () => {
         mailbox_id: mailboxId, key_id: stale.data.keyId, api_key: stale.data.secret, password: stale.data.password,
         username: stale.data.username, server: stale.data.server, imap_port: stale.data.imapPort, smtp_port: stale.data.smtpPort,
         rotated_at: new Date().toISOString(), idempotency_key: 'abandoned-1', sendmux_request_id: stale.requestId ?? null,
+        slot: 'abandoned1',
       }),
       versionStages: ['AWSPENDING'],
     });

@@ -19,9 +19,9 @@ export function createRotationLineSink(write: (line: string) => void, revokeAfte
 export function describeEvent(event: RotatorEvent, revokeAfterMs: number | null): string | undefined {
   const at = clock(event.at);
   if (event.kind === 'revocation') {
-    if (event.outcome === 'revoked' || event.outcome === 'already-revoked') {
-      return `${at}  ${event.outcome === 'revoked' ? 'revoked' : 'revoked (already)'}  ${event.mailboxId}  old key ${event.keyId}`;
-    }
+    if (event.outcome === 'revoked') return `${at}  revoked  ${event.mailboxId}  old key ${event.keyId}`;
+    // A 404 from Sendmux: nothing was revoked, so the line must not say it was.
+    if (event.outcome === 'not-found') return `${at}  NOT REVOKED  ${event.mailboxId}  Sendmux knows no key ${event.keyId} in this mailbox`;
     if (event.outcome === 'failed') return `${at}  REVOCATION FAILED  ${event.mailboxId}  key ${event.keyId}: ${event.message ?? 'see the logs'}`;
     return undefined;
   }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { AWSCURRENT, AWSPREVIOUS } from '../../aws/staging-labels';
 import { AwsServiceError, invalidParameter, invalidRequest, resourceExists, resourceNotFound } from './aws-error';
 import {
   RequestInput,
@@ -19,8 +20,6 @@ import {
  */
 
 export const STANDIN_ACCOUNT_ID = '000000000000';
-const AWSCURRENT = 'AWSCURRENT';
-const AWSPREVIOUS = 'AWSPREVIOUS';
 
 /** AWS keeps deprecated (unlabelled) versions around but prunes beyond roughly 100. */
 const DEFAULT_MAX_DEPRECATED_VERSIONS = 100;

@@ -53,6 +53,9 @@ interface KillPoint {
 }
 
 interface Seen {
+  jobActive: boolean;
+  /** The Secrets Manager request the point armed is being held (staging writes no progress of its own). */
+  secretsManagerHeld: boolean;
   progressStep: string | null;
   keyIdRecorded: boolean;
   ourVersionStages: string[] | null;
@@ -76,7 +79,8 @@ const KILL_POINTS: KillPoint[] = [
     name: 'first key: during look, before the mint',
     needsCurrentKey: false,
     arm: ({ chaos }) => chaos.injectSecretsManager({ operation: 'DescribeSecret', kind: 'delay', delayMs: SM_HOLD_MS, times: 1 }),
-    reached: (_ctx, seen) => seen.progressStep === 'look',
+    // Step 0 writes no progress (one Redis round trip less per rotation): the job is active, nothing minted.
+    reached: (_ctx, seen) => seen.jobActive && seen.mintsForJob === 0,
   },
   {
     name: 'first key: mint committed by Sendmux, response not yet received',
@@ -94,19 +98,19 @@ const KILL_POINTS: KillPoint[] = [
     name: 'first key: verified, before the secret is created',
     needsCurrentKey: false,
     arm: ({ chaos }) => chaos.injectSecretsManager({ operation: 'CreateSecret', kind: 'delay', delayMs: SM_HOLD_MS, times: 1 }),
-    reached: (_ctx, seen) => seen.progressStep === 'stage',
+    reached: (_ctx, seen) => seen.keyIdRecorded && seen.secretsManagerHeld,
   },
   {
     name: 'first key: secret created, before its first version is stored',
     needsCurrentKey: false,
     arm: ({ chaos }) => chaos.injectSecretsManager({ operation: 'PutSecretValue', kind: 'delay', delayMs: SM_HOLD_MS, times: 1 }),
-    reached: (_ctx, seen) => seen.secretExists && seen.progressStep === 'stage' && seen.ourVersionStages === null,
+    reached: (_ctx, seen) => seen.secretExists && seen.secretsManagerHeld && seen.ourVersionStages === null,
   },
   {
     name: 'next key: key id recorded, before staging',
     needsCurrentKey: true,
     arm: ({ chaos }) => chaos.injectSecretsManager({ operation: 'PutSecretValue', kind: 'delay', delayMs: SM_HOLD_MS, times: 1 }),
-    reached: (_ctx, seen) => seen.keyIdRecorded && seen.progressStep === 'stage',
+    reached: (_ctx, seen) => seen.keyIdRecorded && seen.secretsManagerHeld,
   },
   {
     name: 'next key: staged as AWSPENDING, before verify',
@@ -286,6 +290,8 @@ async function look(ctx: KillContext): Promise<Seen> {
   const ours = secret?.versions.find((v) => v.versionId === ctx.token);
   const sandbox = ctx.chaos.bed.sandbox.state;
   return {
+    jobActive: (await job?.isActive()) ?? false,
+    secretsManagerHeld: (ctx.chaos.bed.standIn.faults.injected.delay ?? 0) > 0,
     progressStep: typeof progress === 'object' && progress ? progress.step : null,
     keyIdRecorded: Boolean((job?.data as RotationJobData | undefined)?.mintedKeyId),
     ourVersionStages: ours ? [...ours.stages] : null,

@@ -1,0 +1,9 @@
+/**
+ * The name and message of a thrown value, for log fields and messages built outside pino's `err`
+ * serializer (which loggers created by createLogger apply to an `err` field). Our error classes
+ * never carry secrets in their messages; stacks stay out.
+ */
+export function errorSummary(err: unknown): { name?: string; message: string } {
+  const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
+  return typeof message === 'string' ? { ...(typeof name === 'string' ? { name } : {}), message } : { message: String(err) };
+}

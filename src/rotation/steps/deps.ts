@@ -1,0 +1,47 @@
+import type { SendmuxClient } from '../../sendmux/client';
+import type { SecretStore } from '../../aws/secret-store';
+import type { MailboxLedger } from '../mailbox-ledger';
+import type { RevocationJobData, RotationJobData, RotationStep } from '../job-data';
+import type { RotationJobDirectory } from '../exclusion';
+import { parseStoredMailboxSecret, type StoredMailboxSecret } from '../secret-value';
+import type { RotationRun } from './types';
+
+/** What the step operations of one attempt need; the job handle is the BullMQ job being run. */
+export interface StepDeps {
+  sendmux: Pick<SendmuxClient, 'mintMailboxKey' | 'revokeMailboxKey' | 'getMailboxMe'>;
+  secrets: Pick<SecretStore, 'describeSecret' | 'createSecretIfMissing' | 'putSecretVersion' | 'getSecretVersion' | 'moveStage'>;
+  ledger: Pick<MailboxLedger, 'recordRotation'>;
+  jobs: RotationJobDirectory;
+  /** Adds the delayed revocation job (stable job id, so adding it twice is harmless). */
+  scheduleRevocation(data: RevocationJobData, delayMs: number): Promise<{ jobId: string }>;
+  /** How long to wait before looking again when another rotation of the mailbox is in progress (ms). */
+  busyRetryMs: number;
+  now: () => Date;
+  job: {
+    /** Makes the step visible to operators (BullMQ progress). */
+    progress(step: RotationStep): Promise<void>;
+    /** Records the minted key's public id in the job data. */
+    recordMint(recorded: Required<Pick<RotationJobData, 'mintedKeyId' | 'mintedAt'>> & Pick<RotationJobData, 'mintRequestId' | 'orphanKeyId'>): Promise<void>;
+  };
+  /** Called as each step starts (metrics, tests); must not throw. */
+  onStep?: (step: RotationStep) => void;
+}
+
+/** Marks the step in progress; `visible` also writes it to the job (one Redis round trip). */
+export async function enterStep(deps: StepDeps, run: RotationRun, step: RotationStep, visible: boolean): Promise<void> {
+  run.step = step;
+  deps.onStep?.(step);
+  if (visible) await deps.job.progress(step);
+}
+
+/** A version's document, or null when the version is gone. Throws UnreadableStoredSecretError for a foreign document. */
+export async function readDocument(deps: StepDeps, secretName: string, versionId: string): Promise<{ document: StoredMailboxSecret; arn: string; createdDate?: Date; stages: string[] } | null> {
+  const version = await deps.secrets.getSecretVersion(secretName, { versionId });
+  if (!version) return null;
+  return {
+    document: parseStoredMailboxSecret(secretName, versionId, version.secretString),
+    arn: version.arn,
+    stages: version.versionStages,
+    ...(version.createdDate ? { createdDate: version.createdDate } : {}),
+  };
+}

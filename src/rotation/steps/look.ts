@@ -1,0 +1,116 @@
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../../aws/staging-labels';
+import { RetryLaterError, RotationAbortedError } from '../failures';
+import { rotationJobId } from '../identity';
+import { slotOfDocument } from '../secret-value';
+import { enterStep, readDocument, type StepDeps } from './deps';
+import { revokeKey } from './revoke';
+import type { CurrentVersion, RotationRun, SecretLook, StagedKey } from './types';
+
+/**
+ * Step 0: look. Secrets Manager knows whether this job's version was already stored (resume from
+ * the step it reached), and whether another rotation of the mailbox holds AWSPENDING. Before any
+ * side effect, at most one rotation of a mailbox makes progress:
+ * - this job's version holds AWSPENDING: this job owns the mailbox's rotation, carry on;
+ * - another version holds it: if the job that wrote it (named by its document's slot) may still
+ *   run, wait (RetryLaterError, no attempt used); only when that job is over (completed, failed,
+ *   gone) is the pending version stale — its key is revoked unless current, and the label cleared;
+ * - nothing is pending but another job holding the mailbox's BullMQ deduplication id is active
+ *   (it has not staged yet): wait.
+ * A secret scheduled for deletion fails the job here, before anything is minted.
+ */
+export async function look(deps: StepDeps, run: RotationRun): Promise<SecretLook> {
+  await enterStep(deps, run, 'look', false);
+  const { secretName } = run.settings;
+  const description = await deps.secrets.describeSecret(secretName);
+  if (description?.deletedDate) {
+    throw new RotationAbortedError(
+      `secret ${secretName} is scheduled for deletion on ${description.deletedDate.toISOString()}; nothing was minted — ` +
+        'restore it (RestoreSecret) or remove the mailbox from the configuration',
+    );
+  }
+  if (!description) {
+    await waitForActiveOwner(deps, run);
+    return { kind: 'fresh', secretExists: false, current: null };
+  }
+
+  const holderOf = (stage: string) => Object.entries(description.versionIdsToStages).find(([, stages]) => stages.includes(stage))?.[0];
+  const ourStages = description.versionIdsToStages[run.clientRequestToken];
+  if (ourStages?.includes(AWSCURRENT) || ourStages?.includes(AWSPENDING)) {
+    const staged = await readOurVersion(deps, run, ourStages);
+    run.log.info({ step: 'look', keyId: staged.key.keyId, stages: ourStages }, `resuming: this job's version is already ${ourStages.includes(AWSCURRENT) ? 'AWSCURRENT' : 'AWSPENDING'}`);
+    return { kind: ourStages.includes(AWSCURRENT) ? 'promoted' : 'staged', staged };
+  }
+  if (ourStages) return { kind: 'superseded', arn: description.arn, stages: ourStages };
+
+  await waitForActiveOwner(deps, run);
+  const currentVersionId = holderOf(AWSCURRENT);
+  const current = currentVersionId ? await readCurrent(deps, run, currentVersionId) : null;
+  const pendingVersionId = holderOf(AWSPENDING);
+  if (pendingVersionId) await clearPendingIfStale(deps, run, pendingVersionId, current);
+  const previousVersionId = holderOf(AWSPREVIOUS);
+  return {
+    kind: 'fresh',
+    secretExists: true,
+    arn: description.arn,
+    current,
+    ...(previousVersionId ? { previousVersionId } : {}),
+  };
+}
+
+async function waitForActiveOwner(deps: StepDeps, run: RotationRun): Promise<void> {
+  const owner = await deps.jobs.activeOwner(run.mailboxId, run.jobId);
+  if (owner) {
+    throw new RetryLaterError(`rotation ${owner} of mailbox ${run.mailboxId} is in progress; this one waits its turn`, {
+      retryAfterMs: deps.busyRetryMs,
+      usesAttempt: false,
+    });
+  }
+}
+
+async function readOurVersion(deps: StepDeps, run: RotationRun, stages: string[]): Promise<StagedKey> {
+  const read = await readDocument(deps, run.settings.secretName, run.clientRequestToken);
+  if (!read) throw new RotationAbortedError(`secret ${run.settings.secretName} lost version ${run.clientRequestToken} mid-rotation`);
+  run.key = { keyId: read.document.key_id, secret: read.document.api_key };
+  return { key: run.key, versionId: run.clientRequestToken, arn: read.arn, document: read.document, stages };
+}
+
+async function readCurrent(deps: StepDeps, run: RotationRun, versionId: string): Promise<CurrentVersion | null> {
+  const read = await readDocument(deps, run.settings.secretName, versionId);
+  if (!read) return null;
+  return { versionId, keyId: read.document.key_id, ...(read.createdDate ? { createdDate: read.createdDate } : {}) };
+}
+
+async function clearPendingIfStale(deps: StepDeps, run: RotationRun, pendingVersionId: string, current: CurrentVersion | null): Promise<void> {
+  const { secretName } = run.settings;
+  const pending = await readDocument(deps, secretName, pendingVersionId);
+  if (pending) {
+    const slot = slotOfDocument(pending.document);
+    if (!slot || pending.document.mailbox_id !== run.mailboxId) {
+      // Fail closed: a pending version we cannot attribute to a job cannot be proven abandoned.
+      throw new RotationAbortedError(
+        `secret ${secretName} has an AWSPENDING version ${pendingVersionId} that names no rotation of mailbox ${run.mailboxId}; ` +
+          'cannot tell whether its rotation is over — remove its AWSPENDING label by hand once it is',
+      );
+    }
+    const owner = rotationJobId(run.mailboxId, slot);
+    if (await deps.jobs.isAlive(owner)) {
+      throw new RetryLaterError(
+        `rotation ${owner} of mailbox ${run.mailboxId} is in progress (its version ${pendingVersionId} is AWSPENDING); this one waits its turn`,
+        { retryAfterMs: deps.busyRetryMs, usesAttempt: false },
+      );
+    }
+    await enterStep(deps, run, 'clear-stale-pending', false);
+    if (pending.document.key_id !== current?.keyId) {
+      const revoked = await revokeKey(deps.sendmux, run.mailboxId, pending.document.key_id);
+      run.requestIds.stalePendingRevoke = revoked.requestId;
+      run.log.warn(
+        { step: run.step, staleVersionId: pendingVersionId, keyId: pending.document.key_id, staleJobId: owner, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
+        revoked.outcome === 'revoked'
+          ? `revoked the key of a stale AWSPENDING version left by rotation ${owner}, which is over`
+          : `the key of a stale AWSPENDING version left by rotation ${owner} is unknown to Sendmux in this mailbox (404); nothing revoked`,
+      );
+    }
+  }
+  await deps.secrets.moveStage(secretName, { stage: AWSPENDING, removeFromVersionId: pendingVersionId });
+  run.log.info({ step: run.step, staleVersionId: pendingVersionId }, 'stale AWSPENDING label cleared');
+}

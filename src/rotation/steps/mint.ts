@@ -1,0 +1,117 @@
+import { isSendmuxError, SendmuxApiError } from '../../sendmux/errors';
+import type { MintedMailboxKey, SendmuxResult } from '../../sendmux/types';
+import { RotationAbortedError } from '../failures';
+import { enterStep, readDocument, type StepDeps } from './deps';
+import { revokeKey } from './revoke';
+import type { FreshLook, NewKey, RotationRun } from './types';
+
+/**
+ * Step 1: mint. Sendmux replays the same answer (the same key) for the job's Idempotency-Key
+ * within 24 h, so re-running this step mints nothing new. Its "already done" record is the job's
+ * `mintedKeyId`, written before anything else can fail. When the replay returns ANOTHER key than
+ * the recorded one, the vendor's window expired: the new id is recorded first, then the orphaned
+ * earlier key (never stored — step 0 found no version) is revoked, so a crash between the two
+ * leaves both recorded (the orphan in `orphanKeyId`, revoked again by every later attempt and by
+ * the final clean-up; Sendmux answers 200 for a key already revoked).
+ */
+export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): Promise<NewKey> {
+  await enterStep(deps, run, 'mint', true);
+  let minted: SendmuxResult<MintedMailboxKey>;
+  try {
+    minted = await mintOnce(deps, run);
+  } catch (err) {
+    if (!(isSendmuxError(err) && err.code === 'limit_exceeded' && run.settings.onLimitExceeded === 'revoke-previous')) throw err;
+    await freeCredentialSlot(deps, run, look, err.requestId);
+    minted = await mintIntoFreedSlot(deps, run);
+  }
+  const keyId = minted.data.keyId;
+  run.requestIds.mint = minted.requestId;
+  run.key = { keyId, secret: minted.data.secret, minted: minted.data, ...(minted.requestId ? { requestId: minted.requestId } : {}) };
+  run.log.info(
+    { step: 'mint', keyId, sendmuxRequestId: minted.requestId, status: minted.status, shape: minted.data.shape, appName: run.appName },
+    'new key minted',
+  );
+
+  const previous = run.recorded.mintedKeyId;
+  if (previous !== keyId) {
+    // Record first: the new key must be findable before anything else (the orphan's revocation) can fail.
+    const mintedAt = deps.now().toISOString();
+    const orphanKeyId = previous ?? run.recorded.orphanKeyId;
+    run.recorded = { mintedKeyId: keyId, mintedAt, ...(minted.requestId ? { mintRequestId: minted.requestId } : {}), ...(orphanKeyId ? { orphanKeyId } : {}) };
+    await deps.job.recordMint({ ...run.recorded, mintedKeyId: keyId, mintedAt });
+  }
+  const orphan = run.recorded.orphanKeyId;
+  if (orphan && orphan !== keyId) {
+    const revoked = await revokeKey(deps.sendmux, run.mailboxId, orphan);
+    run.requestIds.orphanRevoke = revoked.requestId;
+    run.log.warn(
+      { step: 'mint', orphanKeyId: orphan, keyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
+      revoked.outcome === 'revoked'
+        ? 'idempotency window had expired: the new key is recorded; revoked the orphaned key minted by an earlier attempt'
+        : 'idempotency window had expired: the new key is recorded; Sendmux does not know the orphaned earlier key in this mailbox (404), nothing revoked',
+    );
+  }
+  return run.key;
+}
+
+async function mintOnce(deps: StepDeps, run: RotationRun): Promise<SendmuxResult<MintedMailboxKey>> {
+  try {
+    const result = await deps.sendmux.mintMailboxKey(run.mailboxId, { appName: run.appName, idempotencyKey: run.idempotencyKey });
+    run.mintOutcomeUnknown = false;
+    return result;
+  } catch (err) {
+    // A timeout, dropped connection, 5xx or broken 2xx may have minted server-side.
+    run.mintOutcomeUnknown = isSendmuxError(err) && (err.status === null || err.status >= 500 || err.status < 300);
+    throw err;
+  }
+}
+
+/** Replays this job's mint to learn a key whose mint answer was lost (same Idempotency-Key and body). */
+export async function replayMint(deps: StepDeps, run: RotationRun): Promise<NewKey> {
+  const replay = await mintOnce(deps, run);
+  return { keyId: replay.data.keyId, secret: replay.data.secret };
+}
+
+/**
+ * The mint right after the policy revoked the AWSPREVIOUS key. At the team limit a concurrent
+ * mint (another mailbox's rotation, or any other client) may take the freed slot first; that
+ * calls for another attempt (other rotations free slots too), not a permanent failure.
+ */
+async function mintIntoFreedSlot(deps: StepDeps, run: RotationRun): Promise<SendmuxResult<MintedMailboxKey>> {
+  try {
+    return await mintOnce(deps, run);
+  } catch (err) {
+    if (!(isSendmuxError(err) && err.code === 'limit_exceeded')) throw err;
+    throw new SendmuxApiError({
+      operation: err.operation,
+      method: err.method,
+      path: err.path,
+      status: err.status,
+      code: err.code,
+      retryable: true,
+      rateLimit: err.rateLimit,
+      reason: 'still at the credential limit after revoking the AWSPREVIOUS key (a concurrent mint took the freed slot, or that key was already revoked); retrying',
+      ...(err.requestId === undefined ? {} : { requestId: err.requestId }),
+      ...(err.mailboxId === undefined ? {} : { mailboxId: err.mailboxId }),
+    });
+  }
+}
+
+/** Opt-in policy for limit_exceeded: revoke the AWSPREVIOUS key (never AWSCURRENT) to free a slot. */
+async function freeCredentialSlot(deps: StepDeps, run: RotationRun, look: FreshLook, limitRequestId: string | undefined): Promise<void> {
+  const previous = look.previousVersionId ? await readDocument(deps, run.settings.secretName, look.previousVersionId) : null;
+  const previousKeyId = previous?.document.key_id;
+  if (!previousKeyId || previousKeyId === look.current?.keyId) {
+    throw new RotationAbortedError(
+      `mailbox ${run.mailboxId} has reached the team's credential limit (409 limit_exceeded, request ` +
+        `${limitRequestId ?? '?'}) and has no AWSPREVIOUS key the rotator may revoke; revoke unused keys in Sendmux`,
+    );
+  }
+  const revoked = await revokeKey(deps.sendmux, run.mailboxId, previousKeyId);
+  run.log.warn(
+    { step: 'mint', keyId: previousKeyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
+    revoked.outcome === 'revoked'
+      ? 'credential limit reached: revoked the AWSPREVIOUS key to free a slot (rotation.onLimitExceeded: revoke-previous)'
+      : 'credential limit reached: the AWSPREVIOUS key is unknown to Sendmux in this mailbox (404); nothing revoked',
+  );
+}

@@ -1,0 +1,36 @@
+import { enterStep, type StepDeps } from './deps';
+import type { RotationResult } from '../job-data';
+import type { RotationRun, StagedKey } from './types';
+
+/**
+ * Step 5: retire. Schedules the revocation of the key this version superseded (its document's
+ * `supersedes`) as a delayed job of its own with a stable id (`revoke__<mailbox>__<key>`), so
+ * scheduling it twice is harmless. It fires at the later of the document's `revoke_not_before`
+ * and now + the grace period (now is the promotion). The revocation job proves the key
+ * superseded from Secrets Manager again before revoking anything.
+ */
+export async function scheduleRetire(deps: StepDeps, run: RotationRun, staged: StagedKey): Promise<RotationResult['revocation']> {
+  await enterStep(deps, run, 'retire', false);
+  const superseded = staged.document.supersedes;
+  if (!superseded || superseded.key_id === staged.key.keyId) {
+    run.log.info({ step: 'retire' }, staged.document.supersedes === undefined
+      ? 'this version was written without a record of the key it superseded; no revocation scheduled'
+      : 'first rotation of this mailbox: there is no previous key to revoke');
+    return { skipped: 'no-previous-key' };
+  }
+  const notBeforeDoc = staged.document.revoke_not_before;
+  if (notBeforeDoc === null || notBeforeDoc === undefined) {
+    run.log.info({ step: 'retire', previousKeyId: superseded.key_id }, 'revokePreviousAfter is "never": the previous key stays live');
+    return { skipped: 'never' };
+  }
+  const grace = run.revokeNow ? 0 : (run.settings.revokePreviousAfterMs ?? 0);
+  const nowMs = deps.now().getTime();
+  const notBeforeMs = Math.max(Date.parse(notBeforeDoc), nowMs + grace);
+  const { jobId } = await deps.scheduleRevocation(
+    { mailboxId: run.mailboxId, keyId: superseded.key_id, cause: 'superseded', rotationJobId: run.jobId, requestedAt: new Date(nowMs).toISOString() },
+    notBeforeMs - nowMs,
+  );
+  const notBefore = new Date(notBeforeMs).toISOString();
+  run.log.info({ step: 'retire', previousKeyId: superseded.key_id, revocationJobId: jobId, notBefore }, 'revocation of the previous key scheduled');
+  return { jobId, notBefore };
+}

@@ -1,0 +1,78 @@
+import { SecretStoreError } from '../../aws/errors';
+import { AWSCURRENT, AWSPENDING } from '../../aws/staging-labels';
+import { buildStoredMailboxSecret, parseStoredMailboxSecret } from '../secret-value';
+import { enterStep, type StepDeps } from './deps';
+import type { FreshLook, NewKey, RotationRun, StagedKey } from './types';
+
+/**
+ * Step 2: stage. PutSecretValue under the job's ClientRequestToken with AWSPENDING (the secret is
+ * created first when missing, with the configured KMS key and tags). The document records the key
+ * this version supersedes and the earliest time that key may be revoked, so Secrets Manager alone
+ * can prove, later, which key is superseded and when it may go.
+ *
+ * Already done when the token's version exists: AWS answers the same call with a no-op, and a
+ * ResourceExistsException when an earlier run of this job stored the same key with a document that
+ * differs (it is then read back and used when it holds the same key).
+ */
+export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look: FreshLook): Promise<StagedKey> {
+  // No progress write: staging is a Secrets Manager call or two right after the mint's record.
+  await enterStep(deps, run, 'stage', false);
+  const { secretName, kmsKeyId, tags } = run.settings;
+  let arn = look.arn;
+  if (!look.secretExists) {
+    const created = await deps.secrets.createSecretIfMissing(secretName, {
+      ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
+      tags,
+      description: `Sendmux mailbox key for ${run.mailboxId}, rotated by the rotator`,
+    });
+    arn = created.arn;
+    run.log.info({ step: 'stage', secretArn: created.arn, created: created.created }, created.created ? 'secret created' : 'secret already existed');
+  }
+  if (!key.minted) throw new Error(`stage: the key ${key.keyId} of this attempt has no mint answer to store`);
+
+  // A pure function of what the job recorded, so a retried PutSecretValue sends the same value.
+  const mintedAt = run.recorded.mintedAt ?? deps.now().toISOString();
+  const grace = run.revokeNow ? 0 : run.settings.revokePreviousAfterMs;
+  const supersedes = look.current ? { key_id: look.current.keyId, version_id: look.current.versionId } : null;
+  const secretString = buildStoredMailboxSecret({
+    mailboxId: run.mailboxId,
+    minted: key.minted,
+    rotatedAt: mintedAt,
+    idempotencyKey: run.idempotencyKey,
+    sendmuxRequestId: key.requestId,
+    slot: run.slot,
+    supersedes,
+    revokeNotBefore: supersedes && grace !== null ? new Date(Date.parse(mintedAt) + grace).toISOString() : null,
+  });
+
+  let stages: string[];
+  let stored = secretString;
+  try {
+    const put = await deps.secrets.putSecretVersion(secretName, { clientRequestToken: run.clientRequestToken, secretString, versionStages: [AWSPENDING] });
+    arn = put.arn;
+    stages = put.versionStages;
+  } catch (err) {
+    if (!(err instanceof SecretStoreError && err.awsErrorName === 'ResourceExistsException')) throw err;
+    const existing = await deps.secrets.getSecretVersion(secretName, { versionId: run.clientRequestToken });
+    if (!existing || parseStoredMailboxSecret(secretName, run.clientRequestToken, existing.secretString).key_id !== key.keyId) throw err;
+    run.log.info({ step: 'stage', secretVersionId: run.clientRequestToken }, 'this job’s version already holds the same key (stored by an earlier run of this job); using it');
+    arn = existing.arn;
+    stages = existing.versionStages;
+    stored = existing.secretString;
+  }
+
+  const firstVersion = stages.includes(AWSCURRENT) && !look.current;
+  run.log.info(
+    { step: 'stage', secretVersionId: run.clientRequestToken, stages, supersededKeyId: supersedes?.key_id ?? null },
+    firstVersion
+      ? "new key stored as the secret's first version: Secrets Manager made it AWSCURRENT as well (it does so for every first version); it was verified before staging"
+      : 'new key staged as AWSPENDING',
+  );
+  return {
+    key,
+    versionId: run.clientRequestToken,
+    ...(arn ? { arn } : {}),
+    document: parseStoredMailboxSecret(secretName, run.clientRequestToken, stored),
+    stages,
+  };
+}

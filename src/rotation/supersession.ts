@@ -1,0 +1,69 @@
+import type { SecretStore } from '../aws/secret-store';
+import { AWSCURRENT, AWSPENDING } from '../aws/staging-labels';
+import { parseStoredMailboxSecret, type StoredMailboxSecret } from './secret-value';
+
+/** How many versions back the chain of `supersedes` records is followed. */
+const MAX_CHAIN = 5;
+
+export type SupersessionProof =
+  | {
+      proven: true;
+      /** The version whose document records the key as superseded. */
+      supersededBy: string;
+      /** Its `revoke_not_before`; null when it records none (grace period `never`). */
+      revokeNotBefore: Date | null;
+    }
+  | { proven: false; reason: string };
+
+/**
+ * Proves from Secrets Manager alone that `keyId` is a superseded key of this mailbox's secret:
+ * it is neither the AWSCURRENT nor the AWSPENDING version's key, and the AWSCURRENT version's
+ * document (or one of the versions it in turn superseded, following `supersedes.version_id`)
+ * records it in `supersedes`. Fails closed: a missing secret, a secret scheduled for deletion, a
+ * document that is not the rotator's, or a chain that never names the key all answer
+ * `proven: false` with the reason. Throws only what SecretStore throws (transient AWS errors).
+ */
+export async function proveSuperseded(
+  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion'>,
+  secretName: string,
+  mailboxId: string,
+  keyId: string,
+): Promise<SupersessionProof> {
+  const current = await secrets.getSecretVersion(secretName, { versionStage: AWSCURRENT });
+  if (!current) return { proven: false, reason: `secret ${secretName} has no AWSCURRENT version (or does not exist)` };
+  const read = (versionId: string, secretString: string): StoredMailboxSecret | string => {
+    try {
+      return parseStoredMailboxSecret(secretName, versionId, secretString);
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  let document = read(current.versionId, current.secretString);
+  if (typeof document === 'string') return { proven: false, reason: document };
+  if (document.mailbox_id !== mailboxId) return { proven: false, reason: `AWSCURRENT of ${secretName} belongs to mailbox ${document.mailbox_id}` };
+  if (document.key_id === keyId) return { proven: false, reason: `it is the AWSCURRENT key of secret ${secretName}` };
+
+  const pending = await secrets.getSecretVersion(secretName, { versionStage: AWSPENDING });
+  if (pending) {
+    const pendingDocument = read(pending.versionId, pending.secretString);
+    if (typeof pendingDocument === 'string') return { proven: false, reason: pendingDocument };
+    if (pendingDocument.key_id === keyId) return { proven: false, reason: `it is the AWSPENDING key of secret ${secretName} (a rotation in progress)` };
+  }
+
+  let versionId = current.versionId;
+  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+    const superseded = document.supersedes;
+    if (!superseded) break;
+    if (superseded.key_id === keyId) {
+      const notBefore = document.revoke_not_before;
+      return { proven: true, supersededBy: versionId, revokeNotBefore: notBefore ? new Date(notBefore) : null };
+    }
+    const older = await secrets.getSecretVersion(secretName, { versionId: superseded.version_id });
+    if (!older) break;
+    const olderDocument = read(older.versionId, older.secretString);
+    if (typeof olderDocument === 'string') return { proven: false, reason: olderDocument };
+    versionId = older.versionId;
+    document = olderDocument;
+  }
+  return { proven: false, reason: `no version of secret ${secretName} records key ${keyId} as the key it superseded` };
+}
