@@ -112,6 +112,16 @@ export class AlertNotifier implements RotatorEventSink {
   }
 
   /**
+   * Deletes the failure counters of mailboxes outside `configured` (a mailbox removed from the
+   * configuration must not keep a series or a counter forever). Returns how many were removed.
+   */
+  async pruneFailureCounters(configured: ReadonlySet<string>): Promise<number> {
+    const stale = (await this.redis.hkeys(this.counterKey)).filter((mailboxId) => !configured.has(mailboxId));
+    if (stale.length === 0) return 0;
+    return this.redis.hdel(this.counterKey, ...stale);
+  }
+
+  /**
    * Waits until every event recorded so far has updated its counter and had its alert delivered
    * (or given up on), but no longer than `timeoutMs` (default: the flushTimeoutMs option).
    * Resolves true when everything finished, false on timeout.

@@ -9,6 +9,7 @@ import { AlertNotifier } from '../alerts/alert-notifier';
 import { RotatorMetrics } from '../metrics/rotator-metrics';
 import { RotationScheduler } from '../scheduler/rotation-scheduler';
 import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
+import { createMailboxCoverage } from '../scheduler/mailbox-coverage';
 import { startHttpServer, type RunningHttpServer } from '../http';
 import { createRotatorRuntime, type RotatorRuntime } from './rotator-runtime';
 
@@ -67,8 +68,20 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
     logger: logger.child({ component: 'alerts' }),
   });
 
+  // With a list, per-mailbox series and failure counters exist only for the listed ids (groups
+  // included); with `all` the scheduler's discovery decides, and unknown ids are refused upstream.
+  const configuredIds =
+    file.mailboxes === 'all' ? undefined : new Set([...file.mailboxes, ...file.groups.flatMap((group) => group.mailboxes ?? [])]);
+  if (configuredIds) {
+    // Not awaited: start-up must not wait on Redis for housekeeping.
+    void alerts.pruneFailureCounters(configuredIds).catch((err: Error) =>
+      logger.warn({ err: { message: err.message } }, 'could not prune failure counters of mailboxes no longer configured'),
+    );
+  }
+
   let runtime: RotatorRuntime | undefined;
   const metrics = new RotatorMetrics({
+    ...(configuredIds ? { isConfiguredMailbox: (mailboxId: string) => configuredIds.has(mailboxId) } : {}),
     queue: { getJobCounts: async (...states: string[]) => (runtime ? runtime.queue.queue.getJobCounts(...(states as never[])) : {}) },
     lastRotations: async () => (runtime ? runtime.ledger.allLastRotations() : new Map()),
     consecutiveFailures: () => alerts.consecutiveFailures(),
@@ -129,6 +142,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         history: audit,
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
+        covers: createMailboxCoverage({ file, sendmux: rt.sendmux }),
       });
       const server = http;
       // Stop accepting HTTP first, so nothing new is enqueued while the worker drains.

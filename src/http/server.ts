@@ -9,6 +9,7 @@ import { InsecureBindError, TokenChecker, isLoopbackHost, requireBearerToken, re
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
 import { logRequest } from './request-log';
+import { coverageFromList, type CoverageVerdict } from '../scheduler/mailbox-coverage';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
 
@@ -26,6 +27,8 @@ export interface HttpServerDeps {
   history: MailboxHistorySource;
   /** The mailboxes `{"all": true}` means. */
   resolveAllMailboxIds: () => Promise<string[]>;
+  /** Whether the configuration covers a mailbox (POST /rotations refuses others). Default: it is one of resolveAllMailboxIds(). */
+  covers?: (mailboxId: string) => Promise<CoverageVerdict>;
   bodyLimitBytes?: number;
   /**
    * 'full' (the api role): API, dashboard, /metrics and probes. 'probes': only /healthz, /readyz
@@ -90,6 +93,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     metrics: deps.metrics,
     history: deps.history,
     resolveAllMailboxIds: deps.resolveAllMailboxIds,
+    covers: deps.covers ?? coverageFromList(deps.resolveAllMailboxIds),
     auth: checker ? requireBearerToken(checker) : undefined,
   });
   // Loaded only here: Bull Board and its UI cost ~9 MB of heap that worker replicas never use.
