@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, type AlertPayload } from './alert-payloads';
 import { parseWebhookUrl, type WebhookTarget } from './webhook-url';
+import { DEFAULT_MAX_SERVER_DELAY_MS, parseRetryAfter } from '../retry/server-delay';
+import { scrubSecrets } from '../security/scrub-secrets';
 
 export interface AlertRetryPolicy {
   /** Tries per alert, the first included (default 5). */
@@ -16,6 +18,12 @@ export interface AlertRetryPolicy {
 export interface AlertNotifierOptions {
   /** Where alerts are POSTed. Without it, counters are still kept and nothing is sent. */
   webhookUrl?: string;
+  /** Extra headers on every POST (`alerts.webhookHeaders`, values already read from the environment). */
+  webhookHeaders?: Record<string, string>;
+  /** `alerts.allowPrivateTargets`: accept link-local / cloud-metadata targets. Default false. */
+  allowPrivateTargets?: boolean;
+  /** Upper bound in ms for a webhook's Retry-After (`rotation.backoffMaxDelay`). Default 5 minutes. */
+  maxServerDelayMs?: number;
   redis: Redis;
   prefix: string;
   logger: Logger;
@@ -52,6 +60,8 @@ export class AlertNotifier implements RotatorEventSink {
   private readonly retry: AlertRetryPolicy;
   private readonly maxQueued: number;
   private readonly flushTimeoutMs: number;
+  private readonly headers: Record<string, string>;
+  private readonly maxServerDelayMs: number;
 
   /** Resolves once every recorded event's Redis work is done and its alert (if any) is queued, in record order. */
   private ordered: Promise<void> = Promise.resolve();
@@ -65,7 +75,11 @@ export class AlertNotifier implements RotatorEventSink {
     this.redis = opts.redis;
     this.counterKey = `${opts.prefix}:alerts:consecutive-failures`;
     this.log = opts.logger.child({ component: 'alerts' });
-    this.target = opts.webhookUrl ? parseWebhookUrl(opts.webhookUrl) : undefined;
+    this.target = opts.webhookUrl
+      ? parseWebhookUrl(opts.webhookUrl, { allowPrivateTargets: opts.allowPrivateTargets ?? false })
+      : undefined;
+    this.headers = { ...opts.webhookHeaders, 'content-type': 'application/json' };
+    this.maxServerDelayMs = opts.maxServerDelayMs ?? DEFAULT_MAX_SERVER_DELAY_MS;
     this.timeoutMs = positiveInteger(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
     this.retry = validRetry(opts.retry ?? DEFAULT_ALERT_RETRY);
     this.maxQueued = positiveInteger(opts.maxQueued ?? DEFAULT_MAX_QUEUED, 'maxQueued');
@@ -239,7 +253,8 @@ export class AlertNotifier implements RotatorEventSink {
   private async deliver(alert: AlertPayload): Promise<DeliveryResult> {
     const target = this.target!;
     const context = { type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId, webhook: target.origin };
-    const body = JSON.stringify(alert);
+    // Every field, not only the reason: whatever an upstream put in an event, no key leaves here.
+    const body = scrubSecrets(JSON.stringify(alert));
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.post(target, body);
       if (outcome.kind === 'ok') {
@@ -255,7 +270,9 @@ export class AlertNotifier implements RotatorEventSink {
         this.log.error({ ...context, attempts: attempt, problem: outcome.problem }, 'alert not delivered: giving up after the last try');
         return 'gave-up';
       }
-      const delayMs = Math.min(this.retry.initialDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
+      // The webhook's own Retry-After (bounded) wins over our backoff when it asks for longer.
+      const backoffMs = Math.min(this.retry.initialDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
+      const delayMs = Math.max(backoffMs, outcome.retryAfterMs ?? 0);
       this.log.warn({ ...context, attempt, problem: outcome.problem, retryInMs: delayMs }, 'alert delivery failed; will retry');
       if (!(await this.sleep(delayMs))) return 'cancelled';
     }
@@ -264,12 +281,17 @@ export class AlertNotifier implements RotatorEventSink {
   private async post(
     target: WebhookTarget,
     body: string,
-  ): Promise<{ kind: 'ok'; status: number } | { kind: 'rejected'; status: number } | { kind: 'retry'; problem: string } | { kind: 'cancelled' }> {
+  ): Promise<
+    | { kind: 'ok'; status: number }
+    | { kind: 'rejected'; status: number }
+    | { kind: 'retry'; problem: string; retryAfterMs?: number }
+    | { kind: 'cancelled' }
+  > {
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)]);
     try {
       const response = await fetch(target.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: this.headers,
         body,
         signal,
         redirect: 'error',
@@ -278,7 +300,8 @@ export class AlertNotifier implements RotatorEventSink {
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return { kind: 'ok', status: response.status };
       if (response.status === 408 || response.status === 429 || response.status >= 500) {
-        return { kind: 'retry', problem: `HTTP ${response.status}` };
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), { maxMs: this.maxServerDelayMs });
+        return { kind: 'retry', problem: `HTTP ${response.status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
       }
       return { kind: 'rejected', status: response.status };
     } catch (err) {

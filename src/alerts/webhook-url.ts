@@ -1,3 +1,5 @@
+import { webhookUrlProblem, type WebhookUrlRuleOptions } from '../config/webhook-url-rules';
+
 /**
  * A webhook URL may carry its credential in the path (Slack: /services/T…/B…/<token>), so only
  * its origin is ever shown; anything else that might echo it is scrubbed.
@@ -10,7 +12,8 @@ export interface WebhookTarget {
   scrub(text: string): string;
 }
 
-export function parseWebhookUrl(raw: string): WebhookTarget {
+/** Throws TypeError (never quoting the URL) when `raw` breaks a rule of webhookUrlProblem. */
+export function parseWebhookUrl(raw: string, rules: WebhookUrlRuleOptions = {}): WebhookTarget {
   let url: URL;
   try {
     url = new URL(raw);
@@ -21,6 +24,8 @@ export function parseWebhookUrl(raw: string): WebhookTarget {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TypeError(`alerts webhookUrl must use http:// or https:// (got ${url.protocol}//)`);
   }
+  const problem = webhookUrlProblem(raw, rules);
+  if (problem !== undefined) throw new TypeError(`alerts webhookUrl must be ${problem}`);
   const origin = url.origin;
   const secretParts = [raw, url.href, `${url.pathname}${url.search}`, url.username, url.password].filter(
     (part) => part.length > 1 && part !== '/',

@@ -63,6 +63,9 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger: logger.child({ component: 'audit' }) });
   const alerts = new AlertNotifier({
     webhookUrl: file.alerts.webhookUrl,
+    webhookHeaders: file.alerts.webhookHeaders,
+    allowPrivateTargets: file.alerts.allowPrivateTargets ?? false,
+    maxServerDelayMs: file.rotation.backoffMaxMs,
     redis,
     prefix: env.queuePrefix,
     logger: logger.child({ component: 'alerts' }),
@@ -140,6 +143,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         host: env.host,
         port: env.port,
         history: audit,
+        dashboardReadOnly: file.dashboard?.readOnly ?? true,
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
         covers: createMailboxCoverage({ file, sendmux: rt.sendmux }),

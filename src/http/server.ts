@@ -9,9 +9,14 @@ import { InsecureBindError, TokenChecker, isLoopbackHost, requireBearerToken, re
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
 import { logRequest } from './request-log';
+import { registerSecurityHeaders, requireLoopbackCaller } from './security';
 import { coverageFromList, type CoverageVerdict } from '../scheduler/mailbox-coverage';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
+/** The whole request (headers and body) must arrive within this: a slow body cannot hold a connection. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** A socket with no traffic either way for this long is closed (longer than any handler runs). */
+export const CONNECTION_TIMEOUT_MS = 60_000;
 
 export interface HttpServerDeps {
   /** Shared with the rest of the process. */
@@ -30,6 +35,10 @@ export interface HttpServerDeps {
   /** Whether the configuration covers a mailbox (POST /rotations refuses others). Default: it is one of resolveAllMailboxIds(). */
   covers?: (mailboxId: string) => Promise<CoverageVerdict>;
   bodyLimitBytes?: number;
+  /** See DEFAULT_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
+  /** Bull Board without job actions (retry, promote, clean, add, edit...). Default true. */
+  dashboardReadOnly?: boolean;
   /**
    * 'full' (the api role): API, dashboard, /metrics and probes. 'probes': only /healthz, /readyz
    * and /metrics, so worker and scheduler replicas can be probed and scraped too.
@@ -51,6 +60,7 @@ export interface RunningHttpServer {
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const checker = resolveAuth(deps);
   const bodyLimitBytes = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
   // Typed as Fastify's logger interface so the instance keeps Fastify's default type parameters.
   const httpLogger: FastifyBaseLogger = deps.logger.child({ component: 'http' });
@@ -63,7 +73,13 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     routerOptions: { maxParamLength: 700 },
     // Proxies in front of the rotator are not trusted to name the client.
     trustProxy: false,
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    // Node looks for requests past requestTimeout every 30 s by default; look every second.
+    http: { connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
   });
+  await registerSecurityHeaders(app);
+  if (!checker) app.addHook('onRequest', requireLoopbackCaller);
 
   // Only JSON bodies are accepted: a text/plain POST is answered 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
@@ -101,6 +117,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   await registerDashboard(app, {
     queue: deps.queue.queue,
     auth: checker ? requireDashboardCredentials(checker) : undefined,
+    readOnly: deps.dashboardReadOnly ?? true,
   });
 
   return app;

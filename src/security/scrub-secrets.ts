@@ -9,11 +9,12 @@
 export const SCRUBBED = '[REDACTED]';
 
 /**
- * Sendmux key shapes (`smx_mbx_…` mailbox keys, `smx_root_…` management keys). The character
- * class is wider than the vendor's documented alphabet on purpose: a scrubber that misses a
- * variant leaks it, one that takes a character too many only hides a little more text.
+ * Sendmux key shapes (`smx_mbx_…` mailbox keys, `smx_root_…` management keys) with at least 12
+ * characters after the type, so the vendor's 12-character `key_prefix` hint (`smx_mbx_AB12`),
+ * which is safe and useful in logs, stays readable. The character class is wider than the
+ * vendor's alphabet on purpose: a scrubber that misses a variant leaks it.
  */
-export const SENDMUX_KEY_PATTERN = /smx_(?:root|mbx)_[A-Za-z0-9_\-+/=.]+/g;
+export const SENDMUX_KEY_PATTERN = /smx_(?:root|mbx)_[A-Za-z0-9_\-+/=.]{12,}/g;
 
 /** Values shorter than this are not scrubbed as exact matches: they would blank unrelated text. */
 const MIN_KNOWN_SECRET_LENGTH = 8;
