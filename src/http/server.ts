@@ -75,8 +75,9 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     trustProxy: false,
     requestTimeout: requestTimeoutMs,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
-    // Node looks for requests past requestTimeout every 30 s by default; look every second.
-    http: { connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
+    // Node reads requestTimeout for its deadline checks only when the server is created (setting it
+    // afterwards, as Fastify does, has no effect), and checks every 30 s by default: every second.
+    http: { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
   });
   await registerSecurityHeaders(app);
   if (!checker) app.addHook('onRequest', requireLoopbackCaller);

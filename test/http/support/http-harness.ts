@@ -3,6 +3,7 @@ import type { RotatorRuntime } from '../../../src/app/rotator-runtime';
 import { startHttpServer, type HttpServerDeps, type RunningHttpServer } from '../../../src/http';
 import { RotatorMetrics } from '../../../src/metrics/rotator-metrics';
 import { TestBed } from '../../support/test-bed';
+import { createMailboxCoverage } from '../../../src/scheduler/mailbox-coverage';
 
 export const TEST_API_TOKEN = 'test-api-token-0123456789abcdef';
 
@@ -63,6 +64,7 @@ export async function startHarness(options: HarnessOptions): Promise<HttpHarness
     port: 0,
     history,
     resolveAllMailboxIds: async () => [...bed.mailboxIds],
+    covers: createMailboxCoverage({ file: bed.settings.file, sendmux: runtime.sendmux }),
   };
   const server = await startHttpServer({ ...base, ...options.server?.(base) });
   return {
