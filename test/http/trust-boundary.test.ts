@@ -250,6 +250,8 @@ describe('on-demand rotations with "mailboxes: all"', () => {
   let harness: HttpHarness;
   beforeAll(async () => {
     harness = await startHarness({ label: 'http-not-configured-all' });
+    // Closing a worker that is still connecting makes BullMQ emit "Connection is closed".
+    await harness.runtime.worker?.waitUntilReady();
   });
   afterAll(async () => {
     await harness?.close();
