@@ -15,8 +15,11 @@ import { coverageFromList, type CoverageVerdict } from '../scheduler/mailbox-cov
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
 /** The whole request (headers and body) must arrive within this: a slow body cannot hold a connection. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-/** A socket with no traffic either way for this long is closed (longer than any handler runs). */
-export const CONNECTION_TIMEOUT_MS = 60_000;
+/**
+ * A socket with no traffic either way for this long is closed. A handler at work is silence on
+ * the socket too, and `{"all": true}` pages through every mailbox first, so this is generous.
+ */
+export const CONNECTION_TIMEOUT_MS = 120_000;
 
 export interface HttpServerDeps {
   /** Shared with the rest of the process. */
