@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { classifyRotationFailure, RetryLaterError } from '../src/rotation/failures';
+import { scrubError } from '../src/security/scrub-secrets';
 
 /** What became of a failed attempt, for the processor's event and log line. */
 export interface SettledFailure {
@@ -22,6 +23,8 @@ export interface FailureContext {
   describe(message: string): string;
   /** Pauses every worker of the queue (BullMQ queue rate limit) after a 429. */
   pauseQueueFor(ms: number): Promise<void>;
+  /** Plaintext the attempt holds (the minted secret): scrubbed from the error before it is logged, stored or thrown. */
+  knownSecrets?: readonly string[];
 }
 
 /**
@@ -33,6 +36,9 @@ export interface FailureContext {
  * - transient failures: a RetryLaterError that rotatorBackoff honours, retried until attempts run out.
  */
 export async function settleJobFailure(err: unknown, ctx: FailureContext): Promise<SettledFailure> {
+  // Upstream text (an AWS or Sendmux message quoting a request) must not carry a secret into the
+  // failed reason, the stack BullMQ stores, the audit event or the log line.
+  if (err instanceof Error) scrubError(err, ctx.knownSecrets);
   if (err instanceof RetryLaterError && !err.usesAttempt) {
     const message = ctx.describe(err.message);
     if (ctx.token !== undefined) {

@@ -8,6 +8,7 @@ import type { RotationJobData, RotationResult, RotationStep } from '../src/rotat
 import type { RotationAttemptEvent, RotatorEventSink } from '../src/rotation/events';
 import { createRotationStepOperations, type RotationRun, type RotationStepOperations, type StagedKey, type StepDeps } from '../src/rotation/steps';
 import { settleJobFailure } from './job-failure';
+import { scrubError } from '../src/security/scrub-secrets';
 
 /**
  * The rotation of one mailbox: docs/design.md steps 0-5, in order, as a saga. Each step operation is
@@ -125,7 +126,8 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
         secretVersionId: outcome.secretVersionId, requestIds: outcome.requestIds, message: outcome.note });
       return outcome;
     } catch (err) {
-      const settled = await settleJobFailure(err, { job, token, mailboxId: run.mailboxId, describe: (m) => `step ${run.step}: ${m}`, pauseQueueFor: deps.pauseQueueFor });
+      const settled = await settleJobFailure(err, { job, token, mailboxId: run.mailboxId, describe: (m) => `step ${run.step}: ${m}`, pauseQueueFor: deps.pauseQueueFor,
+        knownSecrets: heldSecrets(run) });
       emit(deps, job, run, { outcome: settled.outcome, durationMs: Date.now() - startedAt, requestIds: run.requestIds, message: settled.message });
       const level = settled.final ? 'error' : settled.outcome === 'retrying' ? 'warn' : 'info';
       run.log[level](
@@ -216,7 +218,15 @@ function emit(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>, run: Rotati
   });
 }
 
+/** The plaintext this attempt holds in memory (the minted key and its IMAP/SMTP password). */
+function heldSecrets(run: RotationRun): string[] {
+  const key = run.key;
+  if (!key) return [];
+  return [key.secret, ...(key.minted ? [key.minted.password] : [])];
+}
+
 function reportCleanupFailure(run: RotationRun, err: unknown): void {
+  scrubError(err, heldSecrets(run));
   const keyId = run.key?.keyId ?? run.recorded.mintedKeyId;
   run.log.error(
     { step: run.step, keyId, err },

@@ -5,6 +5,7 @@ import { errorSummary } from '../logging/error-summary';
 import type { RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, type AlertPayload } from './alert-payloads';
 import { parseWebhookUrl } from './webhook-url';
+import { scrubSecrets } from '../security/scrub-secrets';
 import {
   DEFAULT_WEBHOOK_RETRY,
   WebhookDelivery,
@@ -18,6 +19,12 @@ export type AlertRetryPolicy = WebhookRetryPolicy;
 export interface AlertNotifierOptions {
   /** Where alerts are POSTed. Without it, counters are still kept and nothing is sent. */
   webhookUrl?: string;
+  /** Extra headers on every POST (`alerts.webhookHeaders`, values already read from the environment). */
+  webhookHeaders?: Record<string, string>;
+  /** `alerts.allowPrivateTargets`: accept link-local / cloud-metadata targets. Default false. */
+  allowPrivateTargets?: boolean;
+  /** Upper bound in ms for a webhook's Retry-After (`rotation.backoffMaxDelay`). Default 5 minutes. */
+  maxServerDelayMs?: number;
   redis: Redis;
   prefix: string;
   logger: Logger;
@@ -60,9 +67,11 @@ export class AlertNotifier implements RotatorEventSink {
     this.log = opts.logger.child({ component: 'alerts' });
     this.delivery = opts.webhookUrl
       ? new WebhookDelivery({
-          target: parseWebhookUrl(opts.webhookUrl),
+          target: parseWebhookUrl(opts.webhookUrl, 'alerts webhookUrl', { allowPrivateTargets: opts.allowPrivateTargets ?? false }),
           logger: this.log,
           noun: 'alert',
+          ...(opts.webhookHeaders === undefined ? {} : { headers: opts.webhookHeaders }),
+          ...(opts.maxServerDelayMs === undefined ? {} : { maxServerDelayMs: opts.maxServerDelayMs }),
           ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
           ...(opts.retry === undefined ? {} : { retry: opts.retry }),
           ...(opts.maxQueued === undefined ? {} : { maxQueued: opts.maxQueued }),
@@ -108,6 +117,16 @@ export class AlertNotifier implements RotatorEventSink {
       if (Number.isFinite(n) && n > 0) counts.set(mailboxId, n);
     }
     return counts;
+  }
+
+  /**
+   * Deletes the failure counters of mailboxes outside `configured` (a mailbox removed from the
+   * configuration must not keep a series or a counter forever). Returns how many were removed.
+   */
+  async pruneFailureCounters(configured: ReadonlySet<string>): Promise<number> {
+    const stale = (await this.redis.hkeys(this.counterKey)).filter((mailboxId) => !configured.has(mailboxId));
+    if (stale.length === 0) return 0;
+    return this.redis.hdel(this.counterKey, ...stale);
   }
 
   /**
@@ -184,6 +203,7 @@ export class AlertNotifier implements RotatorEventSink {
   }
 
   private enqueue(alert: AlertPayload): void {
-    this.delivery?.enqueue({ body: JSON.stringify(alert), context: { type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId } });
+    // Every field, not only the reason: whatever an upstream put in an event, no key leaves here.
+    this.delivery?.enqueue({ body: scrubSecrets(JSON.stringify(alert)), context: { type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId } });
   }
 }

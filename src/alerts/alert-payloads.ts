@@ -1,3 +1,4 @@
+import { scrubSecrets } from '../security/scrub-secrets';
 import type { RevocationAttemptEvent, RotationAttemptEvent } from '../rotation/events';
 import type { RotationStep } from '../rotation/job-data';
 
@@ -83,8 +84,9 @@ export function revocationFailedAlert(event: RevocationAttemptEvent): Revocation
   };
 }
 
+/** The failure reason may quote an upstream answer: nothing key-shaped leaves in an alert. */
 function conciseMessage(message: string | undefined): string {
-  const line = (message ?? 'no reason recorded').replace(/\s+/g, ' ').trim();
+  const line = scrubSecrets(message ?? 'no reason recorded').replace(/\s+/g, ' ').trim();
   return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : line;
 }
 

@@ -1,3 +1,5 @@
+import { webhookUrlProblem, type WebhookUrlRuleOptions } from '../config/webhook-url-rules';
+
 /**
  * A webhook URL may carry its credential in the path (Slack: /services/T…/B…/<token>), so only
  * its origin is ever shown; anything else that might echo it is scrubbed.
@@ -10,8 +12,11 @@ export interface WebhookTarget {
   scrub(text: string): string;
 }
 
-/** @param field names the setting in error messages, e.g. "alerts webhookUrl". */
-export function parseWebhookUrl(raw: string, field = 'alerts webhookUrl'): WebhookTarget {
+/**
+ * Throws TypeError (never quoting the URL) when `raw` is not an http(s) URL or breaks a rule of
+ * webhookUrlProblem. `field` names the setting in those messages, e.g. "alerts webhookUrl".
+ */
+export function parseWebhookUrl(raw: string, field = 'alerts webhookUrl', rules: WebhookUrlRuleOptions = {}): WebhookTarget {
   let url: URL;
   try {
     url = new URL(raw);
@@ -22,6 +27,8 @@ export function parseWebhookUrl(raw: string, field = 'alerts webhookUrl'): Webho
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TypeError(`${field} must use http:// or https:// (got ${url.protocol}//)`);
   }
+  const problem = webhookUrlProblem(raw, rules);
+  if (problem !== undefined) throw new TypeError(`${field} must be ${problem}`);
   const origin = url.origin;
   const secretParts = [raw, url.href, `${url.pathname}${url.search}`, url.username, url.password].filter(
     (part) => part.length > 1 && part !== '/',

@@ -24,6 +24,7 @@ import { bullmqJobDirectory } from '../rotation/exclusion';
 import type { Job } from 'bullmq';
 import { createRevokePreviousKeyProcessor } from '../../jobs/revoke-previous-key';
 import { createManagementKeySource } from './management-key';
+import { clampServerDelay } from '../retry/server-delay';
 
 export interface RotatorRuntimeOptions {
   settings: RotatorSettings;
@@ -61,20 +62,25 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
   const smClient =
     opts.secretsManagerClient ??
     createSecretsManagerClient({ region: env.awsRegion ?? 'us-east-1', requestTimeoutMs: file.sendmux.timeoutMs });
-  const secrets = new SecretStore({ client: smClient, logger: logger.child({ component: 'secrets-manager' }) });
+  const secrets = new SecretStore({ client: smClient, logger: logger.child({ component: 'secrets-manager' }), maxServerDelayMs: file.rotation.backoffMaxMs });
 
   const queueClient = createQueueClient(settings, opts.redis);
   const { redis, queue, ledger } = queueClient;
 
+  // Every queue-wide pause passes here: whatever delay a server named, the queue never stops for
+  // longer than rotation.backoffMaxDelay (a non-finite one becomes the bound, not a Redis error).
+  const maxServerDelayMs = file.rotation.backoffMaxMs;
+  const pauseQueueFor = (ms: number) => queue.pauseFor(clampServerDelay(ms, maxServerDelayMs) ?? maxServerDelayMs);
   // Only a worker spends the management key's budget at the queue's pace, so only it paces the queue.
   const guard = opts.runWorker
-    ? new RateLimitGuard({ pauseQueueFor: (ms) => queue.pauseFor(ms), logger: logger.child({ component: 'rate-limit-guard' }) })
+    ? new RateLimitGuard({ pauseQueueFor, maxPauseMs: maxServerDelayMs, logger: logger.child({ component: 'rate-limit-guard' }) })
     : undefined;
   const onSendmuxCall = opts.onSendmuxCall;
   const sendmux = new SendmuxClient({
     baseUrl: env.sendmuxApiUrl,
     managementKey: createManagementKeySource({ env, secrets, logger }),
     timeoutMs: file.sendmux.timeoutMs,
+    maxServerDelayMs,
     // SendmuxClient binds its own component ('sendmux-client').
     logger,
     onCall:
@@ -91,7 +97,6 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
   if (opts.runWorker) {
     workerRedis = createRedisConnection(env.redisUrl, 'worker');
     const jobLogger = logger.child({ component: 'worker' });
-    const pauseQueueFor = (ms: number) => queue.pauseFor(ms);
     const rotationDeps: RotateMailboxKeyDeps = {
       file,
       sendmux,

@@ -10,6 +10,7 @@ import { ConsumerNotifier } from '../notify/consumer-notifier';
 import { RotatorMetrics } from '../metrics/rotator-metrics';
 import { RotationScheduler } from '../scheduler/rotation-scheduler';
 import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
+import { createMailboxCoverage } from '../scheduler/mailbox-coverage';
 import { startHttpServer, type RunningHttpServer } from '../http';
 import { createRotatorRuntime, type RotatorRuntime } from './rotator-runtime';
 import { collectMailboxOverview } from '../overview/mailbox-overview';
@@ -70,10 +71,24 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger });
   const alerts = new AlertNotifier({
     webhookUrl: file.alerts.webhookUrl,
+    webhookHeaders: file.alerts.webhookHeaders,
+    allowPrivateTargets: file.alerts.allowPrivateTargets ?? false,
+    maxServerDelayMs: file.rotation.backoffMaxMs,
     redis,
     prefix: env.queuePrefix,
     logger,
   });
+
+  // With a list, per-mailbox series and failure counters exist only for the listed ids (groups
+  // included); with `all` the scheduler's discovery decides, and unknown ids are refused upstream.
+  const configuredIds =
+    file.mailboxes === 'all' ? undefined : new Set([...file.mailboxes, ...file.groups.flatMap((group) => group.mailboxes ?? [])]);
+  if (configuredIds) {
+    // Not awaited: start-up must not wait on Redis for housekeeping.
+    void alerts.pruneFailureCounters(configuredIds).catch((err: Error) =>
+      logger.warn({ err: { message: err.message } }, 'could not prune failure counters of mailboxes no longer configured'),
+    );
+  }
 
   let runtime: RotatorRuntime | undefined;
   // Consumer notifications: events arrive only once the runtime exists, so its secret store is read late.
@@ -93,6 +108,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         })
       : undefined;
   const metrics = new RotatorMetrics({
+    ...(configuredIds ? { isConfiguredMailbox: (mailboxId: string) => configuredIds.has(mailboxId) } : {}),
     queue: {
       getJobCounts: async (...states: string[]) => (runtime ? runtime.queue.queue.getJobCounts(...(states as never[])) : {}),
       isPaused: async () => {
@@ -162,8 +178,10 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         mailboxOverview: {
           collect: () => collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets, sendmux: rt.sendmux }),
         },
+        dashboardReadOnly: file.dashboard?.readOnly ?? true,
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
+        covers: createMailboxCoverage({ file, sendmux: rt.sendmux }),
       });
       const server = http;
       // Stop accepting HTTP first, so nothing new is enqueued while the worker drains.

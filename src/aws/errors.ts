@@ -1,3 +1,6 @@
+import { DEFAULT_MAX_SERVER_DELAY_MS, parseAwsThrottlingHint } from '../retry/server-delay';
+import { scrubSecrets } from '../security/scrub-secrets';
+
 /**
  * The one error type the secret store throws. It carries what the caller needs to decide on a
  * retry and what an operator needs to find the call in AWS (operation, secret id, request id),
@@ -28,7 +31,9 @@ export class SecretStoreError extends Error {
     const where = `Secrets Manager ${fields.operation} for secret "${fields.secretId}"`;
     const status = fields.status === null ? 'no response' : `HTTP ${fields.status}`;
     const request = fields.requestId ? `request id ${fields.requestId}` : 'no request id';
-    const detail = fields.detail ? `: ${fields.detail}` : '';
+    // AWS messages can quote the request (a validation error echoing SecretString): nothing
+    // shaped like a Sendmux key leaves through this message, whoever built the error.
+    const detail = fields.detail ? `: ${scrubSecrets(fields.detail)}` : '';
     super(
       `${where} failed with ${fields.awsErrorName} (${status}, ${request}; ${fields.retryable ? 'retryable' : 'not retryable'})${detail}`,
     );
@@ -109,8 +114,19 @@ interface SdkErrorShape {
   $response?: { headers?: Record<string, unknown> };
 }
 
+export interface SecretStoreErrorContext {
+  operation: string;
+  secretId: string;
+  /** Bound for a server-given delay (`rotation.backoffMaxDelay`); default 5 minutes. */
+  maxServerDelayMs?: number;
+  /** Plaintext values the failed request carried (e.g. the SecretString being written), scrubbed from the AWS message. */
+  knownSecrets?: readonly string[];
+  /** Unix ms an HTTP-date Retry-After is measured from. Default Date.now(). */
+  nowMs?: number;
+}
+
 /** Converts whatever the SDK threw into a SecretStoreError (returned as-is if it already is one). */
-export function toSecretStoreError(error: unknown, context: { operation: string; secretId: string }): SecretStoreError {
+export function toSecretStoreError(error: unknown, context: SecretStoreErrorContext): SecretStoreError {
   if (error instanceof SecretStoreError) return error;
   const shape: SdkErrorShape = typeof error === 'object' && error !== null ? (error as SdkErrorShape) : {};
   const message = typeof shape.message === 'string' ? shape.message : '';
@@ -124,7 +140,10 @@ export function toSecretStoreError(error: unknown, context: { operation: string;
   const status = typeof statusValue === 'number' ? statusValue : null;
   const requestIdValue = shape.$metadata?.requestId;
   const requestId = typeof requestIdValue === 'string' && requestIdValue !== '' ? requestIdValue : undefined;
-  const retryAfterMs = parseRetryAfter(shape.$response?.headers);
+  const retryAfterMs = parseAwsThrottlingHint(shape.$response?.headers, {
+    maxMs: context.maxServerDelayMs ?? DEFAULT_MAX_SERVER_DELAY_MS,
+    ...(context.nowMs === undefined ? {} : { nowMs: context.nowMs }),
+  });
 
   return new SecretStoreError({
     operation: context.operation,
@@ -134,14 +153,17 @@ export function toSecretStoreError(error: unknown, context: { operation: string;
     retryable: isRetryable({ awsErrorName, code, status, sdkRetryable: shape.$retryable }),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     ...(requestId !== undefined ? { requestId } : {}),
-    ...(messageIsSafe(awsErrorName, code, status) && message !== '' ? { detail: truncate(message, 300) } : {}),
+    ...(messageIsSafe(awsErrorName, code, status) && message !== ''
+      ? { detail: truncate(scrubSecrets(flatten(message), context.knownSecrets ?? []), 300) }
+      : {}),
   });
 }
 
 /**
- * AWS error answers and Node network/timeout errors never contain secret data. Anything else
- * (a response that failed to parse, for instance) might quote a response body, so its message
- * is left out.
+ * Only AWS error answers and Node network/timeout errors are quoted at all; anything else (a
+ * response that failed to parse, for instance) might quote a whole response body, so its message
+ * is left out. Even an AWS answer may echo the request (a 400 quoting SecretString), so what is
+ * quoted is scrubbed of the request's known secrets and of key-shaped text first.
  */
 function messageIsSafe(awsErrorName: string, code: string | undefined, status: number | null): boolean {
   if (status !== null && status >= 400) return true;
@@ -159,19 +181,13 @@ function isRetryable(facts: { awsErrorName: string; code?: string; status: numbe
   return false;
 }
 
-function parseRetryAfter(headers: Record<string, unknown> | undefined): number | undefined {
-  if (!headers) return undefined;
-  const raw = Object.entries(headers).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
-  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
 function networkCodeIn(message: string): string | undefined {
   const match = /\b(E[A-Z_]+)\b/.exec(message);
   return match?.[1] !== undefined && NETWORK_ERROR_CODES.has(match[1]) ? match[1] : undefined;
+}
+
+function flatten(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
 }
 
 function truncate(text: string, max: number): string {

@@ -47,6 +47,8 @@ export interface SecretVersionSummary {
 export interface SecretStoreOptions {
   client: SecretsManagerClient;
   logger?: Logger;
+  /** Bound in ms for a server-given delay on an AWS error (`rotation.backoffMaxDelay`); default 5 minutes. */
+  maxServerDelayMs?: number;
 }
 
 interface CallMetadata {
@@ -57,9 +59,12 @@ export class SecretStore {
   private readonly client: SecretsManagerClient;
   private readonly logger: Logger;
 
+  private readonly maxServerDelayMs: number | undefined;
+
   constructor(options: SecretStoreOptions) {
     this.client = options.client;
     this.logger = options.logger ?? pino({ level: 'silent' });
+    this.maxServerDelayMs = options.maxServerDelayMs;
   }
 
   /** DescribeSecret; null when the secret does not exist. */
@@ -131,6 +136,8 @@ export class SecretStore {
     });
     const output = await this.call('PutSecretValue', secretId, () => this.client.send(command), {
       logFields: { versionId: input.clientRequestToken, versionStages: input.versionStages },
+      // An AWS error message may quote the request (a ValidationException echoing the body).
+      knownSecrets: secretValuesOf(input.secretString),
     });
     return {
       arn: required(output.ARN, 'ARN', 'PutSecretValue', secretId),
@@ -232,19 +239,19 @@ export class SecretStore {
     operation: string,
     secretId: string,
     send: () => Promise<T>,
-    options?: { logFields?: Record<string, unknown> },
+    options?: { logFields?: Record<string, unknown>; knownSecrets?: readonly string[] },
   ): Promise<T>;
   private async call<T extends CallMetadata>(
     operation: string,
     secretId: string,
     send: () => Promise<T>,
-    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean },
+    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean; knownSecrets?: readonly string[] },
   ): Promise<T | null>;
   private async call<T extends CallMetadata>(
     operation: string,
     secretId: string,
     send: () => Promise<T>,
-    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean } = {},
+    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean; knownSecrets?: readonly string[] } = {},
   ): Promise<T | null> {
     const started = Date.now();
     try {
@@ -262,7 +269,12 @@ export class SecretStore {
       );
       return output;
     } catch (error) {
-      const storeError = toSecretStoreError(error, { operation, secretId });
+      const storeError = toSecretStoreError(error, {
+        operation,
+        secretId,
+        ...(this.maxServerDelayMs === undefined ? {} : { maxServerDelayMs: this.maxServerDelayMs }),
+        ...(options.knownSecrets ? { knownSecrets: options.knownSecrets } : {}),
+      });
       const expectedAbsence =
         (options.notFoundIsNull && storeError.awsErrorName === 'ResourceNotFoundException') ||
         (options.existsIsNull && storeError.awsErrorName === 'ResourceExistsException');
@@ -298,4 +310,23 @@ function required<T>(value: T | undefined, field: string, operation: string, sec
     });
   }
   return value;
+}
+
+/**
+ * The plaintext a SecretString carries: the whole string and every string value in it (the
+ * rotator's document is JSON; a foreign or plain value is taken whole). Scrubbed from AWS errors.
+ */
+function secretValuesOf(secretString: string): string[] {
+  const values = [secretString];
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') values.push(value);
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (value !== null && typeof value === 'object') Object.values(value).forEach(collect);
+  };
+  try {
+    collect(JSON.parse(secretString));
+  } catch {
+    // Not JSON: the whole string is the secret.
+  }
+  return values;
 }

@@ -10,7 +10,14 @@ export function maskSettingsForDisplay(settings: RotatorSettings): object {
   return {
     file: {
       ...file,
-      alerts: file.alerts.webhookUrl === undefined ? {} : { webhookUrl: maskWebhookUrl(file.alerts.webhookUrl) },
+      alerts: {
+        ...file.alerts,
+        ...(file.alerts.webhookUrl === undefined ? {} : { webhookUrl: maskWebhookUrl(file.alerts.webhookUrl) }),
+        // Header values are credentials read from the environment: only their names are shown.
+        ...(file.alerts.webhookHeaders === undefined
+          ? {}
+          : { webhookHeaders: Object.fromEntries(Object.keys(file.alerts.webhookHeaders).map((name) => [name, maskToken()])) }),
+      },
       notify: file.notify.webhookUrl === undefined ? {} : { webhookUrl: maskWebhookUrl(file.notify.webhookUrl) },
     },
     env: {

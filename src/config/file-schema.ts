@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { checkDuration, describeExpectedDuration, type DurationOptions } from './duration';
 import { checkSecretNameTemplate, describeExpectedSecretNameTemplate, MAILBOX_ID_PATTERN } from './secret-name';
 import type { RotatorFileConfig } from './types';
+import { webhookUrlProblem } from './webhook-url-rules';
 import { closedObject, isPlainObject, leaf, type LeafResult } from './zod-helpers';
 
 const fail = (expected: string): LeafResult<never> => ({ ok: false, expected });
@@ -154,16 +155,34 @@ function emailGlob(value: unknown): LeafResult<string> {
   return pass(value);
 }
 
+/** Shape rules only; link-local/metadata targets are checked with alerts.allowPrivateTargets below. */
 function webhookUrl(value: unknown): LeafResult<string> {
-  const expected = 'an http:// or https:// URL';
-  if (typeof value !== 'string') return fail(expected);
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? pass(value) : fail(expected);
-  } catch {
-    return fail(expected);
-  }
+  if (typeof value !== 'string') return fail('an http:// or https:// URL');
+  const problem = webhookUrlProblem(value, { allowPrivateTargets: true });
+  return problem === undefined ? pass(value) : fail(problem);
 }
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+/** `env:NAME`: the value is read from that environment variable, so no credential sits in the file. */
+export const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]{0,127})$/;
+
+const webhookHeadersField = z
+  .record(z.unknown())
+  .superRefine((headers, ctx) => {
+    for (const [name, value] of Object.entries(headers)) {
+      if (!HEADER_NAME.test(name)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: 'an HTTP header name (letters, digits, -)' });
+      } else if (typeof value !== 'string' || !ENV_REFERENCE.test(value)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [name],
+          message: '"env:VARIABLE_NAME": header values are read from the environment, never written in the file',
+        });
+      }
+    }
+  })
+  .transform((headers) => headers as Record<string, string>);
 
 /** AWS tag rules: key 1-128, value 0-256 characters of letters, digits, spaces and `_.:/=+-@`. */
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
@@ -350,8 +369,31 @@ const retentionSection = closedObject(
   failedAgeMs: section.failedAge,
 }));
 
-const alertsSection = closedObject({ webhookUrl: leaf(webhookUrl).optional() }, { nullAsEmpty: true });
-const notifySection = closedObject({ webhookUrl: leaf(webhookUrl).optional() }, { nullAsEmpty: true });
+const alertsSection = closedObject(
+  {
+    webhookUrl: leaf(webhookUrl).optional(),
+    webhookHeaders: webhookHeadersField.default({}),
+    allowPrivateTargets: z.boolean({ message: 'true or false' }).default(false),
+  },
+  { nullAsEmpty: true },
+).superRefine((alerts, ctx) => {
+  if (alerts.webhookUrl === undefined || alerts.allowPrivateTargets) return;
+  const problem = webhookUrlProblem(alerts.webhookUrl, { allowPrivateTargets: false });
+  if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['webhookUrl'], message: problem });
+});
+
+const dashboardSection = closedObject(
+  { readOnly: z.boolean({ message: 'true or false (false enables job actions in the dashboard: dangerous)' }).default(true) },
+  { nullAsEmpty: true },
+);
+
+// Consumer notifications follow the same URL rules as alerts (no credentials, https except loopback,
+// no link-local / metadata targets); the body is signed, so no header option is needed.
+const notifySection = closedObject({ webhookUrl: leaf(webhookUrl).optional() }, { nullAsEmpty: true }).superRefine((notify, ctx) => {
+  if (notify.webhookUrl === undefined) return;
+  const problem = webhookUrlProblem(notify.webhookUrl, { allowPrivateTargets: false });
+  if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['webhookUrl'], message: problem });
+});
 
 export const fileConfigSchema = closedObject(
   {
@@ -371,6 +413,7 @@ export const fileConfigSchema = closedObject(
     retention: retentionSection.default({}),
     alerts: alertsSection.default({}),
     notify: notifySection.default({}),
+    dashboard: dashboardSection.default({}),
   },
   { nullAsEmpty: true },
 ).transform(
@@ -396,7 +439,12 @@ export const fileConfigSchema = closedObject(
     rateLimit: raw.rateLimit,
     sendmux: raw.sendmux,
     retention: raw.retention,
-    alerts: raw.alerts.webhookUrl === undefined ? {} : { webhookUrl: raw.alerts.webhookUrl },
+    alerts: {
+      ...(raw.alerts.webhookUrl === undefined ? {} : { webhookUrl: raw.alerts.webhookUrl }),
+      ...(Object.keys(raw.alerts.webhookHeaders).length === 0 ? {} : { webhookHeaders: raw.alerts.webhookHeaders }),
+      ...(raw.alerts.allowPrivateTargets ? { allowPrivateTargets: true } : {}),
+    },
+    dashboard: { readOnly: raw.dashboard.readOnly },
     notify: raw.notify.webhookUrl === undefined ? {} : { webhookUrl: raw.notify.webhookUrl },
   }),
 );

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseEnv } from './env';
-import { fileConfigSchema, isSecretFilePath } from './file-schema';
+import { ENV_REFERENCE, fileConfigSchema, isSecretFilePath } from './file-schema';
 import { maskWebhookUrl } from './masking';
 import { ConfigError, type ConfigProblem } from './problems';
 import type { RotatorSettings } from './types';
@@ -78,8 +78,39 @@ export function parseSettings(yamlText: string, env: NodeJS.ProcessEnv, configPa
     });
   }
 
+  if (file?.alerts.webhookHeaders !== undefined) {
+    const resolved = resolveEnvReferences(file.alerts.webhookHeaders, env, 'alerts.webhookHeaders');
+    problems.push(...resolved.problems);
+    file = { ...file, alerts: { ...file.alerts, webhookHeaders: resolved.values } };
+  }
+
   if (problems.length > 0 || file === undefined || !parsedEnv.ok) throw new ConfigError(problems, configPath);
   return { file, env: parsedEnv.env };
+}
+
+/** `{ Authorization: "env:ALERT_WEBHOOK_AUTH" }` → the variables' values; a missing or empty one is a problem. */
+function resolveEnvReferences(
+  references: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  field: string,
+): { values: Record<string, string>; problems: ConfigProblem[] } {
+  const values: Record<string, string> = {};
+  const problems: ConfigProblem[] = [];
+  for (const [name, reference] of Object.entries(references)) {
+    const variable = ENV_REFERENCE.exec(reference)?.[1];
+    const value = variable === undefined ? undefined : env[variable];
+    if (variable !== undefined && value !== undefined && value !== '' && !/[\r\n]/.test(value)) {
+      values[name] = value;
+      continue;
+    }
+    problems.push({
+      field: `${field}.${name}`,
+      value: reference,
+      expected: `the environment variable ${variable ?? '(named after env:)'} set to the header's value (one line)`,
+      source: 'env',
+    });
+  }
+  return { values, problems };
 }
 
 function describeReadError(error: unknown): string {

@@ -22,9 +22,22 @@ export interface RotatorFileConfig {
   rateLimit: RateLimitSettings;
   sendmux: { timeoutMs: number };
   retention: RetentionSettings;
-  alerts: { webhookUrl?: string };
+  alerts: AlertSettings;
+  /** Bull Board: read-only unless `readOnly: false` (job actions: dangerous). Absent = read-only. */
+  dashboard?: { readOnly: boolean };
   /** Consumer notifications (rotation.succeeded, key.revoked), signed per Standard Webhooks. */
   notify: { webhookUrl?: string };
+}
+
+export interface AlertSettings {
+  webhookUrl?: string;
+  /**
+   * Extra request headers for the webhook. In the file each value is `env:VARIABLE`; after
+   * loadSettings, the variable's value (a credential: never logged, masked by `config check`).
+   */
+  webhookHeaders?: Record<string, string>;
+  /** Allow link-local / cloud-metadata webhook targets. Default false. */
+  allowPrivateTargets?: boolean;
 }
 
 /** A subset of mailboxes with its own schedule. Exactly one of `mailboxes` / `emailGlob` is set. */

@@ -7,6 +7,8 @@ import type { AuthHook } from './auth';
 import { sendError } from './errors';
 import { describeJob } from './job-view';
 import { mailboxHistoryDocument } from '../audit/history-document';
+import { rateLimitRemainingMs, resumeProcessing } from '../queue/queue-control';
+import { NOT_CONFIGURED, partitionByCoverage, type CoverageVerdict } from '../scheduler/mailbox-coverage';
 import {
   RequestValidationError,
   parseHistoryLimit,
@@ -25,6 +27,8 @@ export interface ApiRouteDeps {
   metrics: RotatorMetrics;
   history: MailboxHistorySource;
   resolveAllMailboxIds: () => Promise<string[]>;
+  /** Whether the configuration covers a mailbox; requests for others are refused before anything is enqueued. */
+  covers: (mailboxId: string) => Promise<CoverageVerdict>;
   auth?: AuthHook;
 }
 
@@ -52,8 +56,16 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
       if (mailboxIds.length === 0) {
         return sendError(reply, 409, 'no_mailboxes', '"all" matched no mailboxes: check the mailboxes selection in the configuration');
       }
+      // `all` is resolved from the configuration itself; named ids are checked against it.
+      const { covered, refused } =
+        body.target.kind === 'all' ? { covered: mailboxIds, refused: [] } : await partitionByCoverage(mailboxIds, deps.covers);
+      if (covered.length === 0) {
+        return sendError(reply, 404, NOT_CONFIGURED, refused.map((r) => r.message).join('; '), {
+          rotations: refused.map((r) => ({ mailboxId: r.mailboxId, status: 'refused', reason: NOT_CONFIGURED, message: r.message })),
+        });
+      }
       const outcomes = await deps.queue.requestRotations(
-        mailboxIds.map((mailboxId) => ({
+        covered.map((mailboxId) => ({
           mailboxId,
           reason: 'manual' as const,
           requestedBy: 'api',
@@ -61,7 +73,10 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
           revokeNow: body.revokeNow,
         })),
       );
-      const rotations = outcomes.map(toRotationView);
+      const rotations = [
+        ...outcomes.map(toRotationView),
+        ...refused.map((r): RotationView => ({ mailboxId: r.mailboxId, status: 'refused', reason: NOT_CONFIGURED, message: r.message })),
+      ];
       const allRefused = rotations.every((r) => r.status === 'refused');
       return reply.code(allRefused ? 409 : 202).send({ rotations });
     });
@@ -94,8 +109,8 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
     });
 
     api.post('/queue/resume', async (request) => {
-      await deps.queue.queue.resume();
-      request.log.info('rotation queue resumed through the API');
+      await resumeProcessing(deps.queue.queue);
+      request.log.info('rotation queue resumed through the API (pause and any rate-limit pause lifted)');
       return queueStatus(deps.queue);
     });
 
@@ -110,6 +125,8 @@ interface RotationView {
   mailboxId: string;
   status: EnqueueOutcome['status'];
   jobId?: string;
+  /** `not_configured` when the configuration does not cover the mailbox. */
+  reason?: typeof NOT_CONFIGURED;
   message?: string;
 }
 
@@ -120,9 +137,15 @@ function toRotationView(outcome: EnqueueOutcome): RotationView {
   return view;
 }
 
-async function queueStatus(queue: RotationQueue): Promise<{ paused: boolean; counts: Record<string, number> }> {
-  const [paused, counts] = await Promise.all([queue.queue.isPaused(), queue.queue.getJobCounts(...QUEUE_JOB_STATES)]);
-  return { paused, counts };
+async function queueStatus(
+  queue: RotationQueue,
+): Promise<{ paused: boolean; rateLimitedForMs: number; counts: Record<string, number> }> {
+  const [paused, rateLimitedForMs, counts] = await Promise.all([
+    queue.queue.isPaused(),
+    rateLimitRemainingMs(queue.queue),
+    queue.queue.getJobCounts(...QUEUE_JOB_STATES),
+  ]);
+  return { paused, rateLimitedForMs, counts };
 }
 
 function describeProblems(error: RequestValidationError): string {

@@ -4,20 +4,36 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { AuthHook } from './auth';
+import { sendError } from './errors';
 
 export const DASHBOARD_PATH = '/admin/queues';
+
+/** The only methods a read-only dashboard answers. */
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Bull Board for the rotation queue at /admin/queues, in a scope of its own so that its
  * credentials hook, view engine and static files apply to its routes only.
+ *
+ * Read-only by default: the board is a window, not a control panel (a click could add a
+ * revocation job, promote one past its grace period, or edit job data). Bull Board's own
+ * readOnlyMode hides the actions and refuses them with 405; the hook below refuses every
+ * non-read method as well, so a route Bull Board adds later cannot slip through.
  */
-export async function registerDashboard(app: FastifyInstance, opts: { queue: Queue; auth?: AuthHook }): Promise<void> {
+export async function registerDashboard(app: FastifyInstance, opts: { queue: Queue; auth?: AuthHook; readOnly: boolean }): Promise<void> {
   await app.register(async (scope) => {
     if (opts.auth) scope.addHook('onRequest', opts.auth);
+    if (opts.readOnly) {
+      scope.addHook('onRequest', async (request, reply) => {
+        if (READ_METHODS.has(request.method)) return;
+        reply.header('Allow', 'GET, HEAD');
+        await sendError(reply, 405, 'read_only', 'the dashboard is read-only; set dashboard.readOnly: false in the configuration to enable job actions (dangerous)');
+      });
+    }
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath(DASHBOARD_PATH);
     createBullBoard({
-      queues: [new BullMQAdapter(opts.queue)],
+      queues: [new BullMQAdapter(opts.queue, { readOnlyMode: opts.readOnly })],
       serverAdapter,
       options: { uiConfig: { boardTitle: 'Sendmux key rotator' } },
     });

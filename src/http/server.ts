@@ -11,8 +11,17 @@ import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
 import { logRequest } from './request-log';
 import { REQUEST_ID_LOG_KEY, echoRequestId, requestIdOf } from './request-id';
+import { registerSecurityHeaders, requireLoopbackCaller } from './security';
+import { coverageFromList, type CoverageVerdict } from '../scheduler/mailbox-coverage';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
+/** The whole request (headers and body) must arrive within this: a slow body cannot hold a connection. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * A socket with no traffic either way for this long is closed. A handler at work is silence on
+ * the socket too, and `{"all": true}` pages through every mailbox first, so this is generous.
+ */
+export const CONNECTION_TIMEOUT_MS = 120_000;
 
 export interface HttpServerDeps {
   /** Shared with the rest of the process. */
@@ -28,9 +37,15 @@ export interface HttpServerDeps {
   history: MailboxHistorySource;
   /** The mailboxes `{"all": true}` means. */
   resolveAllMailboxIds: () => Promise<string[]>;
+  /** Whether the configuration covers a mailbox (POST /rotations refuses others). Default: it is one of resolveAllMailboxIds(). */
+  covers?: (mailboxId: string) => Promise<CoverageVerdict>;
   bodyLimitBytes?: number;
   /** Serves /admin/mailboxes (the api role) when given. */
   mailboxOverview?: MailboxOverviewSource;
+  /** See DEFAULT_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
+  /** Bull Board without job actions (retry, promote, clean, add, edit...). Default true. */
+  dashboardReadOnly?: boolean;
   /**
    * 'full' (the api role): API, dashboard, /metrics and probes. 'probes': only /healthz, /readyz
    * and /metrics, so worker and scheduler replicas can be probed and scraped too.
@@ -52,6 +67,7 @@ export interface RunningHttpServer {
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const checker = resolveAuth(deps);
   const bodyLimitBytes = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
   // Typed as Fastify's logger interface so the instance keeps Fastify's default type parameters.
   const httpLogger: FastifyBaseLogger = deps.logger.child({ component: 'http' });
@@ -67,8 +83,15 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     // X-Request-Id: the caller's when valid, else generated; echoed on every answer (echoRequestId)
     // and bound to each of the request's log lines as `requestId` (the LogController's label).
     genReqId: requestIdOf,
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    // Node reads requestTimeout for its deadline checks only when the server is created (setting it
+    // afterwards, as Fastify does, has no effect), and checks every 30 s by default: every second.
+    http: { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
   });
   app.addHook('onRequest', echoRequestId);
+  await registerSecurityHeaders(app);
+  if (!checker) app.addHook('onRequest', requireLoopbackCaller);
 
   // Only JSON bodies are accepted: a text/plain POST is answered 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
@@ -98,6 +121,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     metrics: deps.metrics,
     history: deps.history,
     resolveAllMailboxIds: deps.resolveAllMailboxIds,
+    covers: deps.covers ?? coverageFromList(deps.resolveAllMailboxIds),
     auth: checker ? requireBearerToken(checker) : undefined,
   });
   // Loaded only here: Bull Board and its UI cost ~9 MB of heap that worker replicas never use.
@@ -105,6 +129,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   await registerDashboard(app, {
     queue: deps.queue.queue,
     auth: checker ? requireDashboardCredentials(checker) : undefined,
+    readOnly: deps.dashboardReadOnly ?? true,
   });
   if (deps.mailboxOverview) {
     const { registerMailboxOverviewPage } = await import('./mailbox-overview-page');

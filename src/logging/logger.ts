@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pinoPretty from 'pino-pretty';
 import type { LogFormat } from '../config/types';
+import { scrubSecrets } from '../security/scrub-secrets';
 
 /**
  * Property names that can hold a secret anywhere the rotator logs: Sendmux mint responses (both
@@ -25,32 +26,49 @@ export const SECRET_FIELD_NAMES = [
   'mailbox_key',
 ] as const;
 
-/** Redaction reaches this deep: `secret`, `a.secret`, `a.b.secret`, `a.b.c.secret` (array items count as a level). */
-export const REDACT_MAX_DEPTH = 3;
+/**
+ * Nesting the walk follows before it replaces a whole subtree with REDACTED (array items count as
+ * a level). Deep enough for any log line the rotator writes; a deeper (or cyclic) value is
+ * dropped rather than written unredacted.
+ */
+export const REDACT_MAX_DEPTH = 64;
 
 export const REDACTED = '[REDACTED]';
 
 const SECRET_FIELDS: ReadonlySet<string> = new Set(SECRET_FIELD_NAMES);
 
 /**
- * Returns `value` with every SECRET_FIELD_NAMES property down to REDACT_MAX_DEPTH replaced by
- * REDACTED, copying only the objects on the way to a secret (most log lines hold none and are
- * returned as they are). It replaces pino's `redact` wildcards (`*.*.secret` …), which cost
- * ~75 µs a line — 11 % of a worker's CPU in the bench profile — for the same coverage.
+ * Returns `value` with every SECRET_FIELD_NAMES property, at any depth, replaced by REDACTED and
+ * every string scrubbed of Sendmux-key-shaped text, copying only the objects on the way to a
+ * secret (most log lines hold none and are returned as they are). Kept instead of pino's
+ * `redact`: its paths cannot say "at any depth" (each wildcard is one level), and the wildcards
+ * it does support cost ~75 µs a line — 11 % of a worker's CPU in the bench profile.
  */
-export function redactSecrets<T>(value: T, depth = 0): T {
-  if (depth > REDACT_MAX_DEPTH || value === null || typeof value !== 'object') return value;
+export function redactSecrets<T>(value: T, depth = 0, seen: WeakSet<object> = new WeakSet()): T {
+  if (typeof value === 'string') return scrubSecrets(value) as T;
+  if (value === null || typeof value !== 'object') return value;
+  // Beyond the limit, or a cycle: nothing below is known to be safe.
+  if (depth > REDACT_MAX_DEPTH || seen.has(value)) return REDACTED as T;
+  seen.add(value);
+  try {
+    return redactObject(value, depth, seen);
+  } finally {
+    seen.delete(value);
+  }
+}
+
+function redactObject<T extends object>(value: T, depth: number, seen: WeakSet<object>): T {
   if (value instanceof Error) {
     // A foreign error may carry secret-named properties: serialize it the way pino would, then
     // redact that plain object. Ours (toJSON without secrets) pass through unchanged.
     const serialized = pino.stdSerializers.err(value) as unknown as Record<string, unknown>;
-    const redacted = redactSecrets(serialized, depth);
+    const redacted = redactSecrets(serialized, depth, seen);
     return (redacted === serialized ? value : redacted) as T;
   }
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     value.forEach((item: unknown, i) => {
-      const redacted = redactSecrets(item, depth + 1);
+      const redacted = redactSecrets(item, depth + 1, seen);
       if (redacted !== item) (copy ??= value.slice())[i] = redacted;
     });
     return (copy ?? value) as T;
@@ -59,10 +77,18 @@ export function redactSecrets<T>(value: T, depth = 0): T {
   const source = value as Record<string, unknown>;
   for (const key of Object.keys(source)) {
     const item = source[key];
-    const redacted = SECRET_FIELDS.has(key) ? (item === undefined ? item : REDACTED) : redactSecrets(item, depth + 1);
+    const redacted = SECRET_FIELDS.has(key) ? (item === undefined ? item : REDACTED) : redactSecrets(item, depth + 1, seen);
     if (redacted !== item) (copy ??= { ...source })[key] = redacted;
   }
   return (copy ?? value) as T;
+}
+
+/** pino's error serializer, then message and stack scrubbed of Sendmux-key-shaped text. */
+function scrubbedErr(err: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const serialized = pino.stdSerializers.err(err);
+  if (typeof serialized.message === 'string') serialized.message = scrubSecrets(serialized.message);
+  if (typeof serialized.stack === 'string') serialized.stack = scrubSecrets(serialized.stack);
+  return serialized;
 }
 
 export interface CreateLoggerOptions {
@@ -90,7 +116,13 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
       bindings: (bindings) => redactSecrets(bindings),
       log: (object) => redactSecrets(object),
     },
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    serializers: { err: scrubbedErr, error: scrubbedErr },
+    hooks: {
+      // The message string itself (`log.warn(obj, msg)`) may quote an upstream error.
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => (typeof arg === 'string' ? scrubSecrets(arg) : arg)) as Parameters<typeof method>);
+      },
+    },
   };
   if (opts.format === 'pretty') return pino(options, prettyDestination(opts));
   return opts.destination ? pino(options, opts.destination) : pino(options);

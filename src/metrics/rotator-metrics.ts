@@ -34,6 +34,11 @@ export interface RotatorMetricsOptions {
    * so alert rules compare key ages with the configuration rather than a copy of it.
    */
   maxKeyAgeMs?: number | null;
+  /**
+   * Whether a mailbox gets per-mailbox series (default: every mailbox Redis names). Series are
+   * rebuilt on every scrape, so a mailbox that leaves the configuration leaves the metrics with it.
+   */
+  isConfiguredMailbox?: (mailboxId: string) => boolean;
   now?: () => number;
   /** Node process metrics (CPU, memory, event loop lag...). Default true. */
   collectDefaultMetrics?: boolean;
@@ -178,7 +183,9 @@ export class RotatorMetrics implements RotatorEventSink {
           const last = await this.sharedLastRotations(lastRotations);
           if (!last) return;
           const nowMs = this.now();
-          for (const [mailbox, entry] of last) sinceLast.set({ mailbox }, ageSeconds(nowMs, entry.at));
+          for (const [mailbox, entry] of last) {
+            if (this.configured(mailbox)) sinceLast.set({ mailbox }, ageSeconds(nowMs, entry.at));
+          }
         },
       });
       const oldest: Gauge = new Gauge({
@@ -190,8 +197,9 @@ export class RotatorMetrics implements RotatorEventSink {
           // 0 would look like "everything is fresh" exactly when the data could not be read.
           oldest.remove();
           const last = await this.sharedLastRotations(lastRotations);
-          if (!last || last.size === 0) return;
-          const oldestAt = Math.min(...[...last.values()].map((e) => e.at));
+          const ages = last ? [...last].filter(([mailbox]) => this.configured(mailbox)).map(([, e]) => e.at) : [];
+          if (ages.length === 0) return;
+          const oldestAt = Math.min(...ages);
           oldest.set(ageSeconds(this.now(), oldestAt));
         },
       });
@@ -207,10 +215,16 @@ export class RotatorMetrics implements RotatorEventSink {
           failures.reset();
           const counts = await this.readOrUndefined(consecutiveFailures);
           if (!counts) return;
-          for (const [mailbox, count] of counts) failures.set({ mailbox }, count);
+          for (const [mailbox, count] of counts) {
+            if (this.configured(mailbox)) failures.set({ mailbox }, count);
+          }
         },
       });
     }
+  }
+
+  private configured(mailboxId: string): boolean {
+    return this.opts.isConfiguredMailbox?.(mailboxId) ?? true;
   }
 
   /** Both freshness gauges are collected in the same scrape; they share one Redis read. */

@@ -6,6 +6,7 @@ import type { RevocationAttemptEvent, RotationAttemptEvent, RotatorEvent, Rotato
 import { positiveInteger } from '../shared/positive-integer';
 import { WebhookDelivery, withinTimeout, type WebhookRetryPolicy } from '../webhooks/webhook-delivery';
 import type { ConsumerNotification, KeyRevokedNotification, RotationSucceededNotification } from './notification-payloads';
+import { scrubSecrets } from '../security/scrub-secrets';
 
 export interface ConsumerNotifierOptions {
   /** notify.webhookUrl. */
@@ -161,7 +162,8 @@ export class ConsumerNotifier implements RotatorEventSink {
   }
 
   private send(id: string, payload: ConsumerNotification): void {
-    const body = JSON.stringify(payload);
+    // Payloads carry ids only; the scrub is the last guard, applied before signing so the signature matches.
+    const body = scrubSecrets(JSON.stringify(payload));
     this.delivery.enqueue({
       body,
       headers: () => {

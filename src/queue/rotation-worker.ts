@@ -25,14 +25,17 @@ export interface RotationWorkerOptions {
 }
 
 /**
- * Exponential backoff with jitter, never shorter than the retryAfterMs of a RetryLaterError.
+ * Exponential backoff with jitter, never shorter than the retryAfterMs of a RetryLaterError and
+ * never longer than `maxMs` (`rotation.backoffMaxDelay`).
  * Jitter spreads the retries of many jobs that failed together (e.g. a Sendmux outage).
  */
 export function rotatorBackoff(initialMs: number, maxMs: number, random: () => number = Math.random) {
   return (attemptsMade: number, _type?: string, err?: Error): number => {
     const exponential = Math.min(maxMs, initialMs * 2 ** Math.max(0, attemptsMade - 1));
     const jittered = Math.round(exponential / 2 + (random() * exponential) / 2);
-    return err instanceof RetryLaterError && err.retryAfterMs > jittered ? err.retryAfterMs : jittered;
+    // A server-given delay is already bounded where it is parsed; the bound holds here too, whatever set it.
+    const requested = err instanceof RetryLaterError ? Math.min(err.retryAfterMs, maxMs) : 0;
+    return Math.max(requested, jittered);
   };
 }
 

@@ -14,7 +14,9 @@ import {
   type SendmuxOperation,
 } from './errors';
 import { positiveInteger } from '../shared/positive-integer';
-import { parseRateLimit, parseRetryAfterMs, readBodyWithinLimit } from './http-response';
+import { parseRateLimit, readBodyWithinLimit } from './http-response';
+import { DEFAULT_MAX_SERVER_DELAY_MS, parseRetryAfter } from '../retry/server-delay';
+import { scrubSecrets } from '../security/scrub-secrets';
 import { assertSendmuxId } from './ids';
 import {
   SENDMUX_MAX_PAGE_SIZE,
@@ -58,6 +60,13 @@ export interface SendmuxClientOptions {
   /** Metrics hook, called once per HTTP exchange with the same data as the log line. */
   onCall?: (record: SendmuxCallRecord) => void;
   userAgent?: string;
+  /**
+   * Upper bound in ms for a Retry-After the vendor sends (`rotation.backoffMaxDelay`); a longer
+   * one is cut to it, an unparseable or non-finite one ignored. Default 5 minutes.
+   */
+  maxServerDelayMs?: number;
+  /** Unix ms an HTTP-date Retry-After is measured from. Default Date.now. */
+  now?: () => number;
 }
 
 export const DEFAULT_SENDMUX_TIMEOUT_MS = 10_000;
@@ -66,8 +75,6 @@ export { SENDMUX_MAX_PAGE_SIZE };
 
 const DEFAULT_USER_AGENT = 'sendmux-key-rotator';
 const MAX_REASON_LENGTH = 300;
-/** Plaintext Sendmux keys, should a vendor message ever echo one. */
-const SENDMUX_SECRET_PATTERN = /smx_(?:root|mbx)_[A-Za-z0-9_-]+/g;
 
 type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
@@ -100,6 +107,8 @@ export class SendmuxClient {
   private readonly logger: Logger;
   private readonly onCall: ((record: SendmuxCallRecord) => void) | undefined;
   private readonly userAgent: string;
+  private readonly maxServerDelayMs: number;
+  private readonly now: () => number;
 
   constructor(opts: SendmuxClientOptions) {
     this.baseUrl = parseBaseUrl(opts.baseUrl);
@@ -110,6 +119,8 @@ export class SendmuxClient {
     this.logger = (opts.logger ?? pino({ level: 'silent' })).child({ component: 'sendmux-client' });
     this.onCall = opts.onCall;
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+    this.maxServerDelayMs = opts.maxServerDelayMs ?? DEFAULT_MAX_SERVER_DELAY_MS;
+    this.now = opts.now ?? Date.now;
   }
 
   async listMailboxes(
@@ -314,7 +325,7 @@ export class SendmuxClient {
     };
 
     if (response.status < 200 || response.status > 299) {
-      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'));
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), { maxMs: this.maxServerDelayMs, nowMs: this.now() });
       throw this.failed(spec, startedAt, bearer, {
         kind: 'api',
         ...common,
@@ -574,8 +585,7 @@ function sanitizeVendorText(text: string, bearer: string): string {
 }
 
 function redactSecrets(text: string, bearer: string): string {
-  const withoutBearer = bearer.length > 0 ? text.split(bearer).join('[REDACTED]') : text;
-  return withoutBearer.replace(SENDMUX_SECRET_PATTERN, '[REDACTED]');
+  return scrubSecrets(text, [bearer]);
 }
 
 function subjectOf(spec: CallSpec<unknown>): string {

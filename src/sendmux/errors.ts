@@ -1,3 +1,4 @@
+import { scrubSecrets } from '../security/scrub-secrets';
 import type { RateLimitInfo, SendmuxCallRecord } from './types';
 
 export type SendmuxOperation = SendmuxCallRecord['operation'];
@@ -43,7 +44,9 @@ export abstract class SendmuxError extends Error {
   /** The vendor's (sanitised) message or our own description, without the prefix. */
   readonly reason?: string;
 
-  protected constructor(details: SendmuxErrorDetails) {
+  protected constructor(rawDetails: SendmuxErrorDetails) {
+    // Reason and param may quote the vendor: whoever builds the error, nothing key-shaped survives.
+    const details = scrubDetails(rawDetails);
     super(formatSendmuxErrorMessage(details), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.status = details.status;
@@ -124,6 +127,13 @@ export class InvalidSendmuxIdError extends InvalidSendmuxInputError {}
 
 export function isSendmuxError(e: unknown): e is SendmuxError {
   return e instanceof SendmuxError;
+}
+
+function scrubDetails(details: SendmuxErrorDetails): SendmuxErrorDetails {
+  const scrubbed = { ...details };
+  if (details.reason !== undefined) scrubbed.reason = scrubSecrets(details.reason);
+  if (details.param !== undefined) scrubbed.param = scrubSecrets(details.param);
+  return scrubbed;
 }
 
 function formatSendmuxErrorMessage(d: SendmuxErrorDetails): string {

@@ -34,19 +34,6 @@ export async function readBodyWithinLimit(response: Response, limitBytes: number
   return { kind: 'complete', text: Buffer.concat(chunks).toString('utf8') };
 }
 
-/** `Retry-After` as milliseconds from `nowMs`: delta-seconds or an HTTP-date; undefined if absent or unparsable. */
-export function parseRetryAfterMs(value: string | null, nowMs: number = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  // Date.parse would also accept ISO strings and bare numbers with signs; RFC 9110 allows only the
-  // IMF-fixdate family, which always contains a weekday-or-day name and "GMT".
-  if (!/GMT$/i.test(trimmed)) return undefined;
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowMs);
-}
-
 /** X-RateLimit-Limit / -Remaining / -Reset; each field only when the header is a non-negative integer. */
 export function parseRateLimit(headers: Headers): RateLimitInfo {
   const info: RateLimitInfo = {};

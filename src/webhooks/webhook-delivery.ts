@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebhookTarget } from '../alerts/webhook-url';
 import { positiveInteger } from '../shared/positive-integer';
+import { DEFAULT_MAX_SERVER_DELAY_MS, parseRetryAfter } from '../retry/server-delay';
 
 export interface WebhookRetryPolicy {
   /** Tries per message, the first included (default 5). */
@@ -31,6 +32,10 @@ export interface WebhookDeliveryOptions {
   retry?: WebhookRetryPolicy;
   /** Messages waiting for delivery; beyond it the oldest are dropped with a log line (default 1000). */
   maxQueued?: number;
+  /** Extra headers on every POST (e.g. `alerts.webhookHeaders`, values already read from the environment). */
+  headers?: Record<string, string>;
+  /** Upper bound in ms for a webhook's own Retry-After (`rotation.backoffMaxDelay`). Default 5 minutes. */
+  maxServerDelayMs?: number;
 }
 
 export const DEFAULT_WEBHOOK_RETRY: WebhookRetryPolicy = { attempts: 5, initialDelayMs: 1_000, maxDelayMs: 30_000 };
@@ -52,6 +57,8 @@ export class WebhookDelivery {
   private readonly timeoutMs: number;
   private readonly retry: WebhookRetryPolicy;
   private readonly maxQueued: number;
+  private readonly headers: Record<string, string>;
+  private readonly maxServerDelayMs: number;
   private readonly queue: WebhookMessage[] = [];
   private draining: Promise<void> | undefined;
   private readonly shutdown = new AbortController();
@@ -63,6 +70,8 @@ export class WebhookDelivery {
     this.timeoutMs = positiveInteger('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.retry = validRetry(opts.retry ?? DEFAULT_WEBHOOK_RETRY);
     this.maxQueued = positiveInteger('maxQueued', opts.maxQueued ?? DEFAULT_MAX_QUEUED);
+    this.headers = { ...opts.headers, 'content-type': 'application/json' };
+    this.maxServerDelayMs = opts.maxServerDelayMs ?? DEFAULT_MAX_SERVER_DELAY_MS;
   }
 
   /** Scheme, host and port of the target: safe for logs. */
@@ -79,7 +88,10 @@ export class WebhookDelivery {
     return this.queue.length;
   }
 
-  /** Queues a message and starts delivering in the background. Returns at once. */
+  /**
+   * Queues a message and starts delivering in the background. Returns at once. The body is sent
+   * as given (a signature may cover it): scrub it before, as the senders do.
+   */
   enqueue(message: WebhookMessage): void {
     if (this.shutdown.signal.aborted) {
       this.log.error(message.context, `${this.noun} not delivered: the sender is shut down`);
@@ -136,7 +148,9 @@ export class WebhookDelivery {
         this.log.error({ ...context, attempts: attempt, problem: outcome.problem }, `${this.noun} not delivered: giving up after the last try`);
         return 'gave-up';
       }
-      const delayMs = Math.min(this.retry.initialDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
+      // The webhook's own Retry-After (bounded) wins over our backoff when it asks for longer.
+      const backoffMs = Math.min(this.retry.initialDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
+      const delayMs = Math.max(backoffMs, outcome.retryAfterMs ?? 0);
       this.log.warn({ ...context, attempt, problem: outcome.problem, retryInMs: delayMs }, `${this.noun} delivery failed; will retry`);
       if (!(await this.sleep(delayMs))) return 'cancelled';
     }
@@ -144,13 +158,18 @@ export class WebhookDelivery {
 
   private async post(
     message: WebhookMessage,
-  ): Promise<{ kind: 'ok'; status: number } | { kind: 'rejected'; status: number } | { kind: 'retry'; problem: string } | { kind: 'cancelled' }> {
+  ): Promise<
+    | { kind: 'ok'; status: number }
+    | { kind: 'rejected'; status: number }
+    | { kind: 'retry'; problem: string; retryAfterMs?: number }
+    | { kind: 'cancelled' }
+  > {
     const target = this.target;
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)]);
     try {
       const response = await fetch(target.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(message.headers?.() ?? {}) },
+        headers: { ...this.headers, ...(message.headers?.() ?? {}) },
         body: message.body,
         signal,
         redirect: 'error',
@@ -159,7 +178,8 @@ export class WebhookDelivery {
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return { kind: 'ok', status: response.status };
       if (response.status === 408 || response.status === 429 || response.status >= 500) {
-        return { kind: 'retry', problem: `HTTP ${response.status}` };
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), { maxMs: this.maxServerDelayMs });
+        return { kind: 'retry', problem: `HTTP ${response.status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
       }
       return { kind: 'rejected', status: response.status };
     } catch (err) {

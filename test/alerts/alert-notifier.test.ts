@@ -3,6 +3,7 @@ import { AlertNotifier, type AlertNotifierOptions } from '../../src/alerts/alert
 import { LogCapture, waitFor } from '../support/test-bed';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '../support/redis';
 import { failedRotationEvent, revocationEvent, rotationEvent } from '../audit/sample-events';
+import { CannedHttpServer } from '../support/canned-http-server';
 import { WEBHOOK_SECRET_PATH, WebhookReceiver, refusedWebhookUrl } from './webhook-receiver';
 
 const FAST_RETRY = { attempts: 3, initialDelayMs: 40, maxDelayMs: 1_000 };
@@ -319,5 +320,56 @@ describe('AlertNotifier', () => {
     const alerts = notifier();
     expect(() => alerts.record(null as never)).not.toThrow();
     expect(logMessages()).toContain('alert notifier failed to record an event');
+  });
+
+  describe('trust boundary', () => {
+    it('sends alerts.webhookHeaders with every POST', async () => {
+      const canned = await CannedHttpServer.start();
+      try {
+        canned.reply(200);
+        const alerts = notifier({ webhookUrl: `${canned.baseUrl}/hook`, webhookHeaders: { Authorization: 'Bearer hook-credential-123' } });
+        alerts.record(failedRotationEvent());
+        await alerts.flush();
+        expect(canned.lastRequest().headers.authorization).toBe('Bearer hook-credential-123');
+      } finally {
+        await canned.close();
+      }
+    });
+
+    it('waits for a 503 Retry-After no longer than maxServerDelayMs, however long it says', async () => {
+      const canned = await CannedHttpServer.start();
+      try {
+        canned.reply(503, undefined, { 'retry-after': '1000000000' }).reply(200);
+        const alerts = notifier({ webhookUrl: `${canned.baseUrl}/hook`, maxServerDelayMs: 200 });
+        alerts.record(failedRotationEvent());
+        expect(await alerts.flush(5_000)).toBe(true);
+        expect(canned.received).toHaveLength(2);
+      } finally {
+        await canned.close();
+      }
+    });
+
+    it('scrubs key-shaped text from every field of an alert', async () => {
+      const alerts = notifier();
+      alerts.record(failedRotationEvent({ message: 'AWS said Value smx_mbx_ECHOEDkey0123456789abcdef is invalid' }));
+      await alerts.flush();
+      expect(JSON.stringify(receiver.received)).not.toContain('smx_mbx_ECHOEDkey0123456789abcdef');
+    });
+
+    it('refuses a webhook URL with credentials or a metadata target at construction, without quoting it', () => {
+      expect(() => notifier({ webhookUrl: 'https://u:hunter2pw@hooks.example.com/x' })).toThrow(/webhookHeaders/);
+      expect(() => notifier({ webhookUrl: 'https://u:hunter2pw@hooks.example.com/x' })).not.toThrow(/hunter2pw/);
+      expect(() => notifier({ webhookUrl: 'http://169.254.169.254/latest' })).toThrow(/https/);
+      expect(() => notifier({ webhookUrl: 'https://169.254.169.254/latest' })).toThrow(/allowPrivateTargets/);
+    });
+
+    it('prunes the failure counters of mailboxes that left the configuration', async () => {
+      const alerts = notifier();
+      alerts.record(failedRotationEvent({ mailboxId: 'mbx_a' }));
+      alerts.record(failedRotationEvent({ mailboxId: 'mbx_gone' }));
+      await alerts.flush();
+      expect(await alerts.pruneFailureCounters(new Set(['mbx_a']))).toBe(1);
+      expect([...(await alerts.consecutiveFailures()).keys()]).toEqual(['mbx_a']);
+    });
   });
 });

@@ -73,6 +73,39 @@ describe('toSecretStoreError', () => {
     expect(toSecretStoreError(sdkError, context).retryAfterMs).toBe(2000);
   });
 
+  function throttledWith(headers: Record<string, string>) {
+    const sdkError = new SecretsManagerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: metadata(400) });
+    Object.defineProperty(sdkError, '$response', { value: { statusCode: 400, headers } });
+    return sdkError;
+  }
+
+  it.each([
+    ['1e9 seconds', '1000000000', 300_000],
+    ['an HTTP-date in 2100', 'Fri, 01 Jan 2100 00:00:00 GMT', 300_000],
+  ])('clamps a Retry-After of %s to the bound (rotation.backoffMaxDelay, default 5 min)', (_name, header, expected) => {
+    expect(toSecretStoreError(throttledWith({ 'retry-after': header }), context).retryAfterMs).toBe(expected);
+    expect(toSecretStoreError(throttledWith({ 'retry-after': header }), { ...context, maxServerDelayMs: 2_000 }).retryAfterMs).toBe(2_000);
+  });
+
+  it.each([['400 nines', '9'.repeat(400)], ['a negative number', '-5'], ['garbage', 'soon']])('ignores a Retry-After of %s', (_name, header) => {
+    expect(toSecretStoreError(throttledWith({ 'retry-after': header }), context).retryAfterMs).toBeUndefined();
+  });
+
+  it('reads the x-amz-retry-after hint (ms) when there is no Retry-After', () => {
+    expect(toSecretStoreError(throttledWith({ 'x-amz-retry-after': '1500' }), context).retryAfterMs).toBe(1500);
+  });
+
+  it('scrubs an AWS message that quotes the request: key-shaped text and the known secrets of the call', () => {
+    const echoed = new InvalidRequestException({
+      message: `Value '{"api_key":"smx_mbx_ECHOEDkey0123456789abcdef","password":"imap-pass-0123"}' at 'secretString' failed`,
+      $metadata: metadata(400),
+    });
+    const error = toSecretStoreError(echoed, { ...context, knownSecrets: ['imap-pass-0123'] });
+    expect(error.message).not.toContain('smx_mbx_ECHOEDkey0123456789abcdef');
+    expect(error.message).not.toContain('imap-pass-0123');
+    expect(error.message).toContain("at 'secretString' failed");
+  });
+
   it('names the operation, secret id, error name and request id in its message', () => {
     const error = toSecretStoreError(new ResourceNotFoundException({ message: 'not here', $metadata: metadata(400) }), context);
     expect(error.message).toBe(

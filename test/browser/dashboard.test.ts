@@ -40,20 +40,36 @@ describe('the queue dashboard in a browser', () => {
     }
   });
 
-  it('shows the rotation queue and its completed rotation job to a browser with Basic credentials', async () => {
+  it('shows the rotation queue and its completed rotation job to a browser with Basic credentials, under its CSP', async () => {
     const context = await browser.newContext({
       httpCredentials: { username: 'operator', password: TEST_API_TOKEN },
       viewport: { width: 1400, height: 900 },
     });
     try {
       const page = await context.newPage();
+      // Every CSP violation, from the console and from the DOM event (which also catches reports
+      // Chromium does not print).
+      const violations: string[] = [];
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+      });
+      await page.exposeFunction('reportCspViolation', (text: string) => violations.push(text));
+      // A string, since the test compiles without DOM types.
+      await page.addInitScript({
+        content:
+          "document.addEventListener('securitypolicyviolation', (e) => window.reportCspViolation(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')));",
+      });
       const overview = await page.goto(`${harness.url}/admin/queues`, { waitUntil: 'domcontentloaded' });
       expect(overview?.status()).toBe(200);
+      expect(overview?.headers()['content-security-policy']).toContain("script-src 'self'");
       await page.getByText('sendmux-keys').first().waitFor({ timeout: 15_000 });
 
       await page.goto(`${harness.url}/admin/queues/queue/sendmux-keys?status=completed`, { waitUntil: 'domcontentloaded' });
       await page.getByText(jobId).first().waitFor({ timeout: 15_000 });
       expect(await page.getByText(jobId).count()).toBeGreaterThan(0);
+
+      await page.waitForLoadState('networkidle').catch(() => undefined);
+      expect(violations).toEqual([]);
 
       mkdirSync(path.dirname(SCREENSHOT_PATH), { recursive: true });
       await page.screenshot({ path: SCREENSHOT_PATH, fullPage: true });

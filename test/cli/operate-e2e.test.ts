@@ -60,7 +60,9 @@ describe('operator commands', () => {
   });
 
   it('status reports queue counts, recent failures with reasons, and per-mailbox key ages', async () => {
-    await cli('rotate', 'mbx_unknown_x', '--wait');
+    // Enqueued below the CLI, which refuses unconfigured ids (not_configured) before enqueueing.
+    const [failing] = await producer.queue.requestRotations([{ mailboxId: 'mbx_unknown_x', reason: 'manual', requestedBy: 'test' }]);
+    await waitForJob(producer, (failing as { jobId: string }).jobId);
     const run = await cli('status', '--json');
     expect(run.code).toBe(0);
     const status = JSON.parse(run.stdout) as {

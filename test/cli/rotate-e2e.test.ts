@@ -47,9 +47,23 @@ describe('rotator rotate against a running rotator start', () => {
   });
 
   it('exits 1 and names the failure when a rotation fails', async () => {
+    bed.sandbox.faults.inject({ operation: 'mintMailboxKey', kind: 'status500', mailboxId: 'mbx_test_0002', times: 100 });
+    try {
+      const run = await runRotatorCli(['rotate', 'mbx_test_0002', '--wait', '--force', '--config', configPath], bed.env());
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/mbx_test_0002 {2}failed .*500/);
+    } finally {
+      bed.sandbox.faults.clear();
+    }
+  });
+
+  it('refuses a mailbox the configuration does not cover with not_configured and exit 1, minting nothing', async () => {
+    const minted = bed.sandbox.state.mintLog.length;
     const run = await runRotatorCli(['rotate', 'mbx_unknown', '--wait', '--config', configPath], bed.env());
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/mbx_unknown {2}failed .*not_found/);
+    expect(run.stdout).toMatch(/^mbx_unknown {2}refused {2}not_configured {2}— mailbox mbx_unknown does not exist in Sendmux/m);
+    expect(bed.sandbox.state.mintLog.length).toBe(minted);
+    expect(await bed.redis.keys(`${bed.prefix}:*mbx_unknown*`)).toEqual([]);
   });
 
   describe('when the queue does not start jobs', () => {

@@ -8,6 +8,7 @@ describe('configuration file', () => {
   describe('defaults', () => {
     it('fills every optional setting with its documented default', () => {
       expect(parseFile(MINIMAL_YAML)).toEqual({
+        dashboard: { readOnly: true },
         mailboxes: 'all',
         schedule: '0 3 * * 1',
         timezone: 'UTC',

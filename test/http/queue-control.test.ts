@@ -20,6 +20,7 @@ describe('queue control', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       paused: false,
+      rateLimitedForMs: 0,
       counts: { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, prioritized: 0 },
     });
   });

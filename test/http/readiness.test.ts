@@ -105,7 +105,7 @@ describe('the API while its Redis is down', () => {
       host: '127.0.0.1',
       port: 0,
       history: new InMemoryHistory(),
-      resolveAllMailboxIds: async () => [],
+      resolveAllMailboxIds: async () => ['mbx_test_0001'],
     });
     await waitFor(() => client.redis.status === 'ready', 5_000, 'the queue connection');
   });

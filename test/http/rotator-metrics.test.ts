@@ -160,6 +160,26 @@ describe('RotatorMetrics at scrape time', () => {
   });
 });
 
+describe('RotatorMetrics per-mailbox series for configured mailboxes only (finding 5)', () => {
+  it('leaves out mailboxes the configuration does not cover, and drops one that leaves it', async () => {
+    let configured = new Set(['mbx_a', 'mbx_b']);
+    const metrics = new RotatorMetrics({
+      collectDefaultMetrics: false,
+      lastRotations: async () => new Map([['mbx_a', { at: 0, keyId: 'k' }], ['mbx_b', { at: 0, keyId: 'k' }], ['mbx_made_up', { at: 0, keyId: 'k' }]]),
+      consecutiveFailures: async () => new Map([['mbx_a', 1], ['mbx_made_up', 7]]),
+      isConfiguredMailbox: (mailboxId) => configured.has(mailboxId),
+      now: () => 1000,
+    });
+    const first = await scrape(metrics);
+    expect(samplesNamed(first, 'rotator_mailbox_seconds_since_last_rotation').map((s) => s.labels.mailbox).sort()).toEqual(['mbx_a', 'mbx_b']);
+    expect(samplesNamed(first, 'rotator_mailbox_consecutive_failures').map((s) => s.labels.mailbox)).toEqual(['mbx_a']);
+    configured = new Set(['mbx_b']);
+    const second = await scrape(metrics);
+    expect(samplesNamed(second, 'rotator_mailbox_seconds_since_last_rotation').map((s) => s.labels.mailbox)).toEqual(['mbx_b']);
+    expect(samplesNamed(second, 'rotator_mailbox_consecutive_failures')).toEqual([]);
+  });
+});
+
 describe('RotatorMetrics when Redis is down', () => {
   let deadRedis: Redis;
   let hangingRedis: Redis;

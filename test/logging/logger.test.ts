@@ -190,4 +190,31 @@ describe('createLogger', () => {
     expectNoSecretIn(log.text());
     expect(fields.response.data.credential.secret).toBe(MINTED_SECRET);
   });
+
+  it('redacts a secret-named field at any depth, not only down to 3 levels', () => {
+    const log = capture();
+    let deep: Record<string, unknown> = { api_key: MINTED_SECRET };
+    for (let level = 0; level < 12; level++) deep = { level, inner: deep };
+    log.logger.info(deep, 'deep');
+    expectNoSecretIn(log.text());
+    expect(log.text()).toContain('"level":11');
+  });
+
+  it('scrubs key-shaped text from strings, error messages and the message itself', () => {
+    const log = capture();
+    log.logger.warn(
+      { detail: `AWS said Value '${MINTED_SECRET}' is invalid`, err: new Error(`upstream echoed ${MANAGEMENT_KEY}`) },
+      `failed with ${MINTED_SECRET}`,
+    );
+    expectNoSecretIn(log.text());
+    expect(log.text()).toContain('AWS said Value');
+  });
+
+  it('logs a cyclic object without looping', () => {
+    const log = capture();
+    const cyclic: Record<string, unknown> = { name: 'a' };
+    cyclic['self'] = cyclic;
+    log.logger.info({ cyclic }, 'cycle');
+    expect(log.lines()).toHaveLength(1);
+  });
 });

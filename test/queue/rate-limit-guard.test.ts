@@ -17,16 +17,20 @@ function call(remaining: number | undefined, overrides: Partial<SendmuxCallRecor
   };
 }
 
-function guardWithPauses(now = NOW_MS) {
+function guardWithPauses(now = NOW_MS, extra: { maxPauseMs?: number } = {}) {
   const pauses: number[] = [];
+  const lines: Array<{ msg: string; pauseMs?: number }> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+  let clock = now;
   const guard = new RateLimitGuard({
     pauseQueueFor: async (ms) => {
       pauses.push(ms);
     },
-    logger: pino({ level: 'silent' }),
-    now: () => now,
+    logger,
+    now: () => clock,
+    ...extra,
   });
-  return { guard, pauses };
+  return { guard, pauses, lines, advance: (ms: number) => void (clock += ms) };
 }
 
 describe('RateLimitGuard', () => {
@@ -68,6 +72,30 @@ describe('RateLimitGuard', () => {
     const { guard, pauses } = guardWithPauses();
     guard.observe(call(0, { rateLimit: { limit: 600, remaining: 0, resetAtSeconds: RESET_S + 3600 } }));
     expect(pauses).toEqual([5 * 60_000]);
+  });
+
+  it('never pauses longer than maxPauseMs (rotation.backoffMaxDelay), and says so with the duration really set', async () => {
+    const { guard, pauses, lines } = guardWithPauses(NOW_MS, { maxPauseMs: 2_000 });
+    guard.observe(call(0));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pauses).toEqual([2_000]);
+    expect(lines.find((line) => line.pauseMs !== undefined)?.msg).toMatch(/paused the queue for 2000 ms .*resets in 30000 ms/);
+  });
+
+  it('does not extend a running pause when responses already in flight report the low count', () => {
+    const { guard, pauses, advance } = guardWithPauses(NOW_MS, { maxPauseMs: 2_000 });
+    guard.observe(call(0));
+    advance(1_000);
+    guard.observe(call(0));
+    advance(1_500);
+    guard.observe(call(0));
+    expect(pauses).toEqual([2_000, 2_000]);
+  });
+
+  it('leaves a 429 to the job, which pauses for its Retry-After instead of until the window resets', () => {
+    const { guard, pauses } = guardWithPauses();
+    guard.observe(call(0, { status: 429 }));
+    expect(pauses).toEqual([]);
   });
 
   it('rejects a reserve fraction outside [0, 1)', () => {

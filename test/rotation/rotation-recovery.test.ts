@@ -180,7 +180,8 @@ describe('rate limits', () => {
   let runtime: RotatorRuntime;
 
   beforeAll(async () => {
-    bed = await TestBed.start({ mailboxes: 1, label: 'ratelimit' });
+    // A Retry-After is bounded by rotation.backoffMaxDelay (500 ms in the test bed): allow 1 s here.
+    bed = await TestBed.start({ mailboxes: 1, label: 'ratelimit', config: { rotation: { backoffMaxDelay: '2s' } } });
     runtime = await bed.runtime();
   });
   afterAll(async () => bed.close());

@@ -228,6 +228,9 @@ beforeAll(async () => {
     port: 0,
     history: { forMailbox: async () => [] },
     resolveAllMailboxIds: async () => [...ALL_MAILBOXES],
+    // This fuzz is about body parsing: every well-formed id counts as configured here
+    // (coverage itself is tested in test/http/trust-boundary.test.ts).
+    covers: async () => ({ covered: true }),
   });
 });
 

@@ -507,6 +507,24 @@ describe('error responses', () => {
     );
   });
 
+  it.each([
+    ['1e9 seconds', '1000000000'],
+    ['an HTTP-date in 2100', 'Fri, 01 Jan 2100 00:00:00 GMT'],
+  ])('cuts a Retry-After of %s to maxServerDelayMs (rotation.backoffMaxDelay)', async (_name, header) => {
+    server.reply(429, errorBody('rate_limit_exceeded', 'Slow down', true), { 'retry-after': header });
+    const error = await failureOf(clientFor({ maxServerDelayMs: 2_000 }).getMailbox('mbx_1'));
+    expect(error.retryAfterMs).toBe(2_000);
+  });
+
+  it.each([
+    ['400 nines', '9'.repeat(400)],
+    ['a negative number', '-5'],
+  ])('ignores a Retry-After of %s rather than carrying a non-finite or negative delay', async (_name, header) => {
+    server.reply(503, errorBody('service_unavailable', 'Later', true), { 'retry-after': header });
+    const error = await failureOf(clientFor().getMailbox('mbx_1'));
+    expect(error.retryAfterMs).toBeUndefined();
+  });
+
   it('leaves retryAfterMs unset when Retry-After is unparsable', async () => {
     server.reply(429, errorBody('rate_limit_exceeded', 'Slow down', true), { 'retry-after': 'soon' });
     const error = await failureOf(clientFor().getMailbox('mbx_1'));

@@ -11,6 +11,7 @@ import { buildRotationPlan, formatRotationPlan } from '../../planning/plan';
 import { isSendmuxId } from '../../sendmux/ids';
 import { collectStatus, formatStatus } from '../status';
 import { addConfigOption, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+import { resumeProcessing } from '../../queue/queue-control';
 
 interface CommonOptions {
   config?: string;
@@ -59,7 +60,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
     ).action(async (options: CommonOptions) => {
       await withQueueClient(ctx, options, async (client) => {
         if (name === 'pause') await client.queue.queue.pause();
-        else await client.queue.queue.resume();
+        else await resumeProcessing(client.queue.queue);
         const paused = await client.queue.queue.isPaused();
         ctx.io.stdout(`queue ${paused ? 'paused: workers finish the jobs in progress and take no new ones' : 'running'}\n`);
       });

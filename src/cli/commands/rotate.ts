@@ -2,7 +2,10 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { createQueueClient } from '../../app/queue-client';
 import { isSendmuxId } from '../../sendmux/ids';
-import type { EnqueueOutcome } from '../../queue/rotation-queue';
+import type { EnqueueOutcome, RotationQueue } from '../../queue/rotation-queue';
+import { createRotatorRuntime } from '../../app/rotator-runtime';
+import { NOT_CONFIGURED, createMailboxCoverage, partitionByCoverage } from '../../scheduler/mailbox-coverage';
+import pino from 'pino';
 import type { RotationResult } from '../../rotation/job-data';
 import { parseDuration } from '../../config';
 import { addConfigOption, EXIT_FAILURE, EXIT_QUEUE_HELD, EXIT_USAGE, type CliContext } from '../context';
@@ -29,6 +32,8 @@ export interface RotationReport {
   newKeyId?: string;
   secretVersionId?: string;
   requestId?: string;
+  /** `not_configured` when the configuration does not cover the mailbox (nothing was enqueued). */
+  reason?: typeof NOT_CONFIGURED;
   message?: string;
 }
 
@@ -70,10 +75,19 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
   }
   const unique = [...new Set(mailboxIds)];
   const settings = ctx.loadSettings(options.config);
-  const client = createQueueClient(settings);
+  // `mailboxes: all` needs Sendmux to tell whether a mailbox exists and is active; a list does not.
+  const runtime =
+    settings.file.mailboxes === 'all' ? await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false }) : undefined;
+  const client = runtime ?? createQueueClient(settings);
   try {
+    const covers = createMailboxCoverage({
+      file: settings.file,
+      sendmux: runtime?.sendmux ?? { getMailbox: () => Promise.reject(new Error('a list of mailboxes needs no Sendmux look-up')) },
+    });
+    const { covered, refused } = await partitionByCoverage(unique, covers);
+    const notConfigured: RotationReport[] = refused.map((r) => ({ mailboxId: r.mailboxId, status: 'refused', reason: NOT_CONFIGURED, message: r.message }));
     const outcomes = await client.queue.requestRotations(
-      unique.map((mailboxId) => ({
+      covered.map((mailboxId) => ({
         mailboxId,
         reason: 'manual' as const,
         requestedBy: `cli:${cliUser(io.env)}`,
@@ -87,6 +101,7 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
         : { mailboxId: o.mailboxId, status: o.status, jobId: o.jobId, ...(o.status === 'existing' ? { message: o.message } : {}) },
     );
     if (options.wait) reports = await waitForReports(client, reports, timeoutMs, (notice) => io.stderr(`rotator rotate: ${notice}\n`));
+    reports = [...reports, ...notConfigured];
 
     if (options.json) io.stdout(`${JSON.stringify({ rotations: reports }, null, 2)}\n`);
     else for (const report of reports) io.stdout(`${formatReport(report)}\n`);
@@ -103,7 +118,7 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
 }
 
 /** Why the queue is not starting jobs right now, if it is not: paused, or held by the rate limiter. */
-async function queueHold(client: ReturnType<typeof createQueueClient>): Promise<{ status: 'paused' | 'rate-limited'; message: string } | null> {
+async function queueHold(client: { queue: Pick<RotationQueue, 'queue'> }): Promise<{ status: 'paused' | 'rate-limited'; message: string } | null> {
   const bull = client.queue.queue;
   if (await bull.isPaused()) {
     return { status: 'paused', message: 'the queue is paused (rotator pause): the job has not started; run rotator resume' };
@@ -124,7 +139,7 @@ async function queueHold(client: ReturnType<typeof createQueueClient>): Promise<
 const NOT_STARTED = new Set(['waiting', 'prioritized', 'paused', 'wait', 'waiting-children']);
 
 async function waitForReports(
-  client: ReturnType<typeof createQueueClient>,
+  client: { queue: Pick<RotationQueue, 'getJob' | 'queue'> },
   reports: RotationReport[],
   timeoutMs: number,
   notify: (notice: string) => void,
@@ -192,7 +207,8 @@ export function formatReport(r: RotationReport): string {
   if (r.secretVersionId) parts.push(`version=${r.secretVersionId}`);
   if (r.requestId) parts.push(`request=${r.requestId}`);
   const line = parts.join('  ');
-  return r.message ? `${line}  — ${r.message}` : line;
+  const withReason = r.reason ? `${line}  ${r.reason}` : line;
+  return r.message ? `${withReason}  — ${r.message}` : withReason;
 }
 
 function cliUser(env: NodeJS.ProcessEnv): string {

@@ -9,8 +9,10 @@ import { SUPPORTED_OPERATIONS } from './secrets-store';
  * - applyThenTimeout:  applies the request, then never answers (or answers only after delayMs,
  *                      which a test sets longer than the client's timeout): the "timed out, but
  *                      the write happened" case.
+ * - echoRequest:       400 ValidationException whose message quotes the request's SecretString
+ *                      (else the whole request), nothing applied: an upstream that echoes a secret.
  */
-export const FAULT_KINDS = ['throttle', 'internalError', 'applyThenTimeout', 'delay'] as const;
+export const FAULT_KINDS = ['throttle', 'internalError', 'applyThenTimeout', 'delay', 'echoRequest'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultSpec {
@@ -106,5 +108,5 @@ export class FaultPlan implements StandInFaults {
 }
 
 function emptyCounts(): Record<FaultKind, number> {
-  return { throttle: 0, internalError: 0, applyThenTimeout: 0, delay: 0 };
+  return { throttle: 0, internalError: 0, applyThenTimeout: 0, delay: 0, echoRequest: 0 };
 }

@@ -103,6 +103,14 @@ export async function startSecretsManagerStandIn(
       sendAwsError(res, new AwsServiceError('InternalServiceError', 'An error occurred on the server side.', 500));
       return logRequest(operation, 500, 'fault:internalError');
     }
+    if (fault?.kind === 'echoRequest') {
+      count(operation, 'fault:echoRequest');
+      // Deliberately breaks the stand-in's "no secret in a message" rule, as a careless upstream would.
+      const secretString = (input as { SecretString?: unknown }).SecretString;
+      const quoted = typeof secretString === 'string' ? secretString : JSON.stringify(input);
+      sendAwsError(res, new AwsServiceError('ValidationException', `1 validation error detected: Value '${quoted}' at 'secretString' failed to satisfy constraint`));
+      return logRequest(operation, 400, 'fault:echoRequest');
+    }
     if (fault?.kind === 'delay') await sleep(fault.delayMs ?? 1000);
 
     let outcome: { status: number; body: unknown; error?: AwsServiceError };

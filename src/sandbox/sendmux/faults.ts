@@ -34,6 +34,8 @@ export const faultRuleSchema = z
     operation: z.enum([...(SANDBOX_OPERATIONS as [SandboxOperation, ...SandboxOperation[]]), '*']).optional(),
     kind: z.enum(FAULT_KINDS),
     retryAfterSeconds: z.number().int().min(0).optional(),
+    // Any header-safe text, so tests can send what a hostile or broken server would.
+    retryAfter: z.string().max(8192).regex(/^[\x20-\x7e]*$/).optional(),
     delayMs: z.number().int().min(0).max(600_000).optional(),
     times: z.number().int().min(1).optional(),
     probability: z.number().min(0).max(1).optional(),

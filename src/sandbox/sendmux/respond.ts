@@ -54,14 +54,19 @@ export function faultResponse(fault: FaultRule, operation: SandboxOperation, req
     case 'status503':
       return prepareError(
         new SandboxApiError(503, 'service_unavailable', 'Credential setup temporarily unavailable (injected by the sandbox).', {
-          headers: fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : undefined,
+          headers:
+            fault.retryAfter !== undefined
+              ? { 'retry-after': fault.retryAfter }
+              : fault.retryAfterSeconds !== undefined
+                ? { 'retry-after': String(fault.retryAfterSeconds) }
+                : undefined,
         }),
         requestId,
       );
     case 'status429':
       return prepareError(
         new SandboxApiError(429, 'rate_limit_exceeded', 'Rate limit exceeded (injected by the sandbox).', {
-          headers: { 'retry-after': String(fault.retryAfterSeconds ?? 1), 'x-ratelimit-remaining': '0' },
+          headers: { 'retry-after': fault.retryAfter ?? String(fault.retryAfterSeconds ?? 1), 'x-ratelimit-remaining': '0' },
         }),
         requestId,
       );

@@ -118,6 +118,8 @@ export interface FaultRule {
   kind: FaultKind;
   /** For status503 (sent only when given) and status429 (default 1). */
   retryAfterSeconds?: number;
+  /** For status503/status429: the raw Retry-After header text, whatever it says (wins over retryAfterSeconds). */
+  retryAfter?: string;
   /** For delay: the response is held this long after the work is done (default 1000). */
   delayMs?: number;
   /** Apply to the next N matching requests (default 1). Ignored when probability is set. */

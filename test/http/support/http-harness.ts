@@ -7,6 +7,7 @@ import { AuditLog } from '../../../src/audit/audit-log';
 import { AlertNotifier } from '../../../src/alerts/alert-notifier';
 import { combineSinks } from '../../../src/rotation/events';
 import { collectMailboxOverview } from '../../../src/overview/mailbox-overview';
+import { createMailboxCoverage } from '../../../src/scheduler/mailbox-coverage';
 
 export const TEST_API_TOKEN = 'test-api-token-0123456789abcdef';
 
@@ -89,6 +90,7 @@ export async function startHarness(options: HarnessOptions): Promise<HttpHarness
           },
         }
       : {}),
+    covers: createMailboxCoverage({ file: bed.settings.file, sendmux: runtime.sendmux }),
   };
   const server = await startHttpServer({ ...base, ...options.server?.(base) });
   return {

@@ -1,0 +1,19 @@
+import type { Queue } from 'bullmq';
+
+/**
+ * An operator's resume wins over every stop: it lifts a BullMQ pause and a queue-wide
+ * rate-limit pause (the limiter key a 429 or the rate-limit guard set). Deleting the key also
+ * drops the limiter's count for the current window, so at most one window's worth of jobs more
+ * may start at once. Workers asleep on the old pause look again within BullMQ's
+ * `maximumRateLimitDelay` (30 s).
+ */
+export async function resumeProcessing(queue: Queue): Promise<void> {
+  await queue.resume();
+  await queue.removeRateLimitKey();
+}
+
+/** Ms left on a queue-wide rate-limit pause (0 when none), so status can show it next to `paused`. */
+export async function rateLimitRemainingMs(queue: Queue): Promise<number> {
+  const ttl = await queue.getRateLimitTtl();
+  return ttl > 0 ? ttl : 0;
+}

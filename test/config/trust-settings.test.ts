@@ -1,0 +1,60 @@
+import { maskSettingsForDisplay, parseSettings } from '../../src/config';
+import { CONFIG_PATH, MINIMAL_YAML, VALID_ENV } from './fixtures';
+import { problemsOf } from './problems-of';
+
+const withAlerts = (alerts: string) => `${MINIMAL_YAML}alerts:\n${alerts}`;
+const parse = (yaml: string, env: NodeJS.ProcessEnv = VALID_ENV) => parseSettings(yaml, env, CONFIG_PATH);
+
+describe('alerts.webhookUrl rules (finding 7)', () => {
+  it('rejects embedded credentials and says to use alerts.webhookHeaders, without echoing them', () => {
+    const [problem, ...rest] = problemsOf(withAlerts('  webhookUrl: https://user:hunter2pass@hooks.example.com/x\n'));
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ field: 'alerts.webhookUrl' });
+    expect(problem!.expected).toMatch(/without user:password@.*alerts\.webhookHeaders/);
+    expect(JSON.stringify(problem)).not.toContain('hunter2pass');
+  });
+
+  it('requires https except for a loopback host', () => {
+    expect(problemsOf(withAlerts('  webhookUrl: http://hooks.example.com/x\n'))[0]!.expected).toMatch(/https:\/\//);
+    expect(parse(withAlerts('  webhookUrl: http://127.0.0.1:9000/x\n')).file.alerts.webhookUrl).toBe('http://127.0.0.1:9000/x');
+    expect(parse(withAlerts('  webhookUrl: http://localhost:9000/x\n')).file.alerts.webhookUrl).toBe('http://localhost:9000/x');
+  });
+
+  it.each(['https://169.254.169.254/latest/meta-data/', 'https://[fd00:ec2::254]/', 'https://[fe80::1]/hook', 'https://metadata.google.internal/'])(
+    'refuses the link-local / metadata target %s unless alerts.allowPrivateTargets is true',
+    (url) => {
+      expect(problemsOf(withAlerts(`  webhookUrl: "${url}"\n`))[0]!.expected).toMatch(/link-local or cloud-metadata.*allowPrivateTargets/);
+      expect(parse(withAlerts(`  webhookUrl: "${url}"\n  allowPrivateTargets: true\n`)).file.alerts).toMatchObject({ webhookUrl: url, allowPrivateTargets: true });
+    },
+  );
+});
+
+describe('alerts.webhookHeaders', () => {
+  const yaml = withAlerts('  webhookUrl: https://hooks.example.com/x\n  webhookHeaders:\n    Authorization: "env:ALERT_WEBHOOK_AUTH"\n');
+
+  it('reads each value from the environment variable it names', () => {
+    const settings = parse(yaml, { ...VALID_ENV, ALERT_WEBHOOK_AUTH: 'Bearer hook-credential-123' });
+    expect(settings.file.alerts.webhookHeaders).toEqual({ Authorization: 'Bearer hook-credential-123' });
+  });
+
+  it('masks the values in config check output', () => {
+    const settings = parse(yaml, { ...VALID_ENV, ALERT_WEBHOOK_AUTH: 'Bearer hook-credential-123' });
+    expect(JSON.stringify(maskSettingsForDisplay(settings))).not.toContain('hook-credential-123');
+  });
+
+  it('names the missing environment variable', () => {
+    expect(problemsOf(yaml)).toEqual([expect.objectContaining({ field: 'alerts.webhookHeaders.Authorization', expected: expect.stringContaining('ALERT_WEBHOOK_AUTH') })]);
+  });
+
+  it('refuses a literal value, so no credential is written in the file', () => {
+    const problems = problemsOf(withAlerts('  webhookHeaders:\n    Authorization: "Bearer literal"\n'));
+    expect(problems).toEqual([expect.objectContaining({ field: 'alerts.webhookHeaders.Authorization', expected: expect.stringContaining('env:') })]);
+  });
+});
+
+describe('dashboard.readOnly', () => {
+  it('defaults to true, and false is an explicit opt-in', () => {
+    expect(parse(MINIMAL_YAML).file.dashboard).toEqual({ readOnly: true });
+    expect(parse(`${MINIMAL_YAML}dashboard:\n  readOnly: false\n`).file.dashboard).toEqual({ readOnly: false });
+  });
+});
