@@ -12,8 +12,13 @@ export async function resumeProcessing(queue: Queue): Promise<void> {
   await queue.removeRateLimitKey();
 }
 
-/** Ms left on a queue-wide rate-limit pause (0 when none), so status can show it next to `paused`. */
-export async function rateLimitRemainingMs(queue: Queue): Promise<number> {
-  const ttl = await queue.getRateLimitTtl();
+/**
+ * Ms left on a queue-wide rate-limit pause (0 when none), so status can show it next to `paused`.
+ * A pause (Queue.rateLimit, after a 429 or the X-RateLimit-Remaining guard) sets the limiter's
+ * counter to Number.MAX_SAFE_INTEGER; asking BullMQ with that as the maximum counts only such a
+ * pause, not the limiter's ordinary per-second pacing (whose key always has a TTL while jobs run).
+ */
+export async function rateLimitRemainingMs(queue: Pick<Queue, 'getRateLimitTtl'>): Promise<number> {
+  const ttl = await queue.getRateLimitTtl(Number.MAX_SAFE_INTEGER);
   return ttl > 0 ? ttl : 0;
 }

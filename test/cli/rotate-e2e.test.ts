@@ -95,7 +95,7 @@ describe('rotator rotate against a running rotator start', () => {
       expect(run.code).toBe(EXIT_QUEUE_HELD);
       const parsed = JSON.parse(run.stdout) as { rotations: Array<Record<string, unknown>> };
       expect(parsed.rotations).toEqual([
-        expect.objectContaining({ mailboxId: 'mbx_test_0001', status: 'rate-limited', message: expect.stringMatching(/rate-limited for another (5[0-9]|60)s/) }),
+        expect.objectContaining({ mailboxId: 'mbx_test_0001', status: 'rate-limited', message: expect.stringMatching(/paused by the rate limiter for another (5[0-9]|60)s/) }),
       ]);
     });
   });

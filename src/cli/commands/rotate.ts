@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { createQueueClient } from '../../app/queue-client';
+import { rateLimitRemainingMs } from '../../queue/queue-control';
 import { isSendmuxId } from '../../sendmux/ids';
 import type { EnqueueOutcome, RotationQueue } from '../../queue/rotation-queue';
 import { createRotatorRuntime } from '../../app/rotator-runtime';
@@ -123,13 +124,11 @@ async function queueHold(client: { queue: Pick<RotationQueue, 'queue'> }): Promi
   if (await bull.isPaused()) {
     return { status: 'paused', message: 'the queue is paused (rotator pause): the job has not started; run rotator resume' };
   }
-  // With no argument BullMQ compares the limiter's count with the workers' configured max: > 0 only
-  // while the limiter holds the queue (a Sendmux 429 sets it for Retry-After).
-  const ttlMs = await bull.getRateLimitTtl();
+  const ttlMs = await rateLimitRemainingMs(bull);
   if (ttlMs > 0) {
     return {
       status: 'rate-limited',
-      message: `the queue is rate-limited for another ${Math.ceil(ttlMs / 1000)}s (after a Sendmux 429 or at rateLimit): the job has not started; it resumes on its own`,
+      message: `the queue is paused by the rate limiter for another ${Math.ceil(ttlMs / 1000)}s (after a Sendmux 429 or near its rate limit): the job has not started; it resumes on its own, or now with rotator resume`,
     };
   }
   return null;
