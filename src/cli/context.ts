@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadSettings, type RotatorSettings } from '../config';
+import type { SettingsPurpose } from '../config/load';
 
 /** Where a CLI run reads and writes; the real process or a test's capture. */
 export interface CliIo {
@@ -14,8 +15,8 @@ export interface CliContext {
   readonly io: CliIo;
   /** The code `runCli` returns once the command finishes (0 unless set). */
   setExitCode(code: number): void;
-  /** Settings from `configPath` (or ROTATOR_CONFIG / the defaults). Throws ConfigError. */
-  loadSettings(configPath?: string): RotatorSettings;
+  /** Settings from `configPath` (or ROTATOR_CONFIG / the defaults), for `purpose` (default service). Throws ConfigError. */
+  loadSettings(configPath?: string, purpose?: SettingsPurpose): RotatorSettings;
 }
 
 /** A module that adds its commands to the program, e.g. `registerConfigCommands`. */
@@ -36,8 +37,8 @@ export function createCliContext(io: CliIo): { ctx: CliContext; exitCode: () => 
     setExitCode: (code) => {
       exitCode = code;
     },
-    loadSettings: (configPath) =>
-      loadSettings({ env: io.env, cwd: io.cwd, ...(configPath === undefined ? {} : { configPath }) }),
+    loadSettings: (configPath, purpose) =>
+      loadSettings({ env: io.env, cwd: io.cwd, ...(configPath === undefined ? {} : { configPath }), ...(purpose === undefined ? {} : { purpose }) }),
   };
   return { ctx, exitCode: () => exitCode };
 }

@@ -149,9 +149,11 @@ function groupName(value: unknown): LeafResult<string> {
 }
 
 function emailGlob(value: unknown): LeafResult<string> {
-  if (typeof value !== 'string' || !/^[^\s]{1,320}$/.test(value)) {
-    return fail('an email pattern without spaces where * matches any characters, e.g. "*@sales.example.com"');
-  }
+  const expected = 'an email pattern without spaces where * matches any characters and ? exactly one, e.g. "*@sales.example.com"';
+  if (typeof value !== 'string' || !/^[^\s]{1,320}$/.test(value)) return fail(expected);
+  // Shell-glob classes and alternatives ([13], {a,b}) are not supported by the matcher: they would
+  // be taken literally and silently match nothing.
+  if (/[[\]{}]/.test(value)) return fail(`${expected}; [ ] and { } are not supported (use several groups, or * and ?)`);
   return pass(value);
 }
 

@@ -31,7 +31,7 @@ export function resolveConfigPath(opts: { env: NodeJS.ProcessEnv; configPath?: s
  * Reads the configuration file and the environment. Throws a ConfigError listing every
  * problem found in both, including an unreadable file.
  */
-export function loadSettings(opts: { env: NodeJS.ProcessEnv; configPath?: string; cwd?: string }): RotatorSettings {
+export function loadSettings(opts: { env: NodeJS.ProcessEnv; configPath?: string; cwd?: string; purpose?: SettingsPurpose }): RotatorSettings {
   const resolved = resolveConfigPath(opts);
   let text: string;
   try {
@@ -50,11 +50,18 @@ export function loadSettings(opts: { env: NodeJS.ProcessEnv; configPath?: string
     if (!env.ok) problems.push(...env.problems);
     throw new ConfigError(problems, resolved.path);
   }
-  return parseSettings(text, opts.env, resolved.path);
+  return parseSettings(text, opts.env, resolved.path, opts.purpose);
 }
 
+/**
+ * Who reads the settings: `service` (start, demo, config check — everything the running service
+ * needs must be there) or `operator` (CLI commands that only act on the queue, Redis or the
+ * vendors: an operator can pause the queue in an incident without the notification signing secret).
+ */
+export type SettingsPurpose = 'service' | 'operator';
+
 /** Validates YAML text and an environment. Throws a ConfigError listing every problem. */
-export function parseSettings(yamlText: string, env: NodeJS.ProcessEnv, configPath: string): RotatorSettings {
+export function parseSettings(yamlText: string, env: NodeJS.ProcessEnv, configPath: string, purpose: SettingsPurpose = 'service'): RotatorSettings {
   const problems: ConfigProblem[] = [];
 
   const yaml = readYaml(yamlText);
@@ -69,7 +76,7 @@ export function parseSettings(yamlText: string, env: NodeJS.ProcessEnv, configPa
 
   const parsedEnv = parseEnv(env, configPath);
   if (!parsedEnv.ok) problems.push(...parsedEnv.problems);
-  if (file?.notify.webhookUrl !== undefined && parsedEnv.ok && parsedEnv.env.notifyWebhookSecret === undefined) {
+  if (purpose === 'service' && file?.notify.webhookUrl !== undefined && parsedEnv.ok && parsedEnv.env.notifyWebhookSecret === undefined) {
     problems.push({
       field: 'NOTIFY_WEBHOOK_SECRET',
       value: undefined,

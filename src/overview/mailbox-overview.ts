@@ -112,7 +112,9 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
     if (!known || at < known.at) pending.set(data.mailboxId, { keyId: data.keyId, at, jobId: String(job.id) });
   }
 
-  const ids = new Set<string>([...lastRotations.keys(), ...(file.mailboxes === 'all' ? [] : file.mailboxes)]);
+  // A group's own id list counts as configured too: the scheduler rotates those mailboxes.
+  const configured = file.mailboxes === 'all' ? [] : [...file.mailboxes, ...file.groups.flatMap((group) => group.mailboxes ?? [])];
+  const ids = new Set<string>([...lastRotations.keys(), ...configured]);
   const inspector = deps.secrets ? new CurrentKeyInspector(deps.secrets) : undefined;
   const rows: MailboxOverviewRow[] = [];
   await forEachWithLimit([...ids], CONCURRENCY, async (mailboxId) => {

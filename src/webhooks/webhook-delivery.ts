@@ -172,7 +172,8 @@ export class WebhookDelivery {
         headers: { ...this.headers, ...(message.headers?.() ?? {}) },
         body: message.body,
         signal,
-        redirect: 'error',
+        // A redirect is answered like any other 4xx: not followed (it could point anywhere), not retried.
+        redirect: 'manual',
       });
       // Read the body so the connection can be reused; its content does not matter.
       await response.arrayBuffer().catch(() => undefined);

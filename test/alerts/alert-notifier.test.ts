@@ -227,6 +227,16 @@ describe('AlertNotifier', () => {
       expect(logs.parsed().find((l) => String(l.msg).startsWith('alert rejected by the webhook'))).toEqual(expect.objectContaining({ status: 404 }));
     });
 
+    it('neither follows nor retries a redirect: it is answered like a 4xx', async () => {
+      receiver.answer = () => 307;
+      const alerts = notifier();
+      alerts.record(failedRotationEvent());
+      await alerts.flush();
+
+      expect(receiver.received).toHaveLength(1);
+      expect(logs.parsed().find((l) => String(l.msg).startsWith('alert rejected by the webhook'))).toEqual(expect.objectContaining({ status: 307 }));
+    });
+
     it('gives up on a request the webhook never answers after timeoutMs, and tries again', async () => {
       receiver.answer = (i) => (i === 0 ? 'hang' : 200);
       const alerts = notifier({ timeoutMs: 200 });

@@ -47,3 +47,34 @@ describe('status of a mailbox an emailGlob group claims', () => {
     expect(status.notes).toEqual([expect.stringContaining('emailGlob groups')]);
   });
 });
+
+describe('status of a mailbox only a group lists', () => {
+  let bed: TestBed;
+  let runtime: RotatorRuntime;
+
+  beforeAll(async () => {
+    bed = await TestBed.start({
+      mailboxes: 2,
+      label: 'status-group-only',
+      config: {
+        mailboxes: ['mbx_test_0001'],
+        schedule: '0 3 * * 1',
+        groups: [{ name: 'g', mailboxes: ['mbx_test_0002'], schedule: '30 4 * * *' }],
+      },
+    });
+    runtime = await bed.runtime({ runWorker: false });
+  });
+  afterAll(async () => {
+    await bed.close();
+  });
+
+  it('lists it with its group, as the scheduler rotates it', async () => {
+    const audit = new AuditLog({ redis: runtime.redis, prefix: bed.settings.env.queuePrefix, logger: new LogCapture().logger });
+    const status = await collectStatus({ settings: bed.settings, queue: runtime.queue, ledger: runtime.ledger, audit, alerts: noFailures });
+
+    expect(status.mailboxes.map(({ mailboxId, schedule }) => ({ mailboxId, schedule }))).toEqual([
+      { mailboxId: 'mbx_test_0001', schedule: '(default)' },
+      { mailboxId: 'mbx_test_0002', schedule: 'g' },
+    ]);
+  });
+});

@@ -232,6 +232,12 @@ describe('configuration file', () => {
       ]);
     });
 
+    it.each(['demo-000[13]@example.test', '*@{sales,ops}.example.test'])('rejects the unsupported glob syntax in %s instead of matching nothing', (glob) => {
+      expect(() => parseSettings(withGroups(`  - {name: g, schedule: "@daily", emailGlob: "${glob}"}\n`), VALID_ENV, CONFIG_PATH)).toThrow(
+        /\[ \] and \{ \} are not supported/,
+      );
+    });
+
     it('requires exactly one of mailboxes and emailGlob', () => {
       const problems = problemsOf(
         withGroups('  - {name: a, schedule: "@daily"}\n  - {name: b, schedule: "@daily", mailboxes: [x], emailGlob: "*"}\n'),

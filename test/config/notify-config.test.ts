@@ -32,6 +32,18 @@ describe('notify configuration', () => {
     ]);
   });
 
+  it('does not require NOTIFY_WEBHOOK_SECRET of operator commands (an operator can pause in an incident without it)', () => {
+    expect(() => parseSettings(NOTIFY_YAML, VALID_ENV, CONFIG_PATH, 'operator')).not.toThrow();
+  });
+
+  it('rejects a notify.webhookUrl with embedded credentials or a cloud-metadata target, like alerts.webhookUrl', () => {
+    const withCredentials = `${MINIMAL_YAML}notify:\n  webhookUrl: https://user:pass@hooks.example.test/x\n`;
+    const metadata = `${MINIMAL_YAML}notify:\n  webhookUrl: http://169.254.169.254/latest\n`;
+    const env = { ...VALID_ENV, NOTIFY_WEBHOOK_SECRET: SECRET };
+    expect(problemsOf(withCredentials, env)).toEqual([expect.objectContaining({ field: 'notify.webhookUrl' })]);
+    expect(problemsOf(metadata, env)).toEqual([expect.objectContaining({ field: 'notify.webhookUrl' })]);
+  });
+
   it('rejects a signing secret that is not whsec_ + base64 of 24-64 bytes, without showing it', () => {
     const short = `whsec_${Buffer.alloc(8, 1).toString('base64')}`;
     const problems = problemsOf(NOTIFY_YAML, { ...VALID_ENV, NOTIFY_WEBHOOK_SECRET: short });

@@ -19,7 +19,7 @@ interface CommonOptions {
 }
 
 async function withQueueClient<T>(ctx: CliContext, options: CommonOptions, work: (client: QueueClient, settings: RotatorSettings) => Promise<T>): Promise<T> {
-  const settings = ctx.loadSettings(options.config);
+  const settings = ctx.loadSettings(options.config, 'operator');
   const client = createQueueClient(settings);
   try {
     return await work(client, settings);
@@ -37,7 +37,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       .option('--json', 'print machine-readable JSON')
       .option('--no-key-ages', 'skip the Secrets Manager look-ups for key ages'),
   ).action(async (options: CommonOptions & { keyAges: boolean }) => {
-    const settings = ctx.loadSettings(options.config);
+    const settings = ctx.loadSettings(options.config, 'operator');
     const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
     try {
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
@@ -99,7 +99,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       .description('dry run: which mailboxes are due when and why, and whether the keys can read them; mints nothing')
       .option('--json', 'print machine-readable JSON'),
   ).action(async (options: CommonOptions) => {
-    const settings = ctx.loadSettings(options.config);
+    const settings = ctx.loadSettings(options.config, 'operator');
     const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
     try {
       const plan = await buildRotationPlan({

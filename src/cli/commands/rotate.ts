@@ -75,7 +75,7 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
     return;
   }
   const unique = [...new Set(mailboxIds)];
-  const settings = ctx.loadSettings(options.config);
+  const settings = ctx.loadSettings(options.config, 'operator');
   // `mailboxes: all` needs Sendmux to tell whether a mailbox exists and is active; a list does not.
   const runtime =
     settings.file.mailboxes === 'all' ? await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false }) : undefined;
