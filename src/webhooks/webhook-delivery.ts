@@ -136,7 +136,7 @@ export class WebhookDelivery {
         this.log.info({ ...context, attempt, status: outcome.status }, `${this.noun} delivered`);
         return 'delivered';
       }
-      if (outcome.kind === 'cancelled') return 'cancelled';
+      if (outcome.kind === 'cancelled') return this.cancelled(context);
       if (outcome.kind === 'rejected') {
         this.log.error(
           { ...context, attempt, status: outcome.status },
@@ -152,7 +152,7 @@ export class WebhookDelivery {
       const backoffMs = Math.min(this.retry.initialDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
       const delayMs = Math.max(backoffMs, outcome.retryAfterMs ?? 0);
       this.log.warn({ ...context, attempt, problem: outcome.problem, retryInMs: delayMs }, `${this.noun} delivery failed; will retry`);
-      if (!(await this.sleep(delayMs))) return 'cancelled';
+      if (!(await this.sleep(delayMs))) return this.cancelled(context);
     }
   }
 
@@ -188,6 +188,12 @@ export class WebhookDelivery {
       if (signal.aborted) return { kind: 'retry', problem: `no answer within ${this.timeoutMs}ms` };
       return { kind: 'retry', problem: target.scrub(describeFetchError(err)) };
     }
+  }
+
+  /** The message in flight at shutdown: named in the log like the queued ones abandon() drops. */
+  private cancelled(context: Record<string, unknown>): DeliveryResult {
+    this.log.error(context, `${this.noun} not delivered before shutdown`);
+    return 'cancelled';
   }
 
   /** Resolves true after `ms`, or false at once if the sender is shut down meanwhile. */
