@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
 import type { RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, type AlertPayload } from './alert-payloads';
@@ -16,7 +16,7 @@ export interface AlertRetryPolicy {
 export interface AlertNotifierOptions {
   /** Where alerts are POSTed. Without it, counters are still kept and nothing is sent. */
   webhookUrl?: string;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   /** Per request (default 5000). */
@@ -44,7 +44,7 @@ type DeliveryResult = 'delivered' | 'rejected' | 'gave-up' | 'cancelled';
  * slow webhook costs only background retries.
  */
 export class AlertNotifier implements RotatorEventSink {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly counterKey: string;
   private readonly log: Logger;
   private readonly target: WebhookTarget | undefined;

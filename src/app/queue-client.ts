@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { RotatorSettings } from '../config';
 import { renderSecretName } from '../config';
-import { createRedisConnection } from '../queue/redis-connection';
+import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisPurpose } from '../queue/redis-connection';
 import { RotationQueue } from '../queue/rotation-queue';
 import { MailboxLedger } from '../rotation/mailbox-ledger';
 
@@ -10,15 +9,19 @@ import { MailboxLedger } from '../rotation/mailbox-ledger';
  * inspect rotations. No Sendmux or AWS credentials are needed for it.
  */
 export interface QueueClient {
-  redis: Redis;
+  redis: RedisClient;
   queue: RotationQueue;
   ledger: MailboxLedger;
   close(): Promise<void>;
 }
 
-export function createQueueClient(settings: RotatorSettings, redis?: Redis): QueueClient {
+/**
+ * Uses `redis` when given (the caller closes it), else opens a connection for `purpose` to
+ * `settings.env.redis`. Connecting is lazy: the first command waits for it (see waitUntilReachable).
+ */
+export function createQueueClient(settings: RotatorSettings, redis?: RedisClient, purpose: Exclude<RedisPurpose, 'worker'> = 'producer'): QueueClient {
   const { env, file } = settings;
-  const connection = redis ?? createRedisConnection(env.redisUrl, 'producer');
+  const connection = redis ?? createRedisConnection(env.redis, purpose);
   const ledger = new MailboxLedger(connection, env.queuePrefix);
   const queue = new RotationQueue({
     connection,
@@ -38,8 +41,13 @@ export function createQueueClient(settings: RotatorSettings, redis?: Redis): Que
     queue,
     ledger,
     async close() {
-      await queue.close();
-      if (!redis) await connection.quit().catch(() => undefined);
+      // Queue.close() sends commands; with Redis gone it would wait for a reconnect that may never come.
+      if (connection.status === 'ready') {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([queue.close().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+        clearTimeout(timer);
+      }
+      if (!redis) await closeRedisConnection(connection);
     },
   };
 }

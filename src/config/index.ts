@@ -1,5 +1,7 @@
 export type {
   LogLevel,
+  RedisHostPort,
+  RedisTarget,
   RateLimitSettings,
   RetentionSettings,
   RotationGroup,
@@ -14,3 +16,4 @@ export { maskSettingsForDisplay } from './display';
 export { renderSecretName, MAILBOX_ID_PATTERN } from './secret-name';
 export { parseDuration } from './duration';
 export { ENV_VARS, type EnvVarDoc } from './env';
+export { describeRedisTarget, redisTargetFromUrl } from './redis-target';

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
 import { QUEUE_JOB_STATES } from '../metrics/rotator-metrics';
 import type { EnqueueOutcome, RotationQueue } from '../queue/rotation-queue';
@@ -14,13 +14,18 @@ import {
   parseRotationRequestBody,
 } from './request-validation';
 
+/** ioredis connection states in which a command cannot succeed until Redis answers again. */
+const DOWN_STATES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
+
 export interface MailboxHistorySource {
   forMailbox(mailboxId: string, limit: number): Promise<unknown[]>;
 }
 
 export interface ApiRouteDeps {
   queue: RotationQueue;
-  redis: Redis;
+  redis: RedisClient;
+  /** How Redis is named in 503 answers, e.g. `redis://127.0.0.1:6379 (REDIS_URL)`; no password. */
+  redisName?: string;
   metrics: RotatorMetrics;
   history: MailboxHistorySource;
   resolveAllMailboxIds: () => Promise<string[]>;
@@ -31,6 +36,21 @@ export interface ApiRouteDeps {
 export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): Promise<void> {
   await app.register(async (api) => {
     if (deps.auth) api.addHook('onRequest', deps.auth);
+    const redisName = deps.redisName ?? 'Redis';
+    const unavailable = (reply: FastifyReply) =>
+      sendError(
+        reply,
+        503,
+        'redis_unavailable',
+        `cannot reach Redis at ${redisName}: connection is ${deps.redis.status}; retry when GET /readyz answers 200`,
+      );
+    // Answer at once while the connection is known to be down (it failed and is reconnecting),
+    // rather than after the client's retries. A first connection still being made is waited for.
+    // /metrics still answers (without its Redis-backed gauges) so an outage stays visible.
+    api.addHook('preHandler', async (request, reply) => {
+      if (DOWN_STATES.has(deps.redis.status) && request.routeOptions.url !== '/metrics') return unavailable(reply);
+      return undefined;
+    });
 
     api.setErrorHandler(async (error: FastifyError, request, reply) => {
       if (error instanceof RequestValidationError) {
@@ -40,7 +60,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
       const isClientError = typeof error.statusCode === 'number' && error.statusCode < 500;
       if (!isClientError && deps.redis.status !== 'ready') {
         request.log.warn({ err: error }, 'request failed while Redis is unavailable');
-        return sendError(reply, 503, 'redis_unavailable', `Redis is unavailable (connection is ${deps.redis.status}); retry when GET /readyz answers 200`);
+        return unavailable(reply);
       }
       throw error; // to the server's error handler
     });

@@ -1,11 +1,11 @@
 import { Worker, type Job, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { REVOKE_JOB_NAME, ROTATE_JOB_NAME, type RevocationJobData, type RotationJobData } from '../rotation/job-data';
 import { ROTATION_QUEUE_NAME, type AnyJobData, type AnyJobResult } from './rotation-queue';
 
 export interface RotationWorkerOptions {
-  connection: Redis;
+  connection: Redis | Cluster;
   prefix: string;
   concurrency: number;
   /** The queue limiter lives in Redis, so it is shared by every replica's workers. */

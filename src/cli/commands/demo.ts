@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { createLogger } from '../../logging/logger';
-import { loadSettings } from '../../config';
+import { describeRedisTarget, loadSettings } from '../../config';
 import { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../sandbox/sendmux';
 import { startSecretsManagerStandIn } from '../../sandbox/secrets-manager';
 import { createSecretsManagerClient } from '../../aws/secrets-manager-client';
@@ -72,7 +72,7 @@ async function runDemo(ctx: CliContext, count: number, configPath: string): Prom
       'rotator demo — LOCAL STAND-INS ONLY: a Sendmux sandbox and a Secrets Manager stand-in run inside this process.',
       `  Sendmux sandbox:            ${sandbox.url}  (${count} demo mailboxes: mbx_demo_0001…)`,
       `  Secrets Manager stand-in:   ${standIn.url}`,
-      `  Redis:                      ${settings.env.redisUrl}  (queue prefix "${settings.env.queuePrefix}")`,
+      `  Redis:                      ${describeRedisTarget(settings.env.redis)}  (queue prefix "${settings.env.queuePrefix}")`,
       `  Schedule:                   "${settings.file.schedule}" (${settings.file.timezone})`,
       `  Dashboard:                  ${base}/admin/queues`,
       `  Metrics:                    ${base}/metrics     Health: ${base}/healthz`,

@@ -5,7 +5,8 @@ import { isSendmuxId } from '../../sendmux/ids';
 import type { EnqueueOutcome } from '../../queue/rotation-queue';
 import type { RotationResult } from '../../rotation/job-data';
 import { parseDuration } from '../../config';
-import { addConfigOption, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+import { waitUntilReachable } from '../../queue/redis-connection';
 
 interface RotateOptions {
   config?: string;
@@ -65,8 +66,9 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
   }
   const unique = [...new Set(mailboxIds)];
   const settings = ctx.loadSettings(options.config);
-  const client = createQueueClient(settings);
+  const client = createQueueClient(settings, undefined, 'cli');
   try {
+    await waitUntilReachable(client.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
     const outcomes = await client.queue.requestRotations(
       unique.map((mailboxId) => ({
         mailboxId,
@@ -90,6 +92,8 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
       ? reports.some((r) => r.status !== 'completed' || r.outcome !== 'rotated')
       : reports.some((r) => r.status === 'refused');
     if (failed) ctx.setExitCode(EXIT_FAILURE);
+  } catch (err) {
+    throw asRedisUnreachable(err, client.redis, settings.env.redis);
   } finally {
     await client.close();
   }
