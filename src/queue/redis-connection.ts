@@ -70,8 +70,8 @@ export function createRedisConnection(target: RedisTarget, purpose: RedisPurpose
       sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
       name: target.masterName,
       sentinelRetryStrategy: reconnectDelayMs,
-      // Subscribes to +switch-master so a failover is followed at once, not at the next error.
-      failoverDetector: true,
+      // No failoverDetector: with it, ioredis 5.11 keeps a sentinel subscription open after
+      // disconnect(). A failover is followed anyway: the dead primary's reconnect asks the sentinels.
       ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
       ...extra,
     });
