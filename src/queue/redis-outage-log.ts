@@ -9,7 +9,9 @@ const CONNECTION_ERROR =
 
 /** Whether `err` only reports that Redis is unreachable (the outage log says it once instead). */
 export function isRedisConnectionError(err: unknown): boolean {
-  return err instanceof Error && CONNECTION_ERROR.test(`${err.name} ${err.message}`);
+  // Duck-typed: socket errors may come from another realm (e.g. a test runner's), failing instanceof.
+  const { name, message } = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; message?: unknown };
+  return CONNECTION_ERROR.test(`${String(name ?? '')} ${String(message ?? '')}`);
 }
 
 /**
