@@ -306,6 +306,8 @@ function redisTargetOf(env: ParsedEnv, input: Partial<Record<EnvName, string>>, 
       problem(
         'ROTATOR_QUEUE_PREFIX',
         env.ROTATOR_QUEUE_PREFIX,
+        // BullMQ runs Lua scripts over several keys of a queue; on a cluster they must share one slot
+        // (https://docs.bullmq.io/patterns/redis-cluster).
         `a prefix with a {hash tag} when REDIS_CLUSTER_NODES is set, e.g. "{${env.ROTATOR_QUEUE_PREFIX.replace(/[{}]/g, '')}}", so every queue key lands in one cluster slot (BullMQ needs it)`,
       ),
     );
