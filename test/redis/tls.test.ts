@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { RedisTarget } from '../../src/config';
 import { runCaptured } from '../cli/capture';
-import { TlsRedisServer } from '../support/redis-topologies';
+import { TLS_ACL_USER, TlsRedisServer } from '../support/redis-topologies';
 import { runRotationBatch } from './support/rotation-batch';
 import { deleteKeysWithPrefix } from '../support/redis';
 
@@ -50,6 +50,17 @@ describe('TLS Redis with a private CA and a password', () => {
     const run = await runCaptured(['pause'], { cwd: process.cwd(), env: { SENDMUX_API_KEY: 'smx_root_tlstest', REDIS_URL: url, REDIS_TLS_CA_FILE: server.caFile, ROTATOR_QUEUE_PREFIX: `tls-cli-${process.pid}` } });
     expect(run).toMatchObject({ code: 0, stderr: '' });
     await deleteKeysWithPrefix(observer, `tls-cli-${process.pid}`);
+  });
+
+  it('REDIS_USERNAME and REDIS_PASSWORD override the credentials in the URL', async () => {
+    const url = server.url.replace('rediss://', 'rediss://default:wrong-password@');
+    const prefix = `tls-acl-${process.pid}`;
+    const run = await runCaptured(['pause'], {
+      cwd: process.cwd(),
+      env: { SENDMUX_API_KEY: 'smx_root_tlstest', REDIS_URL: url, REDIS_USERNAME: TLS_ACL_USER, REDIS_PASSWORD: PASSWORD, REDIS_TLS_CA_FILE: server.caFile, ROTATOR_QUEUE_PREFIX: prefix },
+    });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    await deleteKeysWithPrefix(observer, prefix);
   });
 
   it('without the private CA, the CLI fails at once naming REDIS_URL and the certificate problem, never the password', async () => {

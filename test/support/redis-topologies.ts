@@ -170,7 +170,12 @@ async function info(port: number, section: string): Promise<string> {
   }
 }
 
-/** A redis-server that speaks only TLS, with a certificate from a private CA made here by openssl, and a password. */
+/**
+ * A redis-server that speaks only TLS, with a certificate from a private CA made here by openssl,
+ * a password for the default user, and an ACL user `TLS_ACL_USER` with the same password.
+ */
+export const TLS_ACL_USER = 'rotator';
+
 export class TlsRedisServer {
   private constructor(
     readonly server: RedisServerProcess,
@@ -191,7 +196,7 @@ export class TlsRedisServer {
       const server = await RedisServerProcess.start({
         port: tlsPort,
         // `--port 0` after the harness's `--port`: no plaintext listener at all.
-        extraArgs: ['--port', '0', '--tls-port', String(tlsPort), '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'), '--tls-auth-clients', 'no', '--requirepass', password],
+        extraArgs: ['--port', '0', '--tls-port', String(tlsPort), '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'), '--tls-auth-clients', 'no', '--requirepass', password, '--user', TLS_ACL_USER, 'on', `>${password}`, '~*', '&*', '+@all'],
       });
       return new TlsRedisServer(server, dir, password);
     } catch (err) {
