@@ -74,7 +74,13 @@ function waitForShutdownSignal(logger: ReturnType<typeof createLogger>, service:
           // An abandoned job's processor may still hold a socket or timer: it must not outlive
           // the shutdown (another worker takes its job over once the lock expires).
           setTimeout(() => {
-            logger.warn('exiting with work still pending in this process (an abandoned job); its lock expires and another worker resumes it');
+            const jobIds = service.runtime.jobsInProgress();
+            logger.warn(
+              { jobIds },
+              jobIds.length > 0
+                ? `exiting with ${jobIds.length} abandoned job(s) still running here; their locks expire and another worker resumes them`
+                : 'exiting: a connection or timer was still open after the shutdown',
+            );
             process.exit(process.exitCode ?? 0);
           }, EXIT_AFTER_SHUTDOWN_MS).unref();
           resolve();
