@@ -55,6 +55,7 @@ export function createRedisConnection(target: RedisTarget, purpose: RedisPurpose
     const { retryStrategy: _perNode, ...redisOptions } = { ...base, ...extra };
     const options: ClusterOptions = {
       redisOptions,
+      ...(extra.lazyConnect === undefined ? {} : { lazyConnect: extra.lazyConnect }),
       clusterRetryStrategy: reconnectDelayMs,
       enableReadyCheck: true,
       slotsRefreshTimeout: 2_000,
