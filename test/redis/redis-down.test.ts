@@ -52,6 +52,13 @@ describe('when Redis cannot be reached', () => {
       expect(ms).toBeLessThan(FAST_FAILURE_BOUND_MS);
     });
 
+    it('plan, which reads only Sendmux and Secrets Manager, still works', async () => {
+      const { result, ms } = await timed(() => runCaptured(['plan', '--json', '--config', configPath], { cwd: CWD, env: { ...bed.env(), REDIS_URL: `redis://127.0.0.1:${deadPort}` } }));
+      expect(result.stderr).not.toContain('cannot reach Redis');
+      expect(JSON.parse(result.stdout)).toHaveProperty('problems');
+      expect(ms).toBeLessThan(FAST_FAILURE_BOUND_MS);
+    });
+
     it('names REDIS_CLUSTER_NODES when the cluster seeds do not answer', async () => {
       const { result, ms } = await timed(() =>
         runCaptured(['pause', '--config', configPath], { cwd: CWD, env: { ...bed.env(), REDIS_URL: '', REDIS_CLUSTER_NODES: `127.0.0.1:${deadPort}`, ROTATOR_QUEUE_PREFIX: '{down}' } }),
