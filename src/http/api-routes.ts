@@ -5,6 +5,7 @@ import { QUEUE_JOB_STATES } from '../metrics/rotator-metrics';
 import type { EnqueueOutcome, RotationQueue } from '../queue/rotation-queue';
 import type { AuthHook } from './auth';
 import { sendError } from './errors';
+import { checkRedis } from './readiness';
 import { describeJob } from './job-view';
 import {
   RequestValidationError,
@@ -13,6 +14,9 @@ import {
   parseMailboxIdParam,
   parseRotationRequestBody,
 } from './request-validation';
+
+/** How long an API request may wait before a silent Redis is suspected (then a 1 s PING decides). */
+export const REDIS_ANSWER_DEADLINE_MS = 4_000;
 
 /** ioredis connection states in which a command cannot succeed until Redis answers again. */
 const DOWN_STATES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
@@ -37,19 +41,28 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
   await app.register(async (api) => {
     if (deps.auth) api.addHook('onRequest', deps.auth);
     const redisName = deps.redisName ?? 'Redis';
-    const unavailable = (reply: FastifyReply) =>
-      sendError(
-        reply,
-        503,
-        'redis_unavailable',
-        `cannot reach Redis at ${redisName}: connection is ${deps.redis.status}; retry when GET /readyz answers 200`,
-      );
+    const unavailable = (reply: FastifyReply, reason = `connection is ${deps.redis.status}`) =>
+      sendError(reply, 503, 'redis_unavailable', `cannot reach Redis at ${redisName}: ${reason}; retry when GET /readyz answers 200`);
     // Answer at once while the connection is known to be down (it failed and is reconnecting),
     // rather than after the client's retries. A first connection still being made is waited for.
     // /metrics still answers (without its Redis-backed gauges) so an outage stays visible.
     api.addHook('preHandler', async (request, reply) => {
       if (DOWN_STATES.has(deps.redis.status) && request.routeOptions.url !== '/metrics') return unavailable(reply);
       return undefined;
+    });
+    // A Redis that accepts connections but never answers (hung, or a network black hole) leaves the
+    // connection "ready": a request still waiting after REDIS_ANSWER_DEADLINE_MS is answered 503 if
+    // Redis does not answer a PING either (a slow Sendmux listing, with Redis fine, is waited for).
+    api.addHook('onRequest', async (request, reply) => {
+      if (request.routeOptions.url === '/metrics') return;
+      const timer = setTimeout(() => {
+        void checkRedis(deps.redis).then((check) => {
+          if (check.ok || reply.sent) return;
+          request.log.warn({ redis: check.reason }, 'request still waiting on a Redis that does not answer; answering 503');
+          unavailable(reply, check.reason);
+        });
+      }, REDIS_ANSWER_DEADLINE_MS);
+      reply.raw.once('close', () => clearTimeout(timer));
     });
 
     api.setErrorHandler(async (error: FastifyError, request, reply) => {

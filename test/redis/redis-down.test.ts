@@ -116,6 +116,8 @@ describe('when Redis cannot be reached', () => {
       for (const [method, path] of [
         ['GET', '/queue'],
         ['POST', '/queue/pause'],
+        ['POST', '/rotations'],
+        ['GET', '/rotations/rotate__mbx_test_0001__s1'],
         ['GET', '/mailboxes/mbx_test_0001/history'],
       ] as const) {
         const { result: response, ms } = await timed(() => fetch(`${base}${path}`, { method }));
@@ -147,6 +149,30 @@ describe('when Redis cannot be reached', () => {
       expect((await fetch(`${base}/queue`)).status).toBe(200);
     });
   });
+});
+
+describe('when Redis accepts connections but never answers (frozen)', () => {
+  it('an API call is answered 503 within seconds, naming REDIS_URL', async () => {
+    const redisServer = await RedisServerProcess.start();
+    const bed = await TestBed.start({ label: 'redis-frozen-api' });
+    const settings = { ...bed.settings, env: { ...bed.settings.env, redis: redisTargetFromUrl(redisServer.url), port: 0, host: '127.0.0.1' } };
+    const service = await startRotatorService({ settings, logger: bed.logs.logger, roles: new Set(['api'] as const), secretsManagerClient: bed.smClient });
+    try {
+      const base = service.http!.url;
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000, 'the service to be ready');
+      redisServer.freeze();
+      const { result: response, ms } = await timed(() => fetch(`${base}/queue`));
+      const body = (await response.json()) as { error: string; message: string };
+      expect({ status: response.status, error: body.error }).toEqual({ status: 503, error: 'redis_unavailable' });
+      expect(body.message).toContain(`cannot reach Redis at ${redisServer.url} (REDIS_URL): PING got no answer`);
+      expect(ms).toBeLessThan(FAST_FAILURE_BOUND_MS);
+    } finally {
+      redisServer.thaw();
+      await service.close();
+      await bed.close();
+      await redisServer.stop();
+    }
+  }, 40_000);
 });
 
 describe('SIGTERM to a worker process', () => {
