@@ -99,9 +99,10 @@ export class SentinelDeployment {
     const dir = mkdtempSync(path.join(tmpdir(), 'rotator-redis-sentinel-'));
     const started: RedisServerProcess[] = [];
     try {
-      const primary = await RedisServerProcess.start();
+      // Replication writes an RDB file to the working directory: keep it in the temporary one.
+      const primary = await RedisServerProcess.start({ extraArgs: ['--dir', dir, '--dbfilename', 'primary.rdb'] });
       started.push(primary);
-      const replica = await RedisServerProcess.start({ extraArgs: ['--replicaof', '127.0.0.1', String(primary.port)] });
+      const replica = await RedisServerProcess.start({ extraArgs: ['--dir', dir, '--dbfilename', 'replica.rdb', '--replicaof', '127.0.0.1', String(primary.port)] });
       started.push(replica);
       await waitUntil(async () => /master_link_status:up/.test(await info(replica.port, 'replication')), 10_000, 'the replica to sync');
       const sentinelPort = await freePort();
