@@ -1,11 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import type { RedisClient } from '../queue/redis-connection';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
 import { QUEUE_JOB_STATES } from '../metrics/rotator-metrics';
 import type { EnqueueOutcome, RotationQueue } from '../queue/rotation-queue';
 import type { AuthHook } from './auth';
 import { sendError } from './errors';
 import { checkRedis } from './readiness';
+import { isRedisDown, type RedisClient } from '../queue/redis-connection';
 import { describeJob } from './job-view';
 import {
   RequestValidationError,
@@ -18,8 +18,6 @@ import {
 /** How long an API request may wait before a silent Redis is suspected (then a 1 s PING decides). */
 export const REDIS_ANSWER_DEADLINE_MS = 4_000;
 
-/** ioredis connection states in which a command cannot succeed until Redis answers again. */
-const DOWN_STATES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
 
 export interface MailboxHistorySource {
   forMailbox(mailboxId: string, limit: number): Promise<unknown[]>;
@@ -44,10 +42,11 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
     const unavailable = (reply: FastifyReply, reason = `connection is ${deps.redis.status}`) =>
       sendError(reply, 503, 'redis_unavailable', `cannot reach Redis at ${redisName}: ${reason}; retry when GET /readyz answers 200`);
     // Answer at once while the connection is known to be down (it failed and is reconnecting),
-    // rather than after the client's retries. A first connection still being made is waited for.
+    // rather than after the client's retries, and before the body is checked (a 503 says more than
+    // a 400 then). A first connection still being made is waited for.
     // /metrics still answers (without its Redis-backed gauges) so an outage stays visible.
     api.addHook('preHandler', async (request, reply) => {
-      if (DOWN_STATES.has(deps.redis.status) && request.routeOptions.url !== '/metrics') return unavailable(reply);
+      if (isRedisDown(deps.redis) && request.routeOptions.url !== '/metrics') return unavailable(reply);
       return undefined;
     });
     // A Redis that accepts connections but never answers (hung, or a network black hole) leaves the

@@ -24,6 +24,7 @@ export function reconnectDelayMs(times: number): number {
 export const MAX_RECONNECT_DELAY_MS = 5_000;
 
 const lastErrors = new WeakMap<RedisClient, Error>();
+const failedSinceReady = new WeakSet<RedisClient>();
 
 /**
  * Opens a connection to `target` (from `settings.env.redis`) with the options BullMQ needs for
@@ -81,8 +82,25 @@ export function createRedisConnection(target: RedisTarget, purpose: RedisPurpose
   } else {
     client = new Redis({ ...singleNodeOptions(target.url), ...base, ...extra });
   }
-  client.on('error', (err: Error) => lastErrors.set(client, err));
+  client.on('error', (err: Error) => {
+    lastErrors.set(client, err);
+    failedSinceReady.add(client);
+  });
+  client.on('ready', () => failedSinceReady.delete(client));
   return client;
+}
+
+/** Connection states in which no command can succeed until Redis answers again. */
+const DOWN_STATES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
+
+/**
+ * Whether `client` is known to be unable to reach Redis now: it is reconnecting or closed, or it
+ * failed since it was last ready (a reconnect attempt in progress). A first connection still
+ * being made is not "down".
+ */
+export function isRedisDown(client: RedisClient): boolean {
+  if (client.status === 'ready') return false;
+  return DOWN_STATES.has(client.status) || failedSinceReady.has(client);
 }
 
 /** The last error a connection made by `createRedisConnection` reported, if any. */

@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import type { RedisTarget } from '../../src/config';
-import { createRedisConnection, describeRedisTarget, RedisUnreachableError, type RedisClient } from '../../src/queue/redis-connection';
+import { createRedisConnection, describeRedisTarget, isRedisDown, RedisUnreachableError, type RedisClient } from '../../src/queue/redis-connection';
+import { freePort } from '../http/support/redis-server-process';
 
 /** Connections are made lazily here (nothing listens); only the options they were built with are checked. */
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
@@ -52,5 +53,17 @@ describe('describeRedisTarget and RedisUnreachableError', () => {
   it('lists the nodes of a cluster and the master of a sentinel deployment', () => {
     expect(describeRedisTarget({ mode: 'cluster', variable: 'REDIS_CLUSTER_NODES', nodes: [{ host: 'a', port: 1 }, { host: '::1', port: 2 }], tls: true })).toBe('cluster a:1,[::1]:2 (TLS)');
     expect(describeRedisTarget({ mode: 'sentinel', variable: 'REDIS_SENTINELS', sentinels: [{ host: 's', port: 26379 }], masterName: 'm', tls: false })).toBe('sentinel master "m" via s:26379');
+  });
+});
+
+describe('isRedisDown', () => {
+  it('is false while a first connection is being made, true once it failed, whatever the reconnect step', async () => {
+    const port = await freePort(); // nothing listens here
+    const client = open({ mode: 'single', variable: 'REDIS_URL', url: `redis://127.0.0.1:${port}`, tls: false }, 'producer');
+    expect(isRedisDown(client)).toBe(false);
+    const failed = new Promise((resolve) => client.once('error', resolve));
+    void client.connect().catch(() => undefined);
+    await failed;
+    expect(isRedisDown(client)).toBe(true);
   });
 });
