@@ -2,6 +2,7 @@ import { cpus, totalmem, type } from 'node:os';
 import type { CeilingResult } from './scenarios/ceiling';
 import type { MemoryResult, OverheadResult } from './scenarios/overhead-memory';
 import type { TickResult } from './scenarios/tick';
+import type { ClusterResult } from './scenarios/cluster';
 
 export interface BenchResults {
   startedAt: string;
@@ -14,6 +15,7 @@ export interface BenchResults {
   overhead?: OverheadResult;
   tick?: TickResult;
   memory?: MemoryResult;
+  cluster?: ClusterResult;
   targets: TargetCheck[];
 }
 
@@ -117,6 +119,21 @@ export function markdownReport(results: BenchResults): string {
       `| ${mem.startRssMiB} MiB | ${mem.rounds.map((r) => r.peakRssMiB).join(' → ')} MiB | ${mem.endRssMiB} MiB | ` +
         `${mem.lastRoundGrowthMiB >= 0 ? '+' : ''}${mem.lastRoundGrowthMiB} MiB | ${mem.rotationsPerSecond} |`,
     );
+    lines.push('');
+  }
+  const cl = results.cluster;
+  if (cl) {
+    lines.push(
+      `**Redis Cluster** — the ceiling scenario (1 worker, ${cl.params.mailboxes} mailboxes, ${cl.params.latencyMs} ms latency, rateLimit ` +
+        `${cl.params.limiter.max}/${cl.params.limiter.duration}) on the single node and on a ${cl.params.masters}-master cluster in the same bench; median of ${cl.params.runs} run(s) each.`,
+    );
+    lines.push('');
+    lines.push('| Redis | of ceiling | rotation p50 / p99 | worker CPU / rotation |');
+    lines.push('|---|---|---|---|');
+    for (const [name, f] of [['single node', cl.single], [`cluster (${cl.params.masters} masters)`, cl.cluster]] as const) {
+      lines.push(`| ${name} | ${pct(f.summary.fractionOfCeiling)} | ${f.summary.rotationP50Ms} / ${f.summary.rotationP99Ms} ms | ${f.workerCpuMsPerRotation} ms |`);
+    }
+    lines.push(`| **cluster ÷ single** | ${cl.ceilingRatio.toFixed(3)} | ${cl.rotationP50Ratio.toFixed(3)} (p50) | ${cl.workerCpuRatio.toFixed(3)} |`);
     lines.push('');
   }
   if (results.targets.length > 0) {

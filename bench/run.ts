@@ -3,7 +3,7 @@
  * processes against the real Redis, runs the scenarios of issue 5, prints a table and writes
  * bench/results/latest.json (every figure) and bench/results/latest.md (the README table).
  *
- *   node dist/bench/run.js [--only ceiling,overhead,tick,memory] [--runs N] [--quick]
+ *   node dist/bench/run.js [--only ceiling,overhead,tick,memory,cluster] [--runs N] [--quick]
  *
  * --quick shrinks every scenario (a smoke test of the bench itself, not a measurement).
  */
@@ -16,9 +16,10 @@ import { checkTargets, describeMachine, markdownReport, type BenchResults } from
 import { runCeilingScenario, type CeilingParams } from './scenarios/ceiling';
 import { runWorkerLoadScenarios, type WorkerLoadParams } from './scenarios/overhead-memory';
 import { runTickScenario, type TickParams } from './scenarios/tick';
+import { runClusterScenario, type ClusterParams } from './scenarios/cluster';
 
-type ScenarioName = 'ceiling' | 'overhead' | 'tick' | 'memory';
-const ALL: ScenarioName[] = ['tick', 'overhead', 'memory', 'ceiling'];
+type ScenarioName = 'ceiling' | 'overhead' | 'tick' | 'memory' | 'cluster';
+const ALL: ScenarioName[] = ['tick', 'overhead', 'memory', 'ceiling', 'cluster'];
 
 interface Options {
   only: ScenarioName[];
@@ -129,6 +130,26 @@ async function main(): Promise<void> {
     const loadBefore = load();
     results.ceiling = await runCeilingScenario(params, logDir, say);
     noteLoad('ceiling', loadBefore);
+  }
+
+  if (options.only.includes('cluster')) {
+    const params: ClusterParams = {
+      masters: 3,
+      mailboxes: q ? 200 : 1000,
+      sandboxLimit: { max: 6000, windowSeconds: 60 },
+      latencyMs: 50,
+      // Two runs per mode at most: the point is the ratio, and the bench must stay under 10 minutes.
+      runs: Math.min(options.runs, 2),
+      concurrency: 32,
+      limiter: { max: 100, duration: '1s' },
+    };
+    say(
+      `\n[cluster] the ceiling scenario with 1 worker process, on the single node and then on a ${params.masters}-master Redis Cluster: ` +
+        `${params.mailboxes} mailboxes, ${params.latencyMs} ms latency, rateLimit ${params.limiter.max}/${params.limiter.duration}, ${params.runs} run(s) each`,
+    );
+    const loadBefore = load();
+    results.cluster = await runClusterScenario(params, logDir, say);
+    noteLoad('cluster', loadBefore);
   }
 
   results.durationSeconds = (performance.now() - started) / 1000;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/queue/redis-connection';
 import type { Queue } from 'bullmq';
 import { ROTATION_QUEUE_NAME } from '../../src/queue/rotation-queue';
 import { REVOKE_JOB_NAME, ROTATE_JOB_NAME } from '../../src/rotation/job-data';
@@ -37,7 +37,7 @@ export async function waitForDrain(queue: Queue, expected: number, timeoutMs: nu
 }
 
 /** Timings of every completed job under `prefix`, read straight from the job hashes (one pipeline). */
-export async function finishedJobs(redis: Redis, prefix: string): Promise<FinishedJobs> {
+export async function finishedJobs(redis: RedisClient, prefix: string): Promise<FinishedJobs> {
   const base = `${prefix}:${ROTATION_QUEUE_NAME}`;
   const ids = await redis.zrange(`${base}:completed`, 0, -1);
   const failed = await redis.zcard(`${base}:failed`);

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { BenchProcess } from '../lib/child-process';
 import { finishedJobs, waitForDrain } from '../lib/jobs';
-import { benchPrefix } from '../lib/redis-tools';
 import { managementDelta, readSandboxCounters, seedMailboxes, type ManagementRequestDelta } from '../lib/sandbox-admin';
 import { startWorker } from '../lib/services';
 import { max, median, percentile, round } from '../lib/stats';
-import { BenchWorld, benchConfig } from '../lib/world';
+import { BenchWorld, benchConfig, type BenchRedis } from '../lib/world';
 import type { QueueClient } from '../../src/app/queue-client';
 
 export interface CeilingParams {
@@ -68,24 +67,32 @@ export interface CeilingResult {
   summaries: CeilingSummary[];
 }
 
-export async function runCeilingScenario(params: CeilingParams, logDir: string, say: (line: string) => void): Promise<CeilingResult> {
+/** `redis`: another Redis than the single node at REDIS_URL (the cluster scenario); `label` names its logs. */
+export async function runCeilingScenario(
+  params: CeilingParams,
+  logDir: string,
+  say: (line: string) => void,
+  redis?: BenchRedis,
+  label = 'ceiling',
+): Promise<CeilingResult> {
   const ceilingPerSecond = params.sandboxLimit.max / params.sandboxLimit.windowSeconds;
   const world = await BenchWorld.start(
     { mailboxes: params.mailboxes, rateLimit: `${params.sandboxLimit.max}/${params.sandboxLimit.windowSeconds}s`, latencyMs: String(params.latencyMs) },
     logDir,
-    'ceiling',
+    label,
+    redis,
   );
   const runs: CeilingRun[] = [];
   try {
     const config = benchConfig({ rotation: { concurrency: params.concurrency }, rateLimit: params.limiter });
-    const seedPrefix = benchPrefix('ceiling-seed');
-    const { settings: seedSettings } = world.configure('ceiling-seed', config, seedPrefix);
+    const seedPrefix = world.prefixFor(`${label}-seed`);
+    const { settings: seedSettings } = world.configure(`${label}-seed`, config, seedPrefix);
     const seedStarted = performance.now();
     await seedMailboxes({ adminUrl: world.sandbox.adminUrl, secrets: world.secrets, mailboxIds: world.mailboxIds, secretNameFor: world.secretNameFor(seedSettings) });
     say(`  seeded ${params.mailboxes} mailboxes (live key + AWSCURRENT secret) in ${Math.round(performance.now() - seedStarted)} ms`);
 
     for (const workers of params.workerCounts) {
-      const group = await WorkerGroup.start(world, config, workers, logDir);
+      const group = await WorkerGroup.start(world, config, workers, logDir, label);
       try {
         for (let run = 1; run <= params.runs; run++) {
           const result = await group.run(run, ceilingPerSecond);
@@ -124,11 +131,11 @@ class WorkerGroup {
     readonly workers: number,
   ) {}
 
-  static async start(world: BenchWorld, config: Record<string, unknown>, workers: number, logDir: string): Promise<WorkerGroup> {
-    const prefix = benchPrefix(`ceiling-w${workers}`);
-    const { path, settings } = world.configure(`ceiling-w${workers}`, config, prefix);
+  static async start(world: BenchWorld, config: Record<string, unknown>, workers: number, logDir: string, label: string): Promise<WorkerGroup> {
+    const prefix = world.prefixFor(`${label}-w${workers}`);
+    const { path, settings } = world.configure(`${label}-w${workers}`, config, prefix);
     const started = await Promise.allSettled(
-      Array.from({ length: workers }, (_, i) => startWorker(path, world.env(prefix), logDir, `ceiling-w${workers}-${i + 1}`)),
+      Array.from({ length: workers }, (_, i) => startWorker(path, world.env(prefix), logDir, `${label}-w${workers}-${i + 1}`)),
     );
     const processes = started.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
     const failure = started.find((p): p is PromiseRejectedResult => p.status === 'rejected');

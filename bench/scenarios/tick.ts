@@ -57,7 +57,7 @@ export async function runTickScenario(params: TickParams, logDir: string, say: (
       const env = { REDIS_URL, SENDMUX_API_KEY: 'smx_root_bench_tick_not_used', AWS_REGION: 'us-east-1', ROTATOR_QUEUE_PREFIX: prefix };
       const settings = parseSettings(toYaml(benchConfig({ mailboxes: mailboxIds })), env, 'tick.yaml');
       // The producer connection the scheduler uses in the service.
-      const redis = createRedisConnection(REDIS_URL, 'producer');
+      const redis = createRedisConnection(settings.env.redis, 'producer');
       const client = createQueueClient(settings, redis);
       const scheduler = new RotationScheduler({
         file: settings.file,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
 import { positiveInteger } from '../shared/positive-integer';
 import { errorSummary } from '../logging/error-summary';
@@ -25,7 +25,7 @@ export interface AlertNotifierOptions {
   allowPrivateTargets?: boolean;
   /** Upper bound in ms for a webhook's Retry-After (`rotation.backoffMaxDelay`). Default 5 minutes. */
   maxServerDelayMs?: number;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   /** Per request (default 5000). */
@@ -49,7 +49,7 @@ type MultiReply = Array<[Error | null, unknown]> | null;
  * slow webhook costs only background retries.
  */
 export class AlertNotifier implements RotatorEventSink {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly counterKey: string;
   private readonly log: Logger;
   /** Undefined when no webhook is configured: counters are kept, nothing is posted. */

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { RotatorSettings } from '../config';
-import { createRedisConnection } from '../queue/redis-connection';
+import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisPurpose } from '../queue/redis-connection';
 import { RotationQueue } from '../queue/rotation-queue';
 import { MailboxLedger } from '../rotation/mailbox-ledger';
 
@@ -18,15 +17,19 @@ async function waitAtMost(ms: number, promise: Promise<unknown>): Promise<void> 
  * inspect rotations. No Sendmux or AWS credentials are needed for it.
  */
 export interface QueueClient {
-  redis: Redis;
+  redis: RedisClient;
   queue: RotationQueue;
   ledger: MailboxLedger;
   close(): Promise<void>;
 }
 
-export function createQueueClient(settings: RotatorSettings, redis?: Redis): QueueClient {
+/**
+ * Uses `redis` when given (the caller closes it), else opens a connection for `purpose` to
+ * `settings.env.redis`. Connecting is lazy: the first command waits for it (see waitUntilReachable).
+ */
+export function createQueueClient(settings: RotatorSettings, redis?: RedisClient, purpose: Exclude<RedisPurpose, 'worker'> = 'producer'): QueueClient {
   const { env, file } = settings;
-  const connection = redis ?? createRedisConnection(env.redisUrl, 'producer');
+  const connection = redis ?? createRedisConnection(env.redis, purpose);
   const ledger = new MailboxLedger(connection, env.queuePrefix);
   const queue = new RotationQueue({
     connection,
@@ -47,10 +50,13 @@ export function createQueueClient(settings: RotatorSettings, redis?: Redis): Que
       // BullMQ's Queue drops its error listeners when closed, while its start-up check on a shared
       // connection may still be running; quitting the connection then fails that check with no
       // listener, which crashes the process (`rotator plan`, which never touches the queue, closed
-      // it that early). So let the check finish first, but never wait long on an absent Redis.
-      await waitAtMost(QUEUE_READY_WAIT_MS, queue.queue.waitUntilReady());
-      await queue.close();
-      if (!redis) await connection.quit().catch(() => undefined);
+      // it that early). So let the check finish first, but never wait long on an absent Redis:
+      // Queue.close() sends commands, and with Redis gone it would wait for a reconnect.
+      if (connection.status === 'ready') {
+        await waitAtMost(QUEUE_READY_WAIT_MS, queue.queue.waitUntilReady());
+        await waitAtMost(1_000, queue.close().catch(() => undefined));
+      }
+      if (!redis) await closeRedisConnection(connection);
     },
   };
 }

@@ -1,5 +1,4 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RotatorSettings } from '../config';
@@ -7,7 +6,8 @@ import { SendmuxClient } from '../sendmux/client';
 import type { SendmuxCallRecord } from '../sendmux/types';
 import { createSecretsManagerClient } from '../aws/secrets-manager-client';
 import { SecretStore } from '../aws/secret-store';
-import { createRedisConnection } from '../queue/redis-connection';
+import { closeRedisConnection, createRedisConnection, type RedisClient } from '../queue/redis-connection';
+import { isRedisConnectionError, type RedisOutageLog } from '../queue/redis-outage-log';
 import type { RotationQueue } from '../queue/rotation-queue';
 import { createRotationWorker } from '../queue/rotation-worker';
 import { RateLimitGuard } from '../queue/rate-limit-guard';
@@ -32,7 +32,11 @@ export interface RotatorRuntimeOptions {
   /** Start a BullMQ worker in this process. */
   runWorker: boolean;
   /** The producer Redis connection, when the caller shares it (audit, alerts); closed by the caller then. */
-  redis?: Redis;
+  redis?: RedisClient;
+  /** 'cli' gives up connecting sooner than the service's 'producer' (when `redis` is not given). */
+  redisPurpose?: 'producer' | 'cli';
+  /** Told about the worker connection's outages, so they are logged once per state change. */
+  outageLog?: RedisOutageLog;
   /** Tests and the local demo may hand in a client pointed at the stand-in. */
   secretsManagerClient?: SecretsManagerClient;
   events?: RotatorEventSink;
@@ -45,14 +49,23 @@ export interface RotatorRuntimeOptions {
 export interface RotatorRuntime {
   settings: RotatorSettings;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   queue: RotationQueue;
   ledger: MailboxLedger;
   sendmux: SendmuxClient;
   secrets: SecretStore;
   worker?: Worker;
-  /** Stops taking jobs, lets in-flight ones finish (or hands them back), closes Redis and HTTP clients. */
+  /** Ids of the jobs this process's worker is running now. */
+  jobsInProgress(): string[];
+  /** Stops taking jobs, lets in-flight ones finish, closes Redis and HTTP clients. May wait as long as a job takes. */
   close(): Promise<void>;
+  /**
+   * Stops at once without waiting for jobs in progress (at most ~1 s per connection): their
+   * processors are left unfinished and their Redis locks are not renewed, so BullMQ hands them to
+   * another worker once the lock expires (lockDuration). The caller must then end the process, so
+   * an abandoned processor cannot act after another worker took its job over.
+   */
+  abandon(): Promise<void>;
 }
 
 export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise<RotatorRuntime> {
@@ -64,7 +77,7 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     createSecretsManagerClient({ region: env.awsRegion ?? 'us-east-1', requestTimeoutMs: file.sendmux.timeoutMs });
   const secrets = new SecretStore({ client: smClient, logger: logger.child({ component: 'secrets-manager' }), maxServerDelayMs: file.rotation.backoffMaxMs });
 
-  const queueClient = createQueueClient(settings, opts.redis);
+  const queueClient = createQueueClient(settings, opts.redis, opts.redisPurpose ?? 'producer');
   const { redis, queue, ledger } = queueClient;
 
   // Every queue-wide pause passes here: whatever delay a server named, the queue never stops for
@@ -93,9 +106,23 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
   });
 
   let worker: Worker | undefined;
-  let workerRedis: Redis | undefined;
+  let workerRedis: RedisClient | undefined;
+  const inProgress = new Set<string>();
+  // The ids of jobs this process is running, so a shutdown can say which it abandons.
+  const tracked =
+    <A extends [Job, ...unknown[]], R>(process: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const id = String(args[0].id);
+      inProgress.add(id);
+      try {
+        return await process(...args);
+      } finally {
+        inProgress.delete(id);
+      }
+    };
   if (opts.runWorker) {
-    workerRedis = createRedisConnection(env.redisUrl, 'worker');
+    workerRedis = createRedisConnection(env.redis, 'worker');
+    opts.outageLog?.watch(workerRedis, 'worker');
     const jobLogger = logger.child({ component: 'worker' });
     const rotationDeps: RotateMailboxKeyDeps = {
       file,
@@ -124,13 +151,30 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
       stalledIntervalMs: opts.workerTuning?.stalledIntervalMs ?? file.rotation.stalledIntervalMs,
       maxStalledCount: opts.workerTuning?.maxStalledCount,
       processors: {
-        [ROTATE_JOB_NAME]: createRotateMailboxKeyProcessor(rotationDeps),
-        [REVOKE_JOB_NAME]: createRevokePreviousKeyProcessor({ file, sendmux, secrets, pauseQueueFor, logger: jobLogger, events: opts.events }),
+        [ROTATE_JOB_NAME]: tracked(createRotateMailboxKeyProcessor(rotationDeps)),
+        [REVOKE_JOB_NAME]: tracked(createRevokePreviousKeyProcessor({ file, sendmux, secrets, pauseQueueFor, logger: jobLogger, events: opts.events })),
       },
+    });
+    // The worker re-emits every failed reconnect as 'error' (every 0.2-5 s while Redis is away);
+    // the outage log reports those once per state change, so only other errors are logged here.
+    worker.removeAllListeners('error');
+    worker.on('error', (err) => {
+      if (isRedisConnectionError(err)) jobLogger.debug({ err: { name: err.name, message: err.message } }, 'worker: Redis connection error');
+      else jobLogger.error({ err: { name: err.name, message: err.message } }, 'worker error');
     });
   }
 
   let closed = false;
+  const abandon = async () => {
+    closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    // close(true) does not wait for the processors; it may still wait on a Redis that is gone.
+    if (worker) await Promise.race([worker.close(true).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1_000)))]);
+    clearTimeout(timer);
+    await queueClient.close();
+    if (workerRedis) workerRedis.disconnect();
+    if (!opts.secretsManagerClient) smClient.destroy();
+  };
   return {
     settings,
     logger,
@@ -140,13 +184,15 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     sendmux,
     secrets,
     worker,
+    jobsInProgress: () => [...inProgress],
+    abandon,
     async close() {
       if (closed) return;
       closed = true;
       // worker.close() waits for the jobs in progress to finish before it resolves.
       if (worker) await worker.close();
       await queueClient.close();
-      await workerRedis?.quit().catch(() => undefined);
+      if (workerRedis) await closeRedisConnection(workerRedis);
       if (!opts.secretsManagerClient) smClient.destroy();
     },
   };

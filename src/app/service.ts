@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { renderSecretName, type RotatorSettings } from '../config';
-import { createRedisConnection } from '../queue/redis-connection';
+import { closeRedisConnection, createRedisConnection, describeRedisTarget, type RedisClient } from '../queue/redis-connection';
+import { RedisOutageLog } from '../queue/redis-outage-log';
 import { combineSinks, type RotatorEventSink } from '../rotation/events';
 import { AuditLog } from '../audit/audit-log';
 import { AlertNotifier } from '../alerts/alert-notifier';
@@ -65,7 +65,9 @@ export interface RotatorService {
 export async function startRotatorService(opts: RotatorServiceOptions): Promise<RotatorService> {
   const { settings, logger, roles } = opts;
   const { env, file } = settings;
-  const redis: Redis = createRedisConnection(env.redisUrl, 'producer');
+  const redis: RedisClient = createRedisConnection(env.redis, 'producer');
+  const outageLog = new RedisOutageLog(env.redis, logger.child({ component: 'redis' }));
+  outageLog.watch(redis, 'producer');
   // AuditLog, AlertNotifier, RotationScheduler, the HTTP server and SendmuxClient add their own
   // `component` binding; a second one here would repeat the key in every line they log.
   const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger });
@@ -124,7 +126,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   const started: Array<() => Promise<void>> = [];
   const closeStarted = async () => {
     for (const stop of started.reverse()) await stop().catch((err: Error) => logger.warn({ err: { message: err.message } }, 'error while closing'));
-    await redis.quit().catch(() => undefined);
+    await closeRedisConnection(redis);
   };
 
   try {
@@ -132,6 +134,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       settings,
       logger,
       redis,
+      outageLog,
       runWorker: roles.has('worker'),
       secretsManagerClient: opts.secretsManagerClient,
       events: combineSinks([audit, alerts, metrics, opts.events, notifier], (err) =>
@@ -170,6 +173,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         logger,
         queue: rt.queue,
         redis,
+        redisName: `${describeRedisTarget(env.redis)} (${env.redis.variable})`,
         metrics,
         apiToken: env.apiToken,
         host: env.host,
@@ -192,6 +196,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       {
         roles: [...roles],
         queuePrefix: env.queuePrefix,
+        redis: `${env.redis.mode}: ${describeRedisTarget(env.redis)} (${env.redis.variable})`,
         sendmuxApiUrl: env.sendmuxApiUrl,
         http: http?.url,
         alertsWebhook: alerts.webhookOrigin ?? null,
@@ -206,6 +211,11 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   }
 }
 
+/**
+ * Waits up to `timeoutMs` for the jobs in progress, then abandons what is still running: the
+ * process must exit right after (the `start` command does), so an abandoned processor cannot act
+ * once another worker has taken its job over.
+ */
 async function closeWithin(runtime: RotatorRuntime, timeoutMs: number, logger: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -214,9 +224,18 @@ async function closeWithin(runtime: RotatorRuntime, timeoutMs: number, logger: L
   const outcome = await Promise.race([runtime.close().then(() => 'closed' as const), timedOut]);
   clearTimeout(timer);
   if (outcome === 'timeout') {
-    // The jobs still running keep their Redis lock until it expires; another worker then takes them
-    // over from the step they reached, so nothing is lost by leaving now.
-    logger.warn({ timeoutMs }, 'jobs still in progress after the shutdown timeout; handing them back to the queue');
-    await runtime.worker?.close(true).catch(() => undefined);
+    const jobIds = runtime.jobsInProgress();
+    const lockDurationMs = runtime.settings.file.rotation.lockDurationMs;
+    if (jobIds.length > 0) {
+      // Their locks are no longer renewed: once lockDuration has passed, the stalled-job check of
+      // another worker moves them back to waiting and it resumes them from the step they reached.
+      logger.warn(
+        { timeoutMs, jobIds, lockDurationMs },
+        `shutdown timeout reached with ${jobIds.length} job(s) still running; abandoning them: their locks expire within ${lockDurationMs} ms and another worker resumes them from the step they reached`,
+      );
+    } else {
+      logger.warn({ timeoutMs }, 'shutdown timeout reached while closing the worker (Redis unreachable?); stopping without waiting further');
+    }
+    await runtime.abandon();
   }
 }

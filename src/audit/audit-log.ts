@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
 import { positiveInteger } from '../shared/positive-integer';
 import type { RotatorEvent, RotatorEventSink } from '../rotation/events';
@@ -10,7 +10,7 @@ export interface AuditEntry {
 }
 
 export interface AuditLogOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The queue prefix; a hash-tagged one (`{rotator}`) keeps the audit streams in the queue's Cluster slot. */
   prefix: string;
   logger: Logger;
@@ -34,7 +34,7 @@ type StreamReply = Array<[id: string, fields: string[]]>;
  * stream). Writes never sit in the job's path: `record` starts them and returns.
  */
 export class AuditLog implements RotatorEventSink {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly log: Logger;
   private readonly maxPerMailbox: number;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadSettings, type RotatorSettings } from '../config';
+import { loadSettings, type RedisTarget, type RotatorSettings } from '../config';
+import { RedisUnreachableError, unreachableReason, type RedisClient } from '../queue/redis-connection';
 import type { SettingsPurpose } from '../config/load';
 
 /** Where a CLI run reads and writes; the real process or a test's capture. */
@@ -46,4 +47,19 @@ export function createCliContext(io: CliIo): { ctx: CliContext; exitCode: () => 
 /** Adds the standard `--config <path>` option to a command that reads settings. */
 export function addConfigOption(command: Command): Command {
   return command.option('-c, --config <path>', 'configuration file (default: $ROTATOR_CONFIG, config/rotator.yaml, config/rotator.example.yaml)');
+}
+
+/**
+ * How long a command waits for Redis before failing with "cannot reach Redis at …": together
+ * with closing the connection, a command against a Redis that is down ends within about 5 s.
+ */
+export const CLI_REDIS_TIMEOUT_MS = 4_000;
+
+/**
+ * A command's error, as RedisUnreachableError (naming the address and variable) when the
+ * connection was down at the time it failed; any other error unchanged.
+ */
+export function asRedisUnreachable(err: unknown, client: RedisClient, target: RedisTarget): unknown {
+  if (err instanceof RedisUnreachableError || client.status === 'ready') return err;
+  return new RedisUnreachableError(target, unreachableReason(client));
 }

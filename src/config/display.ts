@@ -1,4 +1,5 @@
 import { maskApiKey, maskToken, maskUrlCredentials, maskWebhookUrl } from './masking';
+import { maskRedisTargetForDisplay } from './redis-target';
 import type { RotatorSettings } from './types';
 
 /**
@@ -22,7 +23,7 @@ export function maskSettingsForDisplay(settings: RotatorSettings): object {
     },
     env: {
       ...env,
-      redisUrl: maskUrlCredentials(env.redisUrl),
+      redis: maskRedisTargetForDisplay(env.redis),
       sendmuxApiUrl: maskUrlCredentials(env.sendmuxApiUrl),
       ...(env.sendmuxApiKey === undefined ? {} : { sendmuxApiKey: maskApiKey(env.sendmuxApiKey) }),
       ...(env.awsSecretsManagerEndpoint === undefined ? {} : { awsSecretsManagerEndpoint: maskUrlCredentials(env.awsSecretsManagerEndpoint) }),

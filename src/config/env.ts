@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { maskApiKey, maskToken, maskUrlCredentials } from './masking';
 import type { ConfigProblem } from './problems';
-import type { LogFormat, LogLevel, RotatorEnv } from './types';
+import type { LogFormat, LogLevel, RedisHostPort, RedisTarget, RotatorEnv } from './types';
 import { issuesToProblems, leaf, type LeafResult } from './zod-helpers';
 
 export interface EnvVarDoc {
@@ -14,7 +15,14 @@ export interface EnvVarDoc {
 export const ENV_VARS: ReadonlyArray<EnvVarDoc> = [
   { name: 'SENDMUX_API_KEY', required: 'one-of', description: 'Sendmux root management key (smx_root_…); or set SENDMUX_API_KEY_SECRET_ID' },
   { name: 'SENDMUX_API_KEY_SECRET_ID', required: 'one-of', description: 'Secrets Manager secret id/ARN holding the management key; or set SENDMUX_API_KEY' },
-  { name: 'REDIS_URL', required: false, default: 'redis://127.0.0.1:6379', description: 'Redis for BullMQ (redis:// or rediss://)' },
+  { name: 'REDIS_URL', required: false, default: 'redis://127.0.0.1:6379', description: 'single-node Redis (or a primary endpoint) for BullMQ: redis:// or rediss:// (TLS), user and password may be in it' },
+  { name: 'REDIS_CLUSTER_NODES', required: false, description: 'Redis Cluster seed nodes "host:port,host:port" (instead of REDIS_URL); ROTATOR_QUEUE_PREFIX must then hold a {hash tag}' },
+  { name: 'REDIS_SENTINELS', required: false, description: 'Redis Sentinel addresses "host:port,host:port" (instead of REDIS_URL); needs REDIS_SENTINEL_MASTER' },
+  { name: 'REDIS_SENTINEL_MASTER', required: false, description: 'the master group name the sentinels watch (with REDIS_SENTINELS)' },
+  { name: 'REDIS_USERNAME', required: false, description: 'Redis ACL user (overrides the one in REDIS_URL)' },
+  { name: 'REDIS_PASSWORD', required: false, description: 'Redis password / AUTH token (overrides the one in REDIS_URL)' },
+  { name: 'REDIS_TLS', required: false, default: 'false (true with rediss://)', description: 'true to connect to Redis over TLS' },
+  { name: 'REDIS_TLS_CA_FILE', required: false, description: 'PEM file of a private CA to trust for Redis TLS (implies REDIS_TLS=true)' },
   { name: 'SENDMUX_API_URL', required: false, default: 'https://app.sendmux.ai/api/v1', description: 'Sendmux API base URL' },
   { name: 'AWS_REGION', required: false, description: 'AWS region of the secrets; needed by every command that touches AWS' },
   { name: 'AWS_ENDPOINT_URL_SECRETS_MANAGER', required: false, description: 'Secrets Manager endpoint override (read by the AWS SDK itself)' },
@@ -62,6 +70,50 @@ function redisUrl(value: unknown): LeafResult<string> {
     return fail(`${expected} — the path, when present, is a database number`);
   }
   return pass(value as string);
+}
+
+function hostPortList(example: string) {
+  return (value: unknown): LeafResult<RedisHostPort[]> => {
+    const expected = `a comma list of host:port, e.g. "${example}"`;
+    if (typeof value !== 'string') return fail(expected);
+    const nodes: RedisHostPort[] = [];
+    for (const part of value.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+      const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(part);
+      const portNumber = match ? Number(match[2]) : 0;
+      if (!match || portNumber < 1 || portNumber > 65535) return fail(`${expected} (${JSON.stringify(part.slice(0, 80))} is not host:port)`);
+      nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port: portNumber });
+    }
+    return nodes.length > 0 ? pass(nodes) : fail(expected);
+  };
+}
+
+function sentinelMaster(value: unknown): LeafResult<string> {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(value)) {
+    return fail('the master group name the sentinels monitor (letters, digits, _.:-), e.g. "mymaster"');
+  }
+  return pass(value);
+}
+
+function redisUsername(value: unknown): LeafResult<string> {
+  if (typeof value !== 'string' || !/^\S{1,256}$/.test(value)) return fail('a Redis ACL user name without spaces');
+  return pass(value);
+}
+
+function redisPassword(value: unknown): LeafResult<string> {
+  if (typeof value !== 'string' || value.length > 4096 || /[\r\n]/.test(value)) return fail('a Redis password (one line)');
+  return pass(value);
+}
+
+function booleanFlag(value: unknown): LeafResult<boolean> {
+  const text = typeof value === 'string' ? value.toLowerCase() : value;
+  if (text === 'true' || text === '1' || text === 'yes') return pass(true);
+  if (text === 'false' || text === '0' || text === 'no') return pass(false);
+  return fail('true or false');
+}
+
+function filePath(value: unknown): LeafResult<string> {
+  if (typeof value !== 'string' || value.length > 4096 || /[\0\r\n]/.test(value)) return fail('the path of a PEM file');
+  return pass(value);
 }
 
 function httpUrl(expected: string) {
@@ -144,7 +196,14 @@ function webhookSigningSecret(value: unknown): LeafResult<string> {
 }
 
 const envSchema = z.object({
-  REDIS_URL: leaf(redisUrl).default(ENV_DEFAULTS.REDIS_URL),
+  REDIS_URL: leaf(redisUrl).optional(),
+  REDIS_CLUSTER_NODES: leaf(hostPortList('10.0.1.10:6379,10.0.2.10:6379')).optional(),
+  REDIS_SENTINELS: leaf(hostPortList('10.0.1.10:26379,10.0.2.10:26379')).optional(),
+  REDIS_SENTINEL_MASTER: leaf(sentinelMaster).optional(),
+  REDIS_USERNAME: leaf(redisUsername).optional(),
+  REDIS_PASSWORD: leaf(redisPassword).optional(),
+  REDIS_TLS: leaf(booleanFlag).optional(),
+  REDIS_TLS_CA_FILE: leaf(filePath).optional(),
   SENDMUX_API_URL: leaf(httpUrl('an http:// or https:// base URL like "https://app.sendmux.ai/api/v1"')).default(ENV_DEFAULTS.SENDMUX_API_URL),
   SENDMUX_API_KEY: leaf(sendmuxApiKey).optional(),
   SENDMUX_API_KEY_SECRET_ID: leaf(secretId).optional(),
@@ -168,6 +227,7 @@ const MASKS: Partial<Record<EnvName, (value: string) => string>> = {
   ROTATOR_API_TOKEN: (value) => `${maskToken()} (${value.length} characters)`,
   NOTIFY_WEBHOOK_SECRET: (value) => `${maskToken()} (${value.length} characters)`,
   REDIS_URL: maskUrlCredentials,
+  REDIS_PASSWORD: (value) => `${maskToken()} (${value.length} characters)`,
   SENDMUX_API_URL: maskUrlCredentials,
   AWS_ENDPOINT_URL_SECRETS_MANAGER: maskUrlCredentials,
 };
@@ -179,8 +239,11 @@ function maskEnvValue(path: ReadonlyArray<string | number>, value: unknown): unk
 
 export type EnvParseResult = { ok: true; env: RotatorEnv } | { ok: false; problems: ConfigProblem[] };
 
+/** Reads a file as UTF-8 text; injectable so tests can stand in for the file system. */
+export type ReadTextFile = (path: string) => string;
+
 /** Validates the rotator's environment variables; an empty variable counts as unset. */
-export function parseEnv(source: NodeJS.ProcessEnv, configPath: string): EnvParseResult {
+export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readTextFile: ReadTextFile = (p) => readFileSync(p, 'utf8')): EnvParseResult {
   const input: Partial<Record<EnvName, string>> = {};
   for (const name of ENV_NAMES) {
     const value = source[name];
@@ -209,12 +272,14 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string): EnvPars
     });
   }
 
-  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  const redis = parsed.success ? redisTargetOf(parsed.data, input, problems, readTextFile) : undefined;
+
+  if (problems.length > 0 || !parsed.success || redis === undefined) return { ok: false, problems };
   const env = parsed.data;
   return {
     ok: true,
     env: {
-      redisUrl: env.REDIS_URL,
+      redis,
       sendmuxApiUrl: env.SENDMUX_API_URL,
       ...(env.SENDMUX_API_KEY === undefined ? {} : { sendmuxApiKey: env.SENDMUX_API_KEY }),
       ...(env.SENDMUX_API_KEY_SECRET_ID === undefined ? {} : { sendmuxApiKeySecretId: env.SENDMUX_API_KEY_SECRET_ID }),
@@ -230,4 +295,77 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string): EnvPars
       configPath,
     },
   };
+}
+
+type ParsedEnv = z.output<typeof envSchema>;
+
+const problem = (field: EnvName, value: unknown, expected: string): ConfigProblem => ({
+  field,
+  value: maskEnvValue([field], value),
+  expected,
+  source: 'env',
+});
+
+/**
+ * Picks the one Redis mode the variables ask for and checks the variables that go with it.
+ * Pushes a problem (and returns undefined) for conflicting or missing variables.
+ */
+function redisTargetOf(env: ParsedEnv, input: Partial<Record<EnvName, string>>, problems: ConfigProblem[], readTextFile: ReadTextFile): RedisTarget | undefined {
+  const before = problems.length;
+  const modes = (['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).filter((name) => env[name] !== undefined);
+  if (modes.length > 1) {
+    problems.push(
+      problem(modes[1]!, input[modes[1]!], `to be unset when ${modes[0]} is set: set exactly one of REDIS_URL (single node), REDIS_CLUSTER_NODES (cluster) or REDIS_SENTINELS (sentinel)`),
+    );
+  }
+  if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_MASTER === undefined) {
+    problems.push(problem('REDIS_SENTINEL_MASTER', undefined, 'the master group name the sentinels monitor (needed with REDIS_SENTINELS), e.g. "mymaster"'));
+  }
+  if (env.REDIS_SENTINELS === undefined && env.REDIS_SENTINEL_MASTER !== undefined) {
+    problems.push(problem('REDIS_SENTINEL_MASTER', env.REDIS_SENTINEL_MASTER, 'to be unset without REDIS_SENTINELS (set REDIS_SENTINELS too, or drop it)'));
+  }
+  if (env.REDIS_CLUSTER_NODES !== undefined && !/\{[^{}]+\}/.test(env.ROTATOR_QUEUE_PREFIX)) {
+    problems.push(
+      problem(
+        'ROTATOR_QUEUE_PREFIX',
+        env.ROTATOR_QUEUE_PREFIX,
+        // BullMQ runs Lua scripts over several keys of a queue; on a cluster they must share one slot
+        // (https://docs.bullmq.io/patterns/redis-cluster).
+        `a prefix with a {hash tag} when REDIS_CLUSTER_NODES is set, e.g. "{${env.ROTATOR_QUEUE_PREFIX.replace(/[{}]/g, '')}}", so every queue key lands in one cluster slot (BullMQ needs it)`,
+      ),
+    );
+  }
+
+  const urlTls = env.REDIS_URL?.startsWith('rediss:') ?? false;
+  if (urlTls && env.REDIS_TLS === false) {
+    problems.push(problem('REDIS_TLS', 'false', 'true or unset: REDIS_URL is rediss://, which always means TLS'));
+  }
+  let tlsCa: { file: string; pem: string } | undefined;
+  if (env.REDIS_TLS_CA_FILE !== undefined) {
+    if (env.REDIS_TLS === false) {
+      problems.push(problem('REDIS_TLS', 'false', 'true or unset: REDIS_TLS_CA_FILE is set, which means TLS'));
+    }
+    try {
+      const pem = readTextFile(env.REDIS_TLS_CA_FILE);
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+        problems.push(problem('REDIS_TLS_CA_FILE', env.REDIS_TLS_CA_FILE, 'a PEM file holding at least one "-----BEGIN CERTIFICATE-----" block (the CA that signed the Redis server certificate)'));
+      } else tlsCa = { file: env.REDIS_TLS_CA_FILE, pem };
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      problems.push(problem('REDIS_TLS_CA_FILE', env.REDIS_TLS_CA_FILE, `a readable PEM file of the CA that signed the Redis server certificate (reading it failed: ${reason})`));
+    }
+  }
+  if (problems.length > before) return undefined;
+
+  const common = {
+    ...(env.REDIS_USERNAME === undefined ? {} : { username: env.REDIS_USERNAME }),
+    ...(env.REDIS_PASSWORD === undefined ? {} : { password: env.REDIS_PASSWORD }),
+    tls: urlTls || env.REDIS_TLS === true || tlsCa !== undefined,
+    ...(tlsCa === undefined ? {} : { tlsCa }),
+  };
+  if (env.REDIS_CLUSTER_NODES !== undefined) return { mode: 'cluster', variable: 'REDIS_CLUSTER_NODES', nodes: env.REDIS_CLUSTER_NODES, ...common };
+  if (env.REDIS_SENTINELS !== undefined) {
+    return { mode: 'sentinel', variable: 'REDIS_SENTINELS', sentinels: env.REDIS_SENTINELS, masterName: env.REDIS_SENTINEL_MASTER!, ...common };
+  }
+  return { mode: 'single', variable: 'REDIS_URL', url: env.REDIS_URL ?? ENV_DEFAULTS.REDIS_URL, ...common };
 }

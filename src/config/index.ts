@@ -1,6 +1,8 @@
 export type {
   LogFormat,
   LogLevel,
+  RedisHostPort,
+  RedisTarget,
   RateLimitSettings,
   RetentionSettings,
   RotationGroup,
@@ -15,3 +17,4 @@ export { maskSettingsForDisplay } from './display';
 export { renderSecretName, MAILBOX_ID_PATTERN } from './secret-name';
 export { parseDuration } from './duration';
 export { ENV_VARS, type EnvVarDoc } from './env';
+export { describeRedisTarget, redisTargetFromUrl } from './redis-target';

@@ -88,8 +88,33 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export type LogFormat = 'json' | 'pretty';
 
 /** Settings read from environment variables (secrets and deployment specifics). */
+/** A Redis (or Sentinel) host and port from REDIS_CLUSTER_NODES / REDIS_SENTINELS. */
+export interface RedisHostPort {
+  host: string;
+  port: number;
+}
+
+/** What every mode shares: credentials (override a URL's) and TLS. */
+export interface RedisCommonSettings {
+  username?: string;
+  password?: string;
+  /** TLS on (REDIS_TLS=true, or a rediss:// URL). */
+  tls: boolean;
+  /** REDIS_TLS_CA_FILE: path and PEM text of a private CA to trust (read when the settings load). */
+  tlsCa?: { file: string; pem: string };
+}
+
+/**
+ * How to reach Redis: exactly one mode, chosen by which variable is set.
+ * `variable` is the environment variable that chose the mode, for error messages.
+ */
+export type RedisTarget =
+  | (RedisCommonSettings & { mode: 'single'; variable: 'REDIS_URL'; url: string })
+  | (RedisCommonSettings & { mode: 'cluster'; variable: 'REDIS_CLUSTER_NODES'; nodes: RedisHostPort[] })
+  | (RedisCommonSettings & { mode: 'sentinel'; variable: 'REDIS_SENTINELS'; sentinels: RedisHostPort[]; masterName: string });
+
 export interface RotatorEnv {
-  redisUrl: string;
+  redis: RedisTarget;
   sendmuxApiUrl: string;
   sendmuxApiKey?: string;
   sendmuxApiKeySecretId?: string;

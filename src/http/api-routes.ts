@@ -1,10 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
 import { QUEUE_JOB_STATES } from '../metrics/rotator-metrics';
 import type { EnqueueOutcome, RotationQueue } from '../queue/rotation-queue';
 import type { AuthHook } from './auth';
 import { sendError } from './errors';
+import { checkRedis } from './readiness';
+import { isRedisDown, type RedisClient } from '../queue/redis-connection';
 import { describeJob } from './job-view';
 import { mailboxHistoryDocument } from '../audit/history-document';
 import { rateLimitRemainingMs, resumeProcessing } from '../queue/queue-control';
@@ -17,13 +18,19 @@ import {
   parseRotationRequestBody,
 } from './request-validation';
 
+/** How long an API request may wait before a silent Redis is suspected (then a 1 s PING decides). */
+export const REDIS_ANSWER_DEADLINE_MS = 4_000;
+
+
 export interface MailboxHistorySource {
   forMailbox(mailboxId: string, limit: number): Promise<unknown[]>;
 }
 
 export interface ApiRouteDeps {
   queue: RotationQueue;
-  redis: Redis;
+  redis: RedisClient;
+  /** How Redis is named in 503 answers, e.g. `redis://127.0.0.1:6379 (REDIS_URL)`; no password. */
+  redisName?: string;
   metrics: RotatorMetrics;
   history: MailboxHistorySource;
   resolveAllMailboxIds: () => Promise<string[]>;
@@ -36,6 +43,31 @@ export interface ApiRouteDeps {
 export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): Promise<void> {
   await app.register(async (api) => {
     if (deps.auth) api.addHook('onRequest', deps.auth);
+    const redisName = deps.redisName ?? 'Redis';
+    const unavailable = (reply: FastifyReply, reason = `connection is ${deps.redis.status}`) =>
+      sendError(reply, 503, 'redis_unavailable', `cannot reach Redis at ${redisName}: ${reason}; retry when GET /readyz answers 200`);
+    // Answer at once while the connection is known to be down (it failed and is reconnecting),
+    // rather than after the client's retries, and before the body is checked (a 503 says more than
+    // a 400 then). A first connection still being made is waited for.
+    // /metrics still answers (without its Redis-backed gauges) so an outage stays visible.
+    api.addHook('preHandler', async (request, reply) => {
+      if (isRedisDown(deps.redis) && request.routeOptions.url !== '/metrics') return unavailable(reply);
+      return undefined;
+    });
+    // A Redis that accepts connections but never answers (hung, or a network black hole) leaves the
+    // connection "ready": a request still waiting after REDIS_ANSWER_DEADLINE_MS is answered 503 if
+    // Redis does not answer a PING either (a slow Sendmux listing, with Redis fine, is waited for).
+    api.addHook('onRequest', async (request, reply) => {
+      if (request.routeOptions.url === '/metrics') return;
+      const timer = setTimeout(() => {
+        void checkRedis(deps.redis).then((check) => {
+          if (check.ok || reply.sent) return;
+          request.log.warn({ redis: check.reason }, 'request still waiting on a Redis that does not answer; answering 503');
+          unavailable(reply, check.reason);
+        });
+      }, REDIS_ANSWER_DEADLINE_MS);
+      reply.raw.once('close', () => clearTimeout(timer));
+    });
 
     api.setErrorHandler(async (error: FastifyError, request, reply) => {
       if (error instanceof RequestValidationError) {
@@ -45,7 +77,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
       const isClientError = typeof error.statusCode === 'number' && error.statusCode < 500;
       if (!isClientError && deps.redis.status !== 'ready') {
         request.log.warn({ err: error }, 'request failed while Redis is unavailable');
-        return sendError(reply, 503, 'redis_unavailable', `Redis is unavailable (connection is ${deps.redis.status}); retry when GET /readyz answers 200`);
+        return unavailable(reply);
       }
       throw error; // to the server's error handler
     });

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection';
 
 export const READINESS_PING_TIMEOUT_MS = 1_000;
 
@@ -8,7 +8,7 @@ export type RedisCheck = { ok: true } | { ok: false; reason: string };
  * Whether Redis answers PING within `timeoutMs`. A connection that is not `ready` fails at once:
  * ioredis would otherwise park the PING in its offline queue until it reconnects.
  */
-export async function checkRedis(redis: Redis, timeoutMs = READINESS_PING_TIMEOUT_MS): Promise<RedisCheck> {
+export async function checkRedis(redis: RedisClient, timeoutMs = READINESS_PING_TIMEOUT_MS): Promise<RedisCheck> {
   if (redis.status !== 'ready') return { ok: false, reason: `connection is ${redis.status}` };
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<RedisCheck>((resolve) => {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
 import type { RotationQueue } from '../queue/rotation-queue';
@@ -28,7 +28,9 @@ export interface HttpServerDeps {
   logger: Logger;
   queue: RotationQueue;
   /** Checked by /readyz. */
-  redis: Redis;
+  redis: RedisClient;
+  /** How Redis is named in 503 answers, e.g. `redis://127.0.0.1:6379 (REDIS_URL)`; no password. */
+  redisName?: string;
   metrics: RotatorMetrics;
   /** ROTATOR_API_TOKEN. Without it the server only starts on a loopback host. */
   apiToken?: string;
@@ -104,7 +106,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   app.get('/readyz', async (_request, reply) => {
     const redis = await checkRedis(deps.redis);
     if (redis.ok) return { status: 'ok', redis: 'ok' };
-    return sendError(reply, 503, 'unavailable', `Redis is not answering: ${redis.reason}`, { status: 'unavailable', redis: redis.reason });
+    const where = deps.redisName === undefined ? '' : ` at ${deps.redisName}`;
+    return sendError(reply, 503, 'unavailable', `Redis is not answering${where}: ${redis.reason}`, { status: 'unavailable', redis: redis.reason });
   });
 
   if (deps.surface === 'probes') {
@@ -118,6 +121,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   await registerApiRoutes(app, {
     queue: deps.queue,
     redis: deps.redis,
+    ...(deps.redisName === undefined ? {} : { redisName: deps.redisName }),
     metrics: deps.metrics,
     history: deps.history,
     resolveAllMailboxIds: deps.resolveAllMailboxIds,

@@ -1,5 +1,5 @@
 import { Queue, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   assertSlot,
   clientRequestTokenFor,
@@ -56,7 +56,7 @@ export type EnqueueOutcome =
   | { mailboxId: string; status: 'refused'; message: string };
 
 export interface RotationQueueOptions {
-  connection: Redis;
+  connection: Redis | Cluster;
   prefix: string;
   policy: RotationPolicy;
   ledger: Pick<MailboxLedger, 'lastRotations'>;

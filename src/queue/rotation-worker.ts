@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeJobDataProblems, ROTATE_JOB_NAME, rotationJobDataSchema, type RotationJobData } from '../rotation/job-data';
 import { RetryLaterError } from '../rotation/failures';
@@ -7,7 +7,7 @@ import { ROTATION_QUEUE_NAME, type AnyJobData, type AnyJobResult } from './rotat
 import { isJobName, JOB_SCHEMAS, type JobName, type JobProcessors, type JobTypes } from './job-catalog';
 
 export interface RotationWorkerOptions {
-  connection: Redis;
+  connection: Redis | Cluster;
   prefix: string;
   concurrency: number;
   /** The queue limiter lives in Redis, so it is shared by every replica's workers. */

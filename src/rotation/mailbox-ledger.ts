@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-connection';
 
 export interface LastRotation {
   at: number;
@@ -14,7 +14,7 @@ export class MailboxLedger {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     // Same prefix as the queue, so a hash-tagged prefix ('{rotator}') keeps it in the queue's cluster slot.

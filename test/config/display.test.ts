@@ -22,7 +22,7 @@ describe('maskSettingsForDisplay', () => {
   });
 
   it('masks the Redis password but keeps user, host, port and database', () => {
-    expect(shown.env.redisUrl).toBe('redis://default:****@redis.internal:6379/0');
+    expect(shown.env.redis).toMatchObject({ mode: 'single', address: 'redis://default:****@redis.internal:6379/0' });
   });
 
   it('keeps only the origin of the webhook URL', () => {

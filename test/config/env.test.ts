@@ -8,7 +8,7 @@ const envProblems = (env: NodeJS.ProcessEnv) => problemsOf(MINIMAL_YAML, env);
 describe('environment variables', () => {
   it('applies the defaults when only the management key is set', () => {
     expect(envOf({ SENDMUX_API_KEY: FAKE_ROOT_KEY })).toEqual({
-      redisUrl: 'redis://127.0.0.1:6379',
+      redis: { mode: 'single', variable: 'REDIS_URL', url: 'redis://127.0.0.1:6379', tls: false },
       sendmuxApiUrl: 'https://app.sendmux.ai/api/v1',
       sendmuxApiKey: FAKE_ROOT_KEY,
       queuePrefix: 'rotator',
@@ -34,7 +34,7 @@ describe('environment variables', () => {
         ROTATOR_API_TOKEN: FAKE_API_TOKEN,
       }),
     ).toEqual({
-      redisUrl: 'rediss://user:pw@redis.internal:6380/2',
+      redis: { mode: 'single', variable: 'REDIS_URL', url: 'rediss://user:pw@redis.internal:6380/2', tls: true },
       sendmuxApiUrl: 'http://127.0.0.1:4010/api/v1',
       sendmuxApiKeySecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sendmux/root-AbCdEf',
       awsRegion: 'eu-west-1',
@@ -49,7 +49,7 @@ describe('environment variables', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(envOf({ ...VALID_ENV, PORT: '', REDIS_URL: '' })).toMatchObject({ port: 3000, redisUrl: 'redis://127.0.0.1:6379' });
+    expect(envOf({ ...VALID_ENV, PORT: '', REDIS_URL: '' })).toMatchObject({ port: 3000, redis: { mode: 'single', url: 'redis://127.0.0.1:6379' } });
   });
 
   it('requires SENDMUX_API_KEY or SENDMUX_API_KEY_SECRET_ID', () => {

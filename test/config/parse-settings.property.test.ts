@@ -11,7 +11,7 @@ import { CONFIG_PATH, VALID_ENV } from './fixtures';
 function parsesOrReportsProblems(yamlText: string, env: NodeJS.ProcessEnv): boolean {
   try {
     const settings = parseSettings(yamlText, env, CONFIG_PATH);
-    return typeof settings.file.schedule === 'string' && typeof settings.env.redisUrl === 'string';
+    return typeof settings.file.schedule === 'string' && typeof settings.env.redis.mode === 'string';
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const named = (text: unknown): boolean => typeof text === 'string' && text.trim() !== '';

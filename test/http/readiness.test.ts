@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { createQueueClient, type QueueClient } from '../../src/app/queue-client';
 import { startHttpServer, type RunningHttpServer } from '../../src/http';
 import { RotatorMetrics } from '../../src/metrics/rotator-metrics';
-import { createRedisConnection } from '../../src/queue/redis-connection';
+import { createRedisConnection, type RedisClient } from '../../src/queue/redis-connection';
+import { redisTargetFromUrl } from '../../src/config';
 import { waitFor } from '../support/test-bed';
 import { InMemoryHistory, TEST_API_TOKEN, bearer, postJson, startHarness, type HttpHarness } from './support/http-harness';
 import { RedisServerProcess } from './support/redis-server-process';
@@ -13,13 +13,13 @@ import { RedisServerProcess } from './support/redis-server-process';
  */
 describe('readiness', () => {
   let redisServer: RedisServerProcess;
-  let probedRedis: Redis;
+  let probedRedis: RedisClient;
   let harness: HttpHarness;
 
   beforeAll(async () => {
     redisServer = await RedisServerProcess.start();
     // Reconnect quickly so the test does not wait out the production back-off.
-    probedRedis = createRedisConnection(redisServer.url, 'producer', { retryStrategy: () => 100 });
+    probedRedis = createRedisConnection(redisTargetFromUrl(redisServer.url), 'producer', { retryStrategy: () => 100 });
     probedRedis.on('error', () => undefined);
     harness = await startHarness({ label: 'http-ready', server: () => ({ redis: probedRedis }) });
     await waitFor(() => probedRedis.status === 'ready', 5_000, 'the probed Redis connection');
@@ -92,8 +92,8 @@ describe('the API while its Redis is down', () => {
     // The server's queue and readiness both use the Redis this test can stop.
     const settings = harness.bed.settings;
     client = createQueueClient(
-      { ...settings, env: { ...settings.env, redisUrl: redisServer.url } },
-      createRedisConnection(redisServer.url, 'producer', { retryStrategy: () => 100 }),
+      { ...settings, env: { ...settings.env, redis: redisTargetFromUrl(redisServer.url) } },
+      createRedisConnection(redisTargetFromUrl(redisServer.url), 'producer', { retryStrategy: () => 100 }),
     );
     client.redis.on('error', () => undefined);
     server = await startHttpServer({

@@ -1,3 +1,4 @@
+import { redisTargetFromUrl } from '../../src/config';
 import { Redis } from 'ioredis';
 import { TestBed, waitFor } from '../support/test-bed';
 import { RedisServerProcess } from '../http/support/redis-server-process';
@@ -45,7 +46,7 @@ describe('Redis round trips of one rotation', () => {
   beforeAll(async () => {
     redisServer = await RedisServerProcess.start();
     bed = await TestBed.start({ mailboxes: ROTATIONS, label: 'round-trips', config: { revokePreviousAfter: '0s', rotation: { concurrency: 8 } } });
-    runtime = await bed.runtimeWithEnv({ redisUrl: redisServer.url }, { workerTuning: { stalledIntervalMs: 600_000, lockDurationMs: 600_000 } });
+    runtime = await bed.runtimeWithEnv({ redis: redisTargetFromUrl(redisServer.url) }, { workerTuning: { stalledIntervalMs: 600_000, lockDurationMs: 600_000 } });
   });
   afterAll(async () => {
     await bed.close();

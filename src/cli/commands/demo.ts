@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { createLogger, resolveLogFormat } from '../../logging/logger';
-import { loadSettings, type RotatorSettings } from '../../config';
+import { describeRedisTarget, loadSettings, type RotatorSettings } from '../../config';
 import { ENV_DEFAULTS } from '../../config/env';
 import { loadStandIns } from '../stand-ins';
 import { createSecretsManagerClient } from '../../aws/secrets-manager-client';
@@ -218,7 +218,8 @@ function cliEnvironment(settings: RotatorSettings, standInUrl: string): Record<s
     AWS_ENDPOINT_URL_SECRETS_MANAGER: standInUrl,
     AWS_ACCESS_KEY_ID: DEMO_AWS_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: DEMO_AWS_CREDENTIALS.secretAccessKey,
-    REDIS_URL: settings.env.redisUrl,
+    // The demo runs on one Redis, named by REDIS_URL (it sets that variable itself).
+    ...(settings.env.redis.mode === 'single' ? { REDIS_URL: settings.env.redis.url } : {}),
     ROTATOR_QUEUE_PREFIX: settings.env.queuePrefix,
     ROTATOR_CONFIG: settings.env.configPath,
   };
@@ -253,8 +254,8 @@ function banner(facts: BannerFacts): string {
   const { settings, plan } = facts;
   const base = facts.http ?? `http://${settings.env.host}:${settings.env.port}`;
   const redis = facts.privateRedisPid !== undefined
-    ? `${settings.env.redisUrl}  LOCAL STAND-IN: nothing answered at REDIS_URL, so the demo started a private redis-server (pid ${facts.privateRedisPid}); no persistence, stopped with the demo`
-    : `${settings.env.redisUrl}  (REDIS_URL; queue prefix "${settings.env.queuePrefix}")`;
+    ? `${describeRedisTarget(settings.env.redis)}  LOCAL STAND-IN: nothing answered at REDIS_URL, so the demo started a private redis-server (pid ${facts.privateRedisPid}); no persistence, stopped with the demo`
+    : `${describeRedisTarget(settings.env.redis)}  (${settings.env.redis.variable}; queue prefix "${settings.env.queuePrefix}")`;
   const cli = `node --env-file=${facts.envFile} dist/src/cli/main.js`;
   return [
     '',

@@ -10,7 +10,8 @@ import { mailboxHistoryDocument } from '../../audit/history-document';
 import { buildRotationPlan, formatRotationPlan } from '../../planning/plan';
 import { isSendmuxId } from '../../sendmux/ids';
 import { collectStatus, formatStatus } from '../status';
-import { addConfigOption, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+import { waitUntilReachable } from '../../queue/redis-connection';
 import { resumeProcessing } from '../../queue/queue-control';
 
 interface CommonOptions {
@@ -20,9 +21,12 @@ interface CommonOptions {
 
 async function withQueueClient<T>(ctx: CliContext, options: CommonOptions, work: (client: QueueClient, settings: RotatorSettings) => Promise<T>): Promise<T> {
   const settings = ctx.loadSettings(options.config, 'operator');
-  const client = createQueueClient(settings);
+  const client = createQueueClient(settings, undefined, 'cli');
   try {
-    return await work(client, settings);
+    await waitUntilReachable(client.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
+    return await work(client, settings).catch((err: unknown) => {
+      throw asRedisUnreachable(err, client.redis, settings.env.redis);
+    });
   } finally {
     await client.close();
   }
@@ -38,13 +42,17 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       .option('--no-key-ages', 'skip the Secrets Manager look-ups for key ages'),
   ).action(async (options: CommonOptions & { keyAges: boolean }) => {
     const settings = ctx.loadSettings(options.config, 'operator');
-    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
+    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
     try {
+      await waitUntilReachable(runtime.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
       // Without a webhook URL the notifier only reads the shared consecutive-failure counters.
       const alerts = new AlertNotifier({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
-      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, alerts, secrets: options.keyAges ? runtime.secrets : undefined, sendmux: runtime.sendmux });
-      await alerts.close();
+      const status = await collectStatus({ settings, queue: runtime.queue, ledger: runtime.ledger, audit, alerts, secrets: options.keyAges ? runtime.secrets : undefined, sendmux: runtime.sendmux })
+        .catch((err: unknown) => {
+          throw asRedisUnreachable(err, runtime.redis, settings.env.redis);
+        })
+        .finally(() => alerts.close());
       ctx.io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
     } finally {
       await runtime.close();
@@ -100,7 +108,8 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       .option('--json', 'print machine-readable JSON'),
   ).action(async (options: CommonOptions) => {
     const settings = ctx.loadSettings(options.config, 'operator');
-    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
+    // The plan reads Sendmux and Secrets Manager only; its Redis connection is never used.
+    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
     try {
       const plan = await buildRotationPlan({
         file: settings.file,

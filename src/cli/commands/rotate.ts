@@ -9,7 +9,8 @@ import { NOT_CONFIGURED, createMailboxCoverage, partitionByCoverage } from '../.
 import pino from 'pino';
 import type { RotationResult } from '../../rotation/job-data';
 import { parseDuration } from '../../config';
-import { addConfigOption, EXIT_FAILURE, EXIT_QUEUE_HELD, EXIT_USAGE, type CliContext } from '../context';
+import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_QUEUE_HELD, EXIT_USAGE, type CliContext } from '../context';
+import { waitUntilReachable } from '../../queue/redis-connection';
 
 interface RotateOptions {
   config?: string;
@@ -78,9 +79,10 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
   const settings = ctx.loadSettings(options.config, 'operator');
   // `mailboxes: all` needs Sendmux to tell whether a mailbox exists and is active; a list does not.
   const runtime =
-    settings.file.mailboxes === 'all' ? await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false }) : undefined;
-  const client = runtime ?? createQueueClient(settings);
+    settings.file.mailboxes === 'all' ? await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' }) : undefined;
+  const client = runtime ?? createQueueClient(settings, undefined, 'cli');
   try {
+    await waitUntilReachable(client.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
     const covers = createMailboxCoverage({
       file: settings.file,
       sendmux: runtime?.sendmux ?? { getMailbox: () => Promise.reject(new Error('a list of mailboxes needs no Sendmux look-up')) },
@@ -113,6 +115,8 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
       : reports.some((r) => r.status === 'refused');
     if (failed) ctx.setExitCode(EXIT_FAILURE);
     else if (reports.some(held)) ctx.setExitCode(EXIT_QUEUE_HELD);
+  } catch (err) {
+    throw asRedisUnreachable(err, client.redis, settings.env.redis);
   } finally {
     await client.close();
   }

@@ -36,15 +36,20 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
       ctx.setExitCode(EXIT_FAILURE);
       return;
     }
-    await waitForShutdownSignal(logger, service);
+    await waitForShutdownSignal(logger, service, settings.file.rotation.shutdownTimeoutMs);
   });
 }
+
+/** Beyond shutdownTimeout, what closing the HTTP server, Redis and the rest may take. */
+export const SHUTDOWN_GRACE_MS = 5_000;
+/** After a clean shutdown, how long a leftover handle (an abandoned job's HTTP call) may keep the process. */
+const EXIT_AFTER_SHUTDOWN_MS = 500;
 
 /**
  * Resolves after a graceful shutdown on the first SIGTERM/SIGINT: stop taking jobs, let the ones in
  * progress finish (or hand them back after the timeout), close Redis. A second signal exits at once.
  */
-function waitForShutdownSignal(logger: ReturnType<typeof createLogger>, service: RotatorService): Promise<void> {
+function waitForShutdownSignal(logger: ReturnType<typeof createLogger>, service: RotatorService, shutdownTimeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -53,7 +58,13 @@ function waitForShutdownSignal(logger: ReturnType<typeof createLogger>, service:
         process.exit(1);
       }
       stopping = true;
-      logger.info({ signal }, 'shutting down: no new jobs; waiting for jobs in progress');
+      logger.info({ signal, shutdownTimeoutMs }, 'shutting down: no new jobs; waiting for jobs in progress');
+      // Whatever Redis or a job does, the process ends: a hung close must not keep it alive.
+      const deadlineMs = shutdownTimeoutMs + SHUTDOWN_GRACE_MS;
+      setTimeout(() => {
+        logger.error({ deadlineMs }, `shutdown did not finish within shutdownTimeout + ${SHUTDOWN_GRACE_MS} ms; exiting now (jobs still running are left to their lock expiry)`);
+        process.exit(1);
+      }, deadlineMs).unref();
       service
         .close()
         .then(() => logger.info('shutdown complete'))
@@ -61,6 +72,18 @@ function waitForShutdownSignal(logger: ReturnType<typeof createLogger>, service:
         .finally(() => {
           process.off('SIGTERM', onSignal);
           process.off('SIGINT', onSignal);
+          // An abandoned job's processor may still hold a socket or timer: it must not outlive
+          // the shutdown (another worker takes its job over once the lock expires).
+          setTimeout(() => {
+            const jobIds = service.runtime.jobsInProgress();
+            logger.warn(
+              { jobIds },
+              jobIds.length > 0
+                ? `exiting with ${jobIds.length} abandoned job(s) still running here; their locks expire and another worker resumes them`
+                : 'exiting: a connection or timer was still open after the shutdown',
+            );
+            process.exit(process.exitCode ?? 0);
+          }, EXIT_AFTER_SHUTDOWN_MS).unref();
           resolve();
         });
     };

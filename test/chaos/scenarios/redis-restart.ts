@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { RotatorRuntime } from '../../../src/app/rotator-runtime';
+import { redisTargetFromUrl } from '../../../src/config';
 import { REVOKE_JOB_NAME, ROTATE_JOB_NAME } from '../../../src/rotation/job-data';
 import { RedisServerProcess } from '../../http/support/redis-server-process';
 import { writeConfigFile } from '../../support/rotator-process';
@@ -134,7 +135,7 @@ export async function runRedisRestart(profile: ChaosProfile, random: () => numbe
   const observer = new Redis(redisServer.url, { maxRetriesPerRequest: 2 });
   const fleet = new WorkerFleet(writeConfigFile(bed.configObject), { ...bed.env(), REDIS_URL: redisServer.url });
   try {
-    const producer = await bed.runtimeWithEnv({ redisUrl: redisServer.url }, { runWorker: false });
+    const producer = await bed.runtimeWithEnv({ redis: redisTargetFromUrl(redisServer.url) }, { runWorker: false });
     fleet.start(profile.workerProcesses);
     await fleet.ready();
     const probes = await probeUrls(fleet, profile.workerProcesses);
