@@ -50,12 +50,13 @@ export function createQueueClient(settings: RotatorSettings, redis?: RedisClient
       // BullMQ's Queue drops its error listeners when closed, while its start-up check on a shared
       // connection may still be running; quitting the connection then fails that check with no
       // listener, which crashes the process (`rotator plan`, which never touches the queue, closed
-      // it that early). So let the check finish first, but never wait long on an absent Redis:
-      // Queue.close() sends commands, and with Redis gone it would wait for a reconnect.
-      if (connection.status === 'ready') {
-        await waitAtMost(QUEUE_READY_WAIT_MS, queue.queue.waitUntilReady());
-        await waitAtMost(1_000, queue.close().catch(() => undefined));
-      }
+      // it that early). So let the check finish first, but never wait long on an absent Redis
+      // (both waits are bounded): Queue.close() sends commands, and with Redis gone it would wait
+      // for a reconnect.
+      await waitAtMost(QUEUE_READY_WAIT_MS, queue.queue.waitUntilReady());
+      // Closing the queue on a connection that never became ready would leave its commands (and
+      // their errors) with no listener; the queue keeps its error listener when left open.
+      if (connection.status === 'ready') await waitAtMost(1_000, queue.close().catch(() => undefined));
       if (!redis) await closeRedisConnection(connection);
     },
   };
