@@ -40,6 +40,19 @@ describe('the demo’s Redis', () => {
     await expect(ensureDemoRedis(url, process.env.PATH)).rejects.toThrow(/did not accept the demo's connection: a server listens at 127\.0\.0\.1:6379 but the TLS handshake/);
   }, 15_000);
 
+  it('never shows the REDIS_URL password in its messages, a lone user-info (read as the password) included', async () => {
+    const emptyPath = mkdtempSync(path.join(tmpdir(), 'rotator-no-redis-'));
+    const port = await freePort();
+    for (const [url, shown] of <Array<[string, string]>>[
+      [`redis://:s3cretpass123@127.0.0.1:${port}`, `redis://:****@127.0.0.1:${port}`],
+      [`redis://s3cretpass123@127.0.0.1:${port}`, `redis://****@127.0.0.1:${port}`],
+    ]) {
+      const error = await ensureDemoRedis(url, emptyPath).catch((err: Error) => err);
+      expect((error as Error).message).toContain(`REDIS_URL=${shown} `);
+      expect((error as Error).message).not.toContain('s3cretpass123');
+    }
+  });
+
   it('starts a private redis-server that answers, and stop() ends that process', async () => {
     const notices: string[] = [];
     const redis = await ensureDemoRedis(`redis://127.0.0.1:${await freePort()}`, process.env.PATH, (text) => notices.push(text));

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { describeRedisUrl } from '../../queue/redis-connection';
+import { maskUrlCredentials } from '../../config/masking';
 import { findExecutable, startPrivateRedis, type PrivateRedis } from './private-redis';
 
 /** Network errors that mean "no Redis is listening there", as opposed to a Redis that refuses us. */
@@ -93,7 +93,8 @@ export interface DemoRedis {
 export async function ensureDemoRedis(redisUrl: string, pathVariable: string | undefined, notice: (text: string) => void = () => undefined): Promise<DemoRedis> {
   const probe = await probeRedis(redisUrl);
   if (probe.answers) return { url: redisUrl };
-  const shown = describeRedisUrl(redisUrl);
+  // Masked as `config check` shows it (a lone user-info is the password to Redis clients).
+  const shown = maskUrlCredentials(redisUrl);
   if (!probe.nothingThere) {
     throw new DemoRedisUnavailableError(
       `the Redis at REDIS_URL=${shown} did not accept the demo's connection: ${probe.reason}. ` +
