@@ -286,6 +286,27 @@ describe('rotator demo on a shared Redis at REDIS_URL', () => {
   }, 30_000);
 });
 
+describe('rotator demo with ROTATOR_QUEUE_PREFIX set', () => {
+  it('uses that prefix and leaves its keys in Redis when it stops (they are the user’s, not the demo’s)', async () => {
+    const prefix = `rotator-demo-user-${process.pid}-${Date.now().toString(36)}`;
+    const envFile = path.join(mkdtempSync(path.join(tmpdir(), 'rotator-demo-prefix-')), 'demo.env');
+    const demo = await startDemo(['--cli-env-file', envFile], { REDIS_URL: TEST_REDIS_URL, ROTATOR_QUEUE_PREFIX: prefix });
+    try {
+      expect(demo.stderr.join('\n')).toContain(`queue prefix "${prefix}")`);
+      await waitFor(async () => (await keysUnder(prefix)).length > 0, 20_000, 'keys under the given prefix');
+      demo.kill('SIGINT');
+      expect(await demo.exited).toEqual({ code: 0, signal: null });
+      expect((await keysUnder(prefix)).length).toBeGreaterThan(0);
+    } finally {
+      await demo.stop();
+      const redis = new Redis(TEST_REDIS_URL);
+      const keys = await keysUnder(prefix);
+      if (keys.length > 0) await redis.unlink(...keys);
+      redis.disconnect();
+    }
+  }, 60_000);
+});
+
 describe('rotator demo killed with SIGKILL', () => {
   it('takes its private Redis with it within a few seconds; the next demo replaces the stale env file and says so', async () => {
     const envFile = path.join(mkdtempSync(path.join(tmpdir(), 'rotator-demo-killed-')), 'demo.env');
