@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { claimEnvFile, DemoEnvFileError, envFileMarker, formatEnvFile } from '../../src/cli/demo/env-file';
+import { claimEnvFile, demoProcessRuns, DemoEnvFileError, envFileMarker, formatEnvFile } from '../../src/cli/demo/env-file';
 
 const OPTION = '--cli-env-file';
 const claim = (file: string, content: string, isAlive: (pid: number) => boolean = () => false) => claimEnvFile(file, content, OPTION, isAlive);
@@ -102,5 +102,18 @@ describe('the demo’s env file', () => {
     } finally {
       chmodSync(readOnly, 0o700);
     }
+  });
+
+  it('counts a writer pid as a running demo only while that process runs with a `demo` argument (not a reused pid)', async () => {
+    expect(demoProcessRuns(process.pid)).toBe(false);
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', 'demo'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => child.once('spawn', resolve));
+      expect(demoProcessRuns(child.pid!)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(demoProcessRuns(child.pid!)).toBe(false);
   });
 });

@@ -46,25 +46,35 @@ export interface ClaimedEnvFile {
   remove(): void;
 }
 
-/** Whether a process with this pid exists (EPERM: it does, under another user). */
-export function processExists(pid: number): boolean {
+/**
+ * Whether the demo with this pid still runs: a process with that pid exists (EPERM: under another
+ * user) and, where /proc shows its command line (Linux), that line has a `demo` argument, so a
+ * pid the system has since given to another program does not keep a stale file alive.
+ */
+export function demoProcessRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let commandLine: string;
+  try {
+    commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return true;
+  }
+  return commandLine.split('\0').includes('demo');
 }
 
 /**
  * Creates `file` with O_EXCL (mode 0600) holding `content`, before the demo starts anything, so
  * it never writes over or deletes a file it did not create. An existing file is replaced only
  * when it is a demo env file (its first line is envFileMarker) whose writer no longer runs
- * (`isAlive`, default processExists). Throws DemoEnvFileError naming `option` when the directory
+ * (`isAlive`, default demoProcessRuns). Throws DemoEnvFileError naming `option` when the directory
  * is missing or not writable, when a running demo (pid N) owns the file, or when the file is
  * anybody else's.
  */
-export function claimEnvFile(file: string, content: string, option: string, isAlive: (pid: number) => boolean = processExists): ClaimedEnvFile {
+export function claimEnvFile(file: string, content: string, option: string, isAlive: (pid: number) => boolean = demoProcessRuns): ClaimedEnvFile {
   const dir = path.dirname(file);
   let dirStat;
   try {
