@@ -46,8 +46,8 @@ export async function probeRedis(url: string, timeoutMs = 2_000): Promise<RedisP
         answers: false,
         nothingThere: false,
         reason: tls
-          ? `a server listens at ${client.options.host}:${client.options.port} but the TLS handshake did not complete (${error.message}); is it a plain Redis without TLS (redis://)?`
-          : `a server listens at ${client.options.host}:${client.options.port} but did not answer as a Redis (${error.message}); does it need TLS (rediss://)?`,
+          ? `a server listens at ${client.options.host}:${client.options.port} but the TLS handshake did not complete (${error.message}), as with a plain Redis that has no TLS (that one takes redis://)`
+          : `a server listens at ${client.options.host}:${client.options.port} but did not answer as a Redis (${error.message}), as with a Redis that takes TLS only (that one takes rediss://)`,
       };
     }
     return { answers: false, nothingThere, reason: error.message };
