@@ -48,14 +48,15 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const COLUMN_TITLES: Array<{ title: string; sort?: OverviewSort }> = [
-  { title: 'Mailbox', sort: 'mailbox' },
+/** `direction` is the order sortOverviewRows gives that column, for aria-sort: mailbox A→Z, age oldest (largest) first, failures most first. */
+const COLUMN_TITLES: Array<{ title: string; sort?: OverviewSort; direction?: 'ascending' | 'descending' }> = [
+  { title: 'Mailbox', sort: 'mailbox', direction: 'ascending' },
   { title: 'Current key' },
-  { title: 'Key age', sort: 'age' },
+  { title: 'Key age', sort: 'age', direction: 'descending' },
   { title: 'Last outcome' },
   { title: 'Next run' },
   { title: 'Pending revocation' },
-  { title: 'Failures in a row', sort: 'failures' },
+  { title: 'Failures in a row', sort: 'failures', direction: 'descending' },
   { title: 'Jobs' },
 ];
 
@@ -63,10 +64,10 @@ const COLUMN_TITLES: Array<{ title: string; sort?: OverviewSort }> = [
 export function renderMailboxOverviewPage(overview: MailboxOverview, sort: OverviewSort): string {
   const now = Date.parse(overview.generatedAt);
   const rows = sortOverviewRows(overview.mailboxes, sort);
-  const header = COLUMN_TITLES.map(({ title, sort: key }) => {
+  const header = COLUMN_TITLES.map(({ title, sort: key, direction }) => {
     if (!key) return `<th scope="col">${escapeHtml(title)}</th>`;
     const current = key === sort;
-    return `<th scope="col"${current ? ' aria-sort="descending"' : ''}><a href="${MAILBOX_OVERVIEW_PATH}?sort=${key}"${current ? ' class="current"' : ''}>${escapeHtml(title)}</a></th>`;
+    return `<th scope="col"${current ? ` aria-sort="${direction}"` : ''}><a href="${MAILBOX_OVERVIEW_PATH}?sort=${key}"${current ? ' class="current"' : ''}>${escapeHtml(title)}</a></th>`;
   }).join('');
   const body =
     rows.length === 0

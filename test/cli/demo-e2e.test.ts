@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -8,6 +9,7 @@ import { waitFor } from '../support/test-bed';
 import { REPO_ROOT, RotatorProcess, writeConfigFile } from '../support/rotator-process';
 import { freePort } from '../http/support/redis-server-process';
 import { duplicateKeys } from '../support/duplicate-keys';
+import { TEST_REDIS_URL } from '../support/redis';
 
 /** A port where nothing listens: bound and released a moment ago. */
 const closedRedisUrl = async () => `redis://127.0.0.1:${await freePort()}`;
@@ -155,7 +157,7 @@ describe('rotator demo without a Redis at REDIS_URL and without redis-server', (
 });
 
 describe('rotator demo that cannot start', () => {
-  it('stops its private Redis when start-up fails (a stand-in port in use) and names the option to change', async () => {
+  it('refuses a stand-in port in use before it starts anything (no private Redis), and names the option to change', async () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const busyPort = (busy.address() as AddressInfo).port;
@@ -166,11 +168,9 @@ describe('rotator demo that cannot start', () => {
       clearTimeout(timer);
       const stderr = demo.stderr.join('\n');
       expect(exit).toEqual({ code: 1, signal: null });
-      expect(stderr).toContain(`the Sendmux sandbox cannot listen on port ${busyPort}: it is in use`);
+      expect(stderr).toContain(`the Sendmux sandbox cannot listen on 127.0.0.1:${busyPort}: it is in use`);
       expect(stderr).toContain('--sendmux-port');
-      const pid = Number(/private redis-server \(pid (\d+)/.exec(stderr)?.[1]);
-      expect(pid).toBeGreaterThan(0);
-      expect(isRunning(pid)).toBe(false);
+      expect(stderr).not.toContain('private redis-server');
     } finally {
       busy.close();
     }
@@ -202,4 +202,169 @@ describe('rotator demo in a terminal', () => {
       child.kill('SIGKILL');
     }
   }, 60_000);
+});
+
+/** Starts a demo and waits for its banner (or its exit). */
+async function startDemo(args: string[], env: NodeJS.ProcessEnv): Promise<RotatorProcess> {
+  const demo = new RotatorProcess(['demo', '--mailboxes', '1', '--sendmux-port', '0', '--secrets-manager-port', '0', ...args], { PORT: '0', ...env });
+  let exited = false;
+  void demo.exited.then(() => (exited = true));
+  await waitFor(() => exited || demo.stderr.some((l) => l.includes('Ctrl-C stops everything')), 30_000, 'the demo banner');
+  if (exited) throw new Error(`the demo exited:\n${demo.output()}`);
+  return demo;
+}
+
+/** Every key under `<prefix>:` in the test Redis (SCAN, read-only). */
+async function keysUnder(prefix: string): Promise<string[]> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Runs a demo that must refuse to start; returns its exit and stderr. */
+async function refusedDemo(args: string[], env: NodeJS.ProcessEnv): Promise<{ exit: { code: number | null; signal: NodeJS.Signals | null }; stderr: string }> {
+  const demo = new RotatorProcess(['demo', '--mailboxes', '1', ...args], env);
+  const timer = setTimeout(() => demo.kill('SIGKILL'), 20_000);
+  const exit = await demo.exited;
+  clearTimeout(timer);
+  return { exit, stderr: demo.stderr.join('\n') };
+}
+
+describe('rotator demo on a shared Redis at REDIS_URL', () => {
+  const password = 's3cretpass123';
+  let demo: RotatorProcess;
+  let envFile: string;
+  let prefix: string;
+
+  beforeAll(async () => {
+    envFile = path.join(mkdtempSync(path.join(tmpdir(), 'rotator-demo-shared-')), 'demo.env');
+    demo = await startDemo(['--cli-env-file', envFile], { REDIS_URL: TEST_REDIS_URL.replace('redis://', `redis://:${password}@`) });
+    prefix = /queue prefix "([^"]+)"/.exec(demo.stderr.join('\n'))?.[1] ?? '';
+  }, 60_000);
+
+  afterAll(async () => {
+    await demo.stop();
+  });
+
+  it('masks the Redis password in the banner as `config check` does; only the 0600 env file keeps it', () => {
+    const banner = demo.stderr.join('\n');
+    expect(banner).toMatch(/Redis: +redis:\/\/:\*\*\*\*@127\.0\.0\.1:6379/);
+    expect(demo.output()).not.toContain(password);
+    expect(readFileSync(envFile, 'utf8')).toContain(`REDIS_URL=redis://:${password}@127.0.0.1:6379`);
+  });
+
+  it('uses a queue prefix of its own for this run, written into the env file', async () => {
+    expect(prefix).toMatch(/^rotator-demo-[0-9a-f]{6}$/);
+    expect(readFileSync(envFile, 'utf8')).toContain(`ROTATOR_QUEUE_PREFIX=${prefix}\n`);
+    await waitFor(async () => (await keysUnder(prefix)).length > 0, 20_000, 'keys under the demo prefix');
+  });
+
+  it('refuses a second demo that would take the running demo’s env file, before starting anything, naming its pid', async () => {
+    const second = await refusedDemo(['--sendmux-port', '0', '--secrets-manager-port', '0', '--cli-env-file', envFile], { REDIS_URL: await closedRedisUrl(), PORT: '0' });
+    expect(second.exit).toEqual({ code: 1, signal: null });
+    expect(second.stderr).toContain(`another rotator demo (pid ${demo.pid}) is running and uses this file`);
+    expect(second.stderr).not.toContain('private redis-server');
+    expect(readFileSync(envFile, 'utf8')).toContain(`ROTATOR_QUEUE_PREFIX=${prefix}\n`);
+  }, 30_000);
+
+  it('on SIGINT deletes every key of its own prefix (SCAN, no FLUSH) and its env file', async () => {
+    demo.kill('SIGINT');
+    const exit = await demo.exited;
+    expect({ exit, output: exit.code === 0 ? '' : demo.output() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
+    expect(await keysUnder(prefix)).toEqual([]);
+    expect(existsSync(envFile)).toBe(false);
+  }, 30_000);
+});
+
+describe('rotator demo with ROTATOR_QUEUE_PREFIX set', () => {
+  it('uses that prefix and leaves its keys in Redis when it stops (they are the user’s, not the demo’s)', async () => {
+    const prefix = `rotator-demo-user-${process.pid}-${Date.now().toString(36)}`;
+    const envFile = path.join(mkdtempSync(path.join(tmpdir(), 'rotator-demo-prefix-')), 'demo.env');
+    const demo = await startDemo(['--cli-env-file', envFile], { REDIS_URL: TEST_REDIS_URL, ROTATOR_QUEUE_PREFIX: prefix });
+    try {
+      expect(demo.stderr.join('\n')).toContain(`queue prefix "${prefix}")`);
+      await waitFor(async () => (await keysUnder(prefix)).length > 0, 20_000, 'keys under the given prefix');
+      demo.kill('SIGINT');
+      expect(await demo.exited).toEqual({ code: 0, signal: null });
+      expect((await keysUnder(prefix)).length).toBeGreaterThan(0);
+    } finally {
+      await demo.stop();
+      const redis = new Redis(TEST_REDIS_URL);
+      const keys = await keysUnder(prefix);
+      if (keys.length > 0) await redis.unlink(...keys);
+      redis.disconnect();
+    }
+  }, 60_000);
+});
+
+describe('rotator demo killed with SIGKILL', () => {
+  it('takes its private Redis with it within a few seconds; the next demo replaces the stale env file and says so', async () => {
+    const envFile = path.join(mkdtempSync(path.join(tmpdir(), 'rotator-demo-killed-')), 'demo.env');
+    const first = await startDemo(['--cli-env-file', envFile], { REDIS_URL: await closedRedisUrl() });
+    const redisPid = Number(/private redis-server \(pid (\d+)/.exec(first.stderr.join('\n'))?.[1]);
+    expect(isRunning(redisPid)).toBe(true);
+    first.kill('SIGKILL');
+    await first.exited;
+    await waitFor(() => !isRunning(redisPid), 8_000, 'the private Redis to stop after the demo was SIGKILLed');
+    expect(readFileSync(envFile, 'utf8')).toContain(`(pid ${first.pid})`);
+
+    const second = await startDemo(['--cli-env-file', envFile], { REDIS_URL: await closedRedisUrl() });
+    try {
+      expect(second.stderr.join('\n')).toContain(`left by a demo that is no longer running (pid ${first.pid})`);
+      expect(readFileSync(envFile, 'utf8')).toContain(`(pid ${second.pid})`);
+    } finally {
+      second.kill('SIGINT');
+      await second.exited;
+    }
+    expect(existsSync(envFile)).toBe(false);
+  }, 60_000);
+});
+
+describe('rotator demo refuses, before starting anything (no Redis started, no key minted)', () => {
+  const noRedis = async () => ({ REDIS_URL: await closedRedisUrl(), PORT: '0' });
+
+  it('a --cli-env-file that exists and is not a demo’s (a project .env), leaving it as it was', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'rotator-project-')), '.env');
+    writeFileSync(file, 'SENDMUX_API_KEY_SECRET_ID=prod/key\n');
+    const run = await refusedDemo(['--sendmux-port', '0', '--secrets-manager-port', '0', '--cli-env-file', file], await noRedis());
+    expect(run.exit).toEqual({ code: 1, signal: null });
+    expect(run.stderr).toContain('the file exists and was not written by rotator demo');
+    expect(run.stderr).toContain('--cli-env-file');
+    expect(run.stderr).not.toContain('private redis-server');
+    expect(readFileSync(file, 'utf8')).toBe('SENDMUX_API_KEY_SECRET_ID=prod/key\n');
+  }, 30_000);
+
+  it('a --cli-env-file in a directory that does not exist', async () => {
+    const run = await refusedDemo(['--sendmux-port', '0', '--secrets-manager-port', '0', '--cli-env-file', '/nonexistent/dir/x.env'], await noRedis());
+    expect(run.exit).toEqual({ code: 1, signal: null });
+    expect(run.stderr).toContain('--cli-env-file /nonexistent/dir/x.env: the directory /nonexistent/dir does not exist');
+    expect(run.stderr).not.toMatch(/private redis-server|ENOENT/);
+  }, 30_000);
+
+  it.each([
+    [['--sendmux-port', '3002'], {}, /the Sendmux sandbox \(--sendmux-port\) and the Secrets Manager stand-in \(--secrets-manager-port\) are both set to port 3002/],
+    [['--sendmux-port', '0', '--secrets-manager-port', '4123'], { PORT: '4123' }, /the Secrets Manager stand-in \(--secrets-manager-port\) and the rotator \(the PORT variable\) are both set to port 4123/],
+  ])('two of its own listeners on one port (%j %j), naming both', async (args, env, message) => {
+    const run = await refusedDemo([...args, '--cli-env-file', path.join(mkdtempSync(path.join(tmpdir(), 'rotator-demo-ports-')), 'demo.env')], { ...(await noRedis()), ...env });
+    expect(run.exit).toEqual({ code: 1, signal: null });
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toContain('private redis-server');
+  }, 30_000);
+
+  it('a HOST the service would refuse (not loopback, no ROTATOR_API_TOKEN)', async () => {
+    const run = await refusedDemo(['--sendmux-port', '0', '--secrets-manager-port', '0', '--cli-env-file', path.join(mkdtempSync(path.join(tmpdir(), 'rotator-demo-host-')), 'demo.env')], { ...(await noRedis()), HOST: 'example.com' });
+    expect(run.exit).toEqual({ code: 1, signal: null });
+    expect(run.stderr).toContain('refusing to serve the HTTP API on HOST=example.com without authentication');
+    expect(run.stderr).not.toMatch(/private redis-server|rotated/);
+  }, 30_000);
 });

@@ -26,6 +26,33 @@ describe('the demo’s Redis', () => {
     expect(await probeRedis(`redis://127.0.0.1:${port}`)).toEqual({ answers: false, nothingThere: true, reason: `connect ECONNREFUSED 127.0.0.1:${port}` });
   });
 
+  it('checks what the service’s connection does (SELECT of the URL’s database): an out-of-range database is one clear error naming REDIS_URL, and nothing is started', async () => {
+    const url = `${TEST_REDIS_URL.replace(/\/\d*$/, '')}/99`;
+    const probe = await probeRedis(url);
+    expect(probe).toEqual({ answers: false, nothingThere: false, reason: expect.stringContaining('DB index is out of range') });
+    await expect(ensureDemoRedis(url, process.env.PATH)).rejects.toThrow(/REDIS_URL=redis:\/\/127\.0\.0\.1:6379\/99 did not accept the demo's connection: .*DB index is out of range/);
+  });
+
+  it('reports a TLS handshake that fails against a listening plain Redis (rediss://) as such, never as "no Redis answers"', async () => {
+    const url = TEST_REDIS_URL.replace(/^redis:/, 'rediss:');
+    const probe = await probeRedis(url, 1_000);
+    expect(probe).toEqual({ answers: false, nothingThere: false, reason: expect.stringContaining('the TLS handshake did not complete') });
+    await expect(ensureDemoRedis(url, process.env.PATH)).rejects.toThrow(/did not accept the demo's connection: a server listens at 127\.0\.0\.1:6379 but the TLS handshake/);
+  }, 15_000);
+
+  it('never shows the REDIS_URL password in its messages, a lone user-info (read as the password) included', async () => {
+    const emptyPath = mkdtempSync(path.join(tmpdir(), 'rotator-no-redis-'));
+    const port = await freePort();
+    for (const [url, shown] of <Array<[string, string]>>[
+      [`redis://:s3cretpass123@127.0.0.1:${port}`, `redis://:****@127.0.0.1:${port}`],
+      [`redis://s3cretpass123@127.0.0.1:${port}`, `redis://****@127.0.0.1:${port}`],
+    ]) {
+      const error = await ensureDemoRedis(url, emptyPath).catch((err: Error) => err);
+      expect((error as Error).message).toContain(`REDIS_URL=${shown} `);
+      expect((error as Error).message).not.toContain('s3cretpass123');
+    }
+  });
+
   it('starts a private redis-server that answers, and stop() ends that process', async () => {
     const notices: string[] = [];
     const redis = await ensureDemoRedis(`redis://127.0.0.1:${await freePort()}`, process.env.PATH, (text) => notices.push(text));

@@ -109,6 +109,17 @@ describe('the mailbox overview page', () => {
     expect(rowOrder((await page('?sort=mailbox')).html)).toEqual(['mbx_missing_0001', 'mbx_test_0001', 'mbx_test_0002']);
   });
 
+  it.each([
+    ['?sort=mailbox', 'Mailbox', 'ascending'],
+    ['', 'Mailbox', 'ascending'],
+    ['?sort=age', 'Key age', 'descending'],
+    ['?sort=failures', 'Failures in a row', 'descending'],
+  ])('marks only the sorted column with aria-sort in the order it is sorted (%s: %s %s)', async (query, column, direction) => {
+    const { html } = await page(query);
+    const marked = [...html.matchAll(/<th scope="col" aria-sort="(\w+)"><a [^>]*>([^<]+)<\/a>/g)].map((m) => [m[2], m[1]]);
+    expect(marked).toEqual([[column, direction]]);
+  });
+
   it.each(['?sort=oldest', '?sort=age&x=1', '?sort=<b>'])('answers 400 for %s', async (query) => {
     const { status, html } = await page(query);
     expect(status).toBe(400);

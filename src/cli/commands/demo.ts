@@ -9,7 +9,10 @@ import { createSecretsManagerClient } from '../../aws/secrets-manager-client';
 import { startRotatorService, ROLES } from '../../app/service';
 import { EXIT_USAGE, type CliContext } from '../context';
 import { ensureDemoRedis } from '../demo/demo-redis';
-import { DEFAULT_DEMO_ENV_FILE, formatEnvFile, writeEnvFile } from '../demo/env-file';
+import { claimEnvFile, DEFAULT_DEMO_ENV_FILE, envFileMarker, formatEnvFile } from '../demo/env-file';
+import { deleteQueuePrefixKeys, demoQueuePrefix } from '../demo/queue-prefix';
+import { InsecureBindError, isLoopbackHost } from '../../http/auth';
+import { createServer } from 'node:net';
 import { createRotationLineSink } from '../demo/rotation-lines';
 
 /** Fixed, so the env file and the README's commands stay valid from one demo run to the next. */
@@ -130,11 +133,39 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
   };
 
   try {
-    // Configuration problems first (REDIS_URL, LOG_FORMAT, the YAML file), before anything starts.
-    loadSettings({ env: { ...baseEnv, SENDMUX_API_KEY: DEFAULT_SANDBOX_MANAGEMENT_KEY, SENDMUX_API_KEY_SECRET_ID: '' }, cwd: io.cwd, configPath });
+    const queuePrefix = demoQueuePrefix(baseEnv.ROTATOR_QUEUE_PREFIX);
+    const host = baseEnv.HOST || '127.0.0.1';
+    // Everything the service would refuse, before anything starts (no Redis, no key minted):
+    // REDIS_URL, LOG_FORMAT, HOST, PORT, the YAML file; then the ports and the env file.
+    const early = loadSettings({
+      env: { ...baseEnv, SENDMUX_API_KEY: DEFAULT_SANDBOX_MANAGEMENT_KEY, SENDMUX_API_KEY_SECRET_ID: '', ROTATOR_QUEUE_PREFIX: queuePrefix.prefix, HOST: host },
+      cwd: io.cwd,
+      configPath,
+    });
+    if (early.env.apiToken === undefined && !isLoopbackHost(host)) throw new InsecureBindError(host);
+    await checkListeners([
+      { what: 'the Sendmux sandbox', option: '--sendmux-port', host: '127.0.0.1', port: plan.sendmuxPort },
+      { what: 'the Secrets Manager stand-in', option: '--secrets-manager-port', host: '127.0.0.1', port: plan.secretsManagerPort },
+      { what: 'the rotator', option: 'the PORT variable', host, port: early.env.port },
+    ]);
+
+    // Claimed now (O_EXCL, a placeholder) so a file the demo may not write stops it before it starts anything.
+    const marker = envFileMarker(process.pid);
+    const envFile = claimEnvFile(path.resolve(io.cwd, plan.envFile), formatEnvFile([marker, 'The demo is starting.'], {}), '--cli-env-file');
+    parts.add(() => envFile.remove());
+    if (envFile.replacedStalePid !== undefined) {
+      io.stderr(`rotator demo: replaced ${displayPath(io.cwd, envFile.path)}, left by a demo that is no longer running (pid ${envFile.replacedStalePid})\n`);
+    }
 
     const redis = await ensureDemoRedis(baseEnv.REDIS_URL || ENV_DEFAULTS.REDIS_URL, baseEnv.PATH, (text) => io.stderr(`rotator demo: ${text}\n`));
     if (redis.privateRedis) parts.add(() => redis.privateRedis!.stop());
+    // A private Redis takes its keys with it; in a shared one the demo deletes what it wrote under
+    // the prefix it made up (after the service has stopped, as this closer runs after its own).
+    if (queuePrefix.generated && !redis.privateRedis) {
+      parts.add(async () => {
+        await deleteQueuePrefixKeys(redis.url, queuePrefix.prefix);
+      });
+    }
     if (stopRequested) return;
 
     const sandbox = await listenOrExplain('the Sendmux sandbox', '--sendmux-port', plan.sendmuxPort, () =>
@@ -167,8 +198,8 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
       SENDMUX_API_KEY_SECRET_ID: '',
       AWS_REGION: region,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: standIn.url,
-      ROTATOR_QUEUE_PREFIX: baseEnv.ROTATOR_QUEUE_PREFIX || 'rotator-demo',
-      HOST: baseEnv.HOST || '127.0.0.1',
+      ROTATOR_QUEUE_PREFIX: queuePrefix.prefix,
+      HOST: host,
     };
     const settings = loadSettings({ env, cwd: io.cwd, configPath });
     const format = resolveLogFormat(settings.env.logFormat, true);
@@ -186,16 +217,14 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
     parts.add(() => service.close());
     if (stopRequested) return;
 
-    const envFile = writeEnvFile(
-      path.resolve(io.cwd, plan.envFile),
+    envFile.write(
       formatEnvFile(
-        [`Written by rotator demo (pid ${process.pid}) and removed when it stops. LOCAL STAND-INS ONLY, never production.`,
+        [marker, 'Removed when that demo stops. LOCAL STAND-INS ONLY, never production.',
           'Use: node --env-file=<this file> dist/src/cli/main.js status'],
         cliEnvironment(settings, standIn.url),
       ),
     );
-    parts.add(() => envFile.remove());
-    io.stderr(banner({ settings, plan, sandboxUrl: sandbox.url, standInUrl: standIn.url, http: service.http?.url, privateRedisPid: redis.privateRedis?.pid, envFile: displayPath(io.cwd, envFile.path), format }));
+    io.stderr(banner({ settings, plan, sandboxUrl: sandbox.url, standInUrl: standIn.url, http: service.http?.url, privateRedisPid: redis.privateRedis?.pid, envFile: displayPath(io.cwd, envFile.path), format, prefixGenerated: queuePrefix.generated }));
 
     await stopSignal;
   } finally {
@@ -225,6 +254,43 @@ function cliEnvironment(settings: RotatorSettings, standInUrl: string): Record<s
   };
 }
 
+interface Listener {
+  what: string;
+  /** How a person changes it, e.g. `--sendmux-port`. */
+  option: string;
+  host: string;
+  /** 0 = any free port: nothing to check. */
+  port: number;
+}
+
+/**
+ * Throws DemoStartError when two of the demo's own listeners want the same port (naming both
+ * options), or when one cannot listen there now (in use, an address this machine does not have,
+ * a privileged port): checked by binding and releasing it, before anything starts.
+ */
+async function checkListeners(listeners: readonly Listener[]): Promise<void> {
+  for (const [i, a] of listeners.entries()) {
+    const clash = listeners.slice(i + 1).find((b) => a.port !== 0 && b.port === a.port);
+    if (clash) {
+      throw new DemoStartError(
+        `${a.what} (${a.option}) and ${clash.what} (${clash.option}) are both set to port ${a.port}: give one of them another port (0 = any free port).`,
+      );
+    }
+  }
+  for (const listener of listeners) {
+    if (listener.port === 0) continue;
+    await new Promise<void>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? 'it is in use (another demo still running?). Stop that process, or choose another port'
+          : `${err.code ?? err.message}. Choose another ${listener.option === 'the PORT variable' ? 'HOST or PORT' : 'port'}`;
+        reject(new DemoStartError(`${listener.what} cannot listen on ${listener.host}:${listener.port}: ${why} with ${listener.option} (0 = any free port).`));
+      });
+      server.listen(listener.port, listener.host, () => server.close(() => resolve()));
+    });
+  }
+}
+
 /** Runs `start`; a port already in use becomes a DemoStartError naming the way to pick another. */
 async function listenOrExplain<T>(what: string, override: string, port: number, start: () => Promise<T>): Promise<T> {
   try {
@@ -248,6 +314,7 @@ interface BannerFacts {
   privateRedisPid: number | undefined;
   envFile: string;
   format: string;
+  prefixGenerated: boolean;
 }
 
 function banner(facts: BannerFacts): string {
@@ -255,7 +322,7 @@ function banner(facts: BannerFacts): string {
   const base = facts.http ?? `http://${settings.env.host}:${settings.env.port}`;
   const redis = facts.privateRedisPid !== undefined
     ? `${describeRedisTarget(settings.env.redis)}  LOCAL STAND-IN: nothing answered at REDIS_URL, so the demo started a private redis-server (pid ${facts.privateRedisPid}); no persistence, stopped with the demo`
-    : `${describeRedisTarget(settings.env.redis)}  (${settings.env.redis.variable}; queue prefix "${settings.env.queuePrefix}")`;
+    : `${describeRedisTarget(settings.env.redis)}  (${settings.env.redis.variable}; queue prefix "${settings.env.queuePrefix}"${facts.prefixGenerated ? ', this run\'s own: its keys are deleted when the demo stops' : ''})`;
   const cli = `node --env-file=${facts.envFile} dist/src/cli/main.js`;
   return [
     '',

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { maskUrlCredentials } from '../../config/masking';
 import { findExecutable, startPrivateRedis, type PrivateRedis } from './private-redis';
@@ -27,16 +28,47 @@ export async function probeRedis(url: string, timeoutMs = 2_000): Promise<RedisP
   client.on('error', (err: NodeJS.ErrnoException) => (socketError ??= err));
   try {
     await client.connect();
+    // What the service's connection does next: ioredis sends AUTH and SELECT on connect but only
+    // emits their failure as an event, so the db of the URL is selected here again and must answer.
+    const db = client.options.db ?? 0;
+    if (db !== 0) await client.select(db);
     await client.ping();
     return { answers: true };
   } catch (err) {
     const error = socketError ?? (err as NodeJS.ErrnoException);
     const nothingThere =
       (error.code !== undefined && NOTHING_THERE.has(error.code)) || /ETIMEDOUT|Connection is closed|ECONNREFUSED/.test(error.message);
+    if (nothingThere && (await acceptsTcp(client.options.host, client.options.port, timeoutMs))) {
+      // Something listens there but did not speak Redis to us: a plain Redis behind rediss://
+      // (the TLS handshake stalls), a TLS-only Redis behind redis://, another service. Never "nothing there".
+      const tls = client.options.tls !== undefined;
+      return {
+        answers: false,
+        nothingThere: false,
+        reason: tls
+          ? `a server listens at ${client.options.host}:${client.options.port} but the TLS handshake did not complete (${error.message}), as with a plain Redis that has no TLS (that one takes redis://)`
+          : `a server listens at ${client.options.host}:${client.options.port} but did not answer as a Redis (${error.message}), as with a Redis that takes TLS only (that one takes rediss://)`,
+      };
+    }
     return { answers: false, nothingThere, reason: error.message };
   } finally {
     client.disconnect();
   }
+}
+
+/** Whether a plain TCP connection to host:port is accepted within `timeoutMs`. */
+async function acceptsTcp(host: string | undefined, port: number | undefined, timeoutMs: number): Promise<boolean> {
+  if (host === undefined || port === undefined) return false;
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (accepted: boolean) => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** Neither REDIS_URL answers nor can the demo start a Redis of its own; the message says what to do. */
@@ -61,11 +93,12 @@ export interface DemoRedis {
 export async function ensureDemoRedis(redisUrl: string, pathVariable: string | undefined, notice: (text: string) => void = () => undefined): Promise<DemoRedis> {
   const probe = await probeRedis(redisUrl);
   if (probe.answers) return { url: redisUrl };
+  // Masked as `config check` shows it (a lone user-info is the password to Redis clients).
   const shown = maskUrlCredentials(redisUrl);
   if (!probe.nothingThere) {
     throw new DemoRedisUnavailableError(
       `the Redis at REDIS_URL=${shown} did not accept the demo's connection: ${probe.reason}. ` +
-        'Fix REDIS_URL (password, TLS: rediss://), or unset it to use a local Redis.',
+        'Fix REDIS_URL (password, database index, TLS: rediss://), or unset it to use a local Redis.',
     );
   }
   const binary = findExecutable('redis-server', pathVariable);

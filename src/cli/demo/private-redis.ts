@@ -51,7 +51,8 @@ export async function freeLoopbackPort(): Promise<number> {
  * `--appendonly no`) and resolves once it answers PING, within `readyTimeoutMs` (default 5000).
  * The child runs in its own process group, so a Ctrl-C in the terminal reaches only the demo,
  * which stops Redis last, after its own connections are closed; if this process exits without
- * calling stop() (an uncaught error), an exit hook kills the child. Throws PrivateRedisError
+ * calling stop() (an uncaught error), an exit hook kills the child, and if it is SIGKILLed a
+ * watchdog process (startWatchdog) stops the child within a few seconds. Throws PrivateRedisError
  * when it exits or does not answer in time (and leaves no process behind).
  */
 export async function startPrivateRedis(binary: string, readyTimeoutMs = 5_000): Promise<PrivateRedis> {
@@ -71,12 +72,16 @@ export async function startPrivateRedis(binary: string, readyTimeoutMs = 5_000):
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
+  const watchdog = startWatchdog(process.pid, child.pid);
   const killOnExit = () => {
+    watchdog?.kill('SIGKILL');
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
 
   const stop = async (graceMs = 5_000): Promise<void> => {
+    // The watchdog first, so it never signals a pid that the system has reused after Redis exited.
+    if (watchdog && watchdog.exitCode === null && watchdog.signalCode === null) watchdog.kill('SIGKILL');
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -93,6 +98,27 @@ export async function startPrivateRedis(binary: string, readyTimeoutMs = 5_000):
     throw err;
   }
   return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop };
+}
+
+/**
+ * Nothing in this process runs when it is SIGKILLed, and redis-server (its own process group, so
+ * a Ctrl-C reaches only the demo) would then run on for good. A detached `sh` polls once a second
+ * whether `ownerPid` still exists; when it is gone it sends redis-server SIGTERM, then SIGKILL
+ * after 3 s. It ends by itself when redis-server has exited. Undefined when sh cannot be run.
+ */
+function startWatchdog(ownerPid: number, redisPid: number | undefined): ChildProcess | undefined {
+  if (redisPid === undefined) return undefined;
+  const script =
+    'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
+    'if kill -0 "$2" 2>/dev/null; then kill -TERM "$2"; sleep 3; kill -KILL "$2" 2>/dev/null; fi';
+  try {
+    const watchdog = spawn('/bin/sh', ['-c', script, 'rotator-demo-redis-watchdog', String(ownerPid), String(redisPid)], { stdio: 'ignore', detached: true });
+    watchdog.on('error', () => undefined);
+    watchdog.unref();
+    return watchdog;
+  } catch {
+    return undefined;
+  }
 }
 
 async function waitUntilAnswering(child: ChildProcess, port: number, timeoutMs: number, output: () => string): Promise<void> {
