@@ -125,7 +125,9 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
       maxStalledCount: opts.workerTuning?.maxStalledCount,
       processors: {
         [ROTATE_JOB_NAME]: createRotateMailboxKeyProcessor(rotationDeps),
-        [REVOKE_JOB_NAME]: createRevokePreviousKeyProcessor({ file, sendmux, secrets, pauseQueueFor, logger: jobLogger, events: opts.events }),
+        [REVOKE_JOB_NAME]: createRevokePreviousKeyProcessor({
+          file, sendmux, secrets, jobs: rotationDeps.jobs, busyRetryMs: file.rotation.backoffInitialMs, pauseQueueFor, logger: jobLogger, events: opts.events,
+        }),
       },
     });
   }

@@ -16,6 +16,7 @@ describe('configuration file', () => {
         revokePreviousAfterMs: 24 * 3_600_000,
         minRotationIntervalMs: 15 * 60_000,
         maxKeyAgeMs: null,
+        reconcileIntervalMs: 3_600_000,
         tags: {},
         groups: [],
         rotation: { attempts: 8, backoffInitialMs: 5_000, backoffMaxMs: 300_000, concurrency: 16, onLimitExceeded: 'fail', appNamePrefix: 'rotator', lockDurationMs: 30_000, stalledIntervalMs: 30_000, shutdownTimeoutMs: 60_000 },
