@@ -117,6 +117,40 @@ describe('the reconciler after Redis lost every key of the prefix', () => {
   });
 });
 
+describe('the reconciler of a running scheduler', () => {
+  let bed: TestBed;
+  let service: RotatorService | undefined;
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 2, label: 'reconcile-live', config: { revokePreviousAfter: '4s', reconcileInterval: '1s' } });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await bed.close();
+  });
+
+  it('rebuilds revocations lost while it runs on its next pass, not only at start-up', async () => {
+    const first = await bed.runtime();
+    for (const mailboxId of bed.mailboxIds) await rotate(first, mailboxId); // first keys, before the scheduler's catch-up sees no secret
+    await first.close();
+    service = await startRotatorService({ settings: bed.settings, logger: bed.logs.logger, roles: new Set(['worker', 'scheduler']), secretsManagerClient: bed.smClient });
+    const runtime = service.runtime;
+    const superseded: string[] = [];
+    for (const mailboxId of bed.mailboxIds) superseded.push((await rotate(runtime, mailboxId)).previousKeyId!);
+    // Let the start-up pass be long over, then lose the delayed jobs under the running service.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    for (const keyId of superseded) await (await runtime.queue.getJob(revocationJobId(keyIdOwner(bed, keyId), keyId)))?.remove();
+    expect(superseded.every((keyId) => bed.sandbox.state.keys.get(keyId)?.status === 'live')).toBe(true);
+
+    await waitFor(() => superseded.every((keyId) => bed.sandbox.state.keys.get(keyId)?.status === 'revoked'), 4_000 + 1_000 + 15_000, 'superseded keys revoked');
+    for (const mailboxId of bed.mailboxIds) expect(await currentKeyAuthenticates(bed, runtime, mailboxId)).toBe(true);
+  });
+});
+
+function keyIdOwner(bed: TestBed, keyId: string): string {
+  return bed.sandbox.state.keys.get(keyId)!.mailboxId;
+}
+
 describe('a reconcile pass', () => {
   let bed: TestBed;
   let runtime: RotatorRuntime;
