@@ -139,6 +139,8 @@ export class Reconciler {
     const resolution = await resolveMailboxes({ file: this.deps.file, sendmux: this.deps.sendmux, logger: this.deps.logger });
     const findings: ReconcileFinding[] = [];
     await forEachWithLimit(resolution.mailboxes, this.deps.concurrency ?? DEFAULT_RECONCILE_CONCURRENCY, async (mailbox) => {
+      // Shutdown must not wait for a whole pass: the rest is done by the next process's pass.
+      if (this.stopped) return;
       try {
         findings.push(...(await this.reconcileMailbox(mailbox.mailboxId, mailbox.email)));
       } catch (err) {
