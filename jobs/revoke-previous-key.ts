@@ -32,7 +32,8 @@ export interface RevokePreviousKeyDeps {
 
 /**
  * Step 5 of docs/design.md, in a delayed job of its own: revoke a superseded key (or, for the
- * reconciler's `stale-pending` cause, the key of an abandoned AWSPENDING version: src/reconcile/stale-pending.ts). Whatever the job data
+ * reconciler's `stale-pending` cause, the key of an abandoned AWSPENDING version, proven
+ * abandoned by src/reconcile/stale-pending.ts). For `superseded`, whatever the job data
  * says, the key is revoked only when Secrets Manager proves it superseded in this mailbox's secret
  * (not AWSCURRENT, not AWSPENDING, recorded in a version's `supersedes`), and not before that
  * record's `revoke_not_before` (the job then waits, no attempt used). It fails closed, for good,
