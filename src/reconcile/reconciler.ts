@@ -13,8 +13,15 @@ import { parseStoredMailboxSecret, slotOfDocument, type StoredMailboxSecret } fr
 import type { RotationQueue } from '../queue/rotation-queue';
 import { RETIRED_KEY_TAG } from './retired-key-tag';
 
-/** Mailboxes reconciled at once: at most twice this many Secrets Manager reads in flight. */
+/** Mailboxes reconciled at once: at most this many Secrets Manager requests in flight. */
 export const DEFAULT_RECONCILE_CONCURRENCY = 8;
+
+/**
+ * How many superseded keys of a mailbox a pass looks at (AWSPREVIOUS and the two before it): the
+ * revocation job proves supersession along a chain of 5 (src/rotation/supersession.ts), so these
+ * can all still be proven.
+ */
+export const MAX_SUPERSEDED_KEYS = 3;
 
 /** What the reconciler did (or found) for one mailbox; several per mailbox are possible. */
 export type ReconcileFinding =
@@ -181,26 +188,57 @@ export class Reconciler {
     return findings;
   }
 
+  /**
+   * The superseded keys, newest first: AWSCURRENT's `supersedes` (the AWSPREVIOUS key), then the key
+   * that version superseded, and so on, up to MAX_SUPERSEDED_KEYS. The walk stops at the key the
+   * `rotator:retired-key` tag names: revocations fire oldest first, so older keys are done too.
+   * Each step past the first costs one GetSecretValue, and only while the AWSPREVIOUS key still
+   * waits for its grace period (or lost its job).
+   */
   private async reconcilePrevious(settings: MailboxSettings, description: SecretDescription, current: StoredMailboxSecret): Promise<ReconcileFinding[]> {
-    const { mailboxId } = settings;
-    const superseded = current.supersedes;
-    const recordedNotBefore = current.revoke_not_before;
-    // Nothing recorded to revoke, or a grace period of `never` (in the document or the configuration).
-    if (!superseded || superseded.key_id === current.key_id || !recordedNotBefore || settings.revokePreviousAfterMs === null) return [];
-    const keyId = superseded.key_id;
-    if (description.tags[RETIRED_KEY_TAG] === keyId) return [{ mailboxId, action: 'already-retired', keyId }];
-    const jobId = revocationJobId(mailboxId, keyId);
-    if (await this.deps.revocations.exists(jobId)) return [{ mailboxId, action: 'revocation-exists', keyId, jobId }];
+    const findings: ReconcileFinding[] = [];
+    // A grace period of `never` in the configuration: nothing is revoked.
+    if (settings.revokePreviousAfterMs === null) return findings;
+    const retired = description.tags[RETIRED_KEY_TAG];
+    let document = current;
+    for (let depth = 0; depth < MAX_SUPERSEDED_KEYS; depth++) {
+      const superseded = document.supersedes;
+      if (!superseded || superseded.key_id === document.key_id) break;
+      if (retired === superseded.key_id) {
+        if (depth === 0) findings.push({ mailboxId: settings.mailboxId, action: 'already-retired', keyId: superseded.key_id });
+        break;
+      }
+      // null: the grace period was `never` when that version was written; the key stays.
+      if (document.revoke_not_before) findings.push(await this.ensureRevocation(settings, description, document, superseded.key_id, document.revoke_not_before));
+      if (depth + 1 === MAX_SUPERSEDED_KEYS) break;
+      const older = await this.readDocument(settings, superseded.version_id);
+      // Older versions are pruned by Secrets Manager in time; a gap ends the walk, not the pass.
+      if (typeof older === 'string') break;
+      document = older;
+    }
+    return findings;
+  }
 
+  /** Adds the revocation job of a key `recordedBy` superseded, unless BullMQ already holds it. */
+  private async ensureRevocation(
+    settings: MailboxSettings,
+    description: SecretDescription,
+    recordedBy: StoredMailboxSecret,
+    keyId: string,
+    revokeNotBefore: string,
+  ): Promise<ReconcileFinding> {
+    const { mailboxId } = settings;
+    const jobId = revocationJobId(mailboxId, keyId);
+    if (await this.deps.revocations.exists(jobId)) return { mailboxId, action: 'revocation-exists', keyId, jobId };
     const nowMs = this.now().getTime();
     const notBeforeMs = reconciledNotBefore({
-      revokeNotBefore: recordedNotBefore,
-      mintedAt: current.rotated_at,
-      configuredGraceMs: settings.revokePreviousAfterMs,
+      revokeNotBefore,
+      mintedAt: recordedBy.rotated_at,
+      configuredGraceMs: settings.revokePreviousAfterMs ?? 0,
       lastChangedDate: description.lastChangedDate,
       nowMs,
     });
-    const slot = slotOfDocument(current);
+    const slot = slotOfDocument(recordedBy);
     const { jobId: added } = await this.deps.revocations.schedule(
       {
         mailboxId,
@@ -211,7 +249,7 @@ export class Reconciler {
       },
       Math.max(0, notBeforeMs - nowMs),
     );
-    return [{ mailboxId, action: 'revocation-scheduled', keyId, jobId: added, notBefore: new Date(notBeforeMs).toISOString() }];
+    return { mailboxId, action: 'revocation-scheduled', keyId, jobId: added, notBefore: new Date(notBeforeMs).toISOString() };
   }
 
   private async reconcilePending(settings: MailboxSettings, pendingVersionId: string): Promise<ReconcileFinding> {
@@ -263,9 +301,12 @@ export class Reconciler {
  * changed + the grace. The last change is never earlier than the promotion (a promotion changes
  * the secret), so the key stays live for a full grace period after its successor became current,
  * even when the mint-to-promotion time was long. The grace is the longer of the one recorded
- * (`revoke_not_before - rotated_at`) and the group's configured one. Without a LastChangedDate,
- * `nowMs` stands in for it (later than the promotion too).
+ * (`revoke_not_before - rotated_at`) and the group's configured one. One second is added to the
+ * LastChangedDate in case it was truncated to whole seconds. Without a LastChangedDate, `nowMs`
+ * stands in for it (later than the promotion too).
  */
+const LAST_CHANGED_MARGIN_MS = 1_000;
+
 export function reconciledNotBefore(input: {
   revokeNotBefore: string;
   mintedAt: string;
@@ -276,7 +317,8 @@ export function reconciledNotBefore(input: {
   const recordedNotBefore = Date.parse(input.revokeNotBefore);
   const recordedGrace = recordedNotBefore - Date.parse(input.mintedAt);
   const grace = Math.max(Number.isFinite(recordedGrace) ? recordedGrace : 0, input.configuredGraceMs);
-  const changedMs = input.lastChangedDate?.getTime() ?? input.nowMs;
+  // AWS gives LastChangedDate in epoch seconds with milliseconds; the margin covers a truncated one.
+  const changedMs = input.lastChangedDate ? input.lastChangedDate.getTime() + LAST_CHANGED_MARGIN_MS : input.nowMs;
   return Math.max(recordedNotBefore, changedMs + grace);
 }
 

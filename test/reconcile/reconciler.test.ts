@@ -69,13 +69,13 @@ async function stageWithoutJob(bed: TestBed, runtime: RotatorRuntime, mailboxId:
 }
 
 describe('the reconciler after Redis lost every key of the prefix', () => {
-  const GRACE_MS = 5_000;
+  const GRACE_MS = 8_000;
   const INTERVAL_MS = 1_000;
   let bed: TestBed;
   let service: RotatorService | undefined;
 
   beforeAll(async () => {
-    bed = await TestBed.start({ mailboxes: 4, label: 'reconcile-loss', config: { revokePreviousAfter: '5s', reconcileInterval: '1s' } });
+    bed = await TestBed.start({ mailboxes: 4, label: 'reconcile-loss', config: { revokePreviousAfter: '8s', reconcileInterval: '1s' } });
   });
   afterAll(async () => {
     await service?.close();
@@ -87,10 +87,13 @@ describe('the reconciler after Redis lost every key of the prefix', () => {
     const superseded: Array<{ mailboxId: string; keyId: string }> = [];
     const promotedAt = new Map<string, number>();
     for (const mailboxId of bed.mailboxIds) await rotate(runtime, mailboxId); // first key: nothing to revoke
-    for (const mailboxId of bed.mailboxIds) {
-      const result = await rotate(runtime, mailboxId);
-      superseded.push({ mailboxId, keyId: result.previousKeyId! });
-      promotedAt.set(mailboxId, Date.now());
+    // Two rotations each within one grace period: AWSPREVIOUS and the key before it both wait.
+    for (let round = 0; round < 2; round++) {
+      for (const mailboxId of bed.mailboxIds) {
+        const result = await rotate(runtime, mailboxId);
+        superseded.push({ mailboxId, keyId: result.previousKeyId! });
+        promotedAt.set(mailboxId, Date.now());
+      }
     }
     await runtime.close();
     // Failover / flush / changed prefix: the delayed revocation jobs were the only record in Redis.
@@ -109,7 +112,8 @@ describe('the reconciler after Redis lost every key of the prefix', () => {
 
     for (const { mailboxId, keyId } of superseded) {
       const revokedAt = Date.parse(bed.sandbox.state.keys.get(keyId)!.revokedAt!);
-      expect(revokedAt).toBeGreaterThanOrEqual(promotedAt.get(mailboxId)! + GRACE_MS - 1_000); // stand-in dates have 1 s precision at worst
+      // promotedAt is taken just after the job completed, a little after the promotion itself.
+      expect(revokedAt).toBeGreaterThanOrEqual(promotedAt.get(mailboxId)! + GRACE_MS - 500);
       expect(await currentKeyAuthenticates(bed, service.runtime, mailboxId)).toBe(true);
       expect(bed.sandbox.state.liveKeys(mailboxId)).toHaveLength(1);
     }
@@ -249,23 +253,23 @@ describe('reconciledNotBefore', () => {
   const minted = Date.parse('2026-11-30T00:00:00Z');
   const GRACE = 60_000;
 
-  it('keeps the recorded time when the secret last changed right after the mint', () => {
+  it('waits a full grace after the last change of the secret (plus a second for truncation), even right after the mint', () => {
     expect(
       reconciledNotBefore({ revokeNotBefore: new Date(minted + GRACE).toISOString(), mintedAt: new Date(minted).toISOString(), configuredGraceMs: GRACE, lastChangedDate: new Date(minted + 1_000), nowMs: minted + 5_000 }),
-    ).toBe(minted + 1_000 + GRACE);
+    ).toBe(minted + 1_000 + 1_000 + GRACE); // + 1 s in case LastChangedDate was truncated to seconds
   });
 
   it('counts the grace from the promotion (last change) when the rotation was promoted long after its mint', () => {
     const promoted = minted + 3_600_000;
     expect(
       reconciledNotBefore({ revokeNotBefore: new Date(minted + GRACE).toISOString(), mintedAt: new Date(minted).toISOString(), configuredGraceMs: GRACE, lastChangedDate: new Date(promoted), nowMs: promoted + 1_000 }),
-    ).toBe(promoted + GRACE);
+    ).toBe(promoted + 1_000 + GRACE);
   });
 
   it('applies the longer of the recorded and the configured grace', () => {
     expect(
       reconciledNotBefore({ revokeNotBefore: new Date(minted).toISOString(), mintedAt: new Date(minted).toISOString(), configuredGraceMs: GRACE, lastChangedDate: new Date(minted), nowMs: minted }),
-    ).toBe(minted + GRACE);
+    ).toBe(minted + 1_000 + GRACE);
   });
 
   it('measures from now when Secrets Manager gives no LastChangedDate', () => {
