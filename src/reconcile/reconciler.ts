@@ -11,6 +11,7 @@ import { revocationJobId, rotationJobId } from '../rotation/identity';
 import type { RevocationJobData } from '../rotation/job-data';
 import { parseStoredMailboxSecret, slotOfDocument, type StoredMailboxSecret } from '../rotation/secret-value';
 import type { RotationQueue } from '../queue/rotation-queue';
+import { errorSummary } from '../logging/error-summary';
 import { RETIRED_KEY_TAG } from './retired-key-tag';
 
 /** Mailboxes reconciled at once: at most this many Secrets Manager requests in flight. */
@@ -23,13 +24,17 @@ export const DEFAULT_RECONCILE_CONCURRENCY = 8;
  */
 export const MAX_SUPERSEDED_KEYS = 3;
 
+/** Problem lines logged per pass; the pass summary counts them all. */
+const MAX_PROBLEM_LINES = 20;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What the reconciler did (or found) for one mailbox; several per mailbox are possible. */
 export type ReconcileFinding =
-  /** A revocation job for the AWSPREVIOUS key was added (it fires at `notBefore`). */
+  /** A revocation job for a superseded key (AWSPREVIOUS, or older in the chain) was added; it fires at `notBefore`. */
   | { mailboxId: string; action: 'revocation-scheduled'; keyId: string; jobId: string; notBefore: string }
   /** That job is already in Redis (waiting, delayed, running, or kept after finishing): nothing added. */
   | { mailboxId: string; action: 'revocation-exists'; keyId: string; jobId: string }
-  /** The secret's `rotator:retired-key` tag says the AWSPREVIOUS key was already revoked. */
+  /** The secret's `rotator:retired-key` tag says the AWSPREVIOUS key (and so the older ones) was already revoked. */
   | { mailboxId: string; action: 'already-retired'; keyId: string }
   /** A clean-up job was added for an AWSPENDING version whose rotation job is gone or over. */
   | { mailboxId: string; action: 'stale-pending-scheduled'; keyId: string; versionId: string; jobId: string; notBefore: string }
@@ -87,11 +92,12 @@ export interface ReconcilerDeps {
 /**
  * Rebuilds, from Secrets Manager alone, the Redis work that keeps "no live key left behind"
  * (docs/design.md, "The reconciler"): the delayed revocation of each configured mailbox's
- * AWSPREVIOUS key, and the clean-up of an AWSPENDING version whose rotation job is gone.
+ * superseded keys (AWSPREVIOUS and up to two before it), and the clean-up of an AWSPENDING
+ * version whose rotation job is gone.
  *
  * Cost of a pass, per configured mailbox: one DescribeSecret and one GetSecretValue (AWSCURRENT),
- * plus one GetSecretValue when an AWSPENDING version exists; one Redis lookup per job it would
- * add. With `mailboxes: all`, one paged GET /mailboxes (as a scheduler tick). It never calls
+ * plus one GetSecretValue when an AWSPENDING version exists and one per older key walked (only
+ * while the AWSPREVIOUS key is not retired); one Redis lookup per job it would add. With `mailboxes: all`, one paged GET /mailboxes (as a scheduler tick). It never calls
  * Sendmux otherwise: revocations are jobs, so they pass the queue's limiter and the processors'
  * proofs. Idempotent (stable job ids), so every scheduler replica may run it.
  */
@@ -128,14 +134,15 @@ export class Reconciler {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
+    // setTimeout fires at once for delays past 2^31 - 1 ms (~24.8 days).
     this.timer = setTimeout(() => {
       this.running = this.runPass()
-        .catch((err: Error) => this.log.error({ err: { message: err.message } }, 'reconcile pass failed; the next one runs on schedule'))
+        .catch((err: unknown) => this.log.error({ err: errorSummary(err) }, 'reconcile pass failed; the next one runs on schedule'))
         .finally(() => {
           const interval = this.deps.file.reconcileIntervalMs;
           this.schedule(Math.floor(interval * (1 - 0.1 * this.random())));
         });
-    }, delayMs);
+    }, Math.min(delayMs, MAX_TIMER_MS));
     this.timer.unref();
   }
 
@@ -151,14 +158,17 @@ export class Reconciler {
       try {
         findings.push(...(await this.reconcileMailbox(mailbox.mailboxId, mailbox.email)));
       } catch (err) {
-        findings.push({ mailboxId: mailbox.mailboxId, action: 'problem', reason: (err as Error).message });
+        findings.push({ mailboxId: mailbox.mailboxId, action: 'problem', reason: errorSummary(err).message });
       }
     });
     const counts: ReconcilePassReport['counts'] = {};
+    let problemsLogged = 0;
     for (const finding of findings) {
       counts[finding.action] = (counts[finding.action] ?? 0) + 1;
-      if (finding.action === 'problem') this.log.warn({ mailboxId: finding.mailboxId }, `reconcile: ${finding.reason}`);
-      else if (finding.action === 'revocation-scheduled' || finding.action === 'stale-pending-scheduled') this.log.warn(finding, reconcileMessage(finding));
+      // Redis or AWS down fails every mailbox alike: a few lines say so, the count says how many.
+      if (finding.action === 'problem') {
+        if (problemsLogged++ < MAX_PROBLEM_LINES) this.log.warn({ mailboxId: finding.mailboxId }, `reconcile: ${finding.reason}`);
+      } else if (finding.action === 'revocation-scheduled' || finding.action === 'stale-pending-scheduled') this.log.warn(finding, reconcileMessage(finding));
     }
     const report = { startedAt: started.toISOString(), durationMs: Date.now() - t0, mailboxes: resolution.mailboxes.length, findings, counts };
     this.log.info({ mailboxes: report.mailboxes, durationMs: report.durationMs, counts }, 'reconcile pass done');
@@ -324,6 +334,6 @@ export function reconciledNotBefore(input: {
 
 function reconcileMessage(finding: Extract<ReconcileFinding, { action: 'revocation-scheduled' | 'stale-pending-scheduled' }>): string {
   return finding.action === 'revocation-scheduled'
-    ? `reconcile: Redis held no revocation of the AWSPREVIOUS key ${finding.keyId}; rebuilt it from Secrets Manager (fires at ${finding.notBefore})`
+    ? `reconcile: Redis held no revocation of the superseded key ${finding.keyId}; rebuilt it from Secrets Manager (fires at ${finding.notBefore})`
     : `reconcile: AWSPENDING version ${finding.versionId} belongs to a rotation that is gone or over; its key ${finding.keyId} is revoked and the label cleared at ${finding.notBefore}`;
 }

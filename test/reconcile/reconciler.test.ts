@@ -215,6 +215,25 @@ describe('a reconcile pass', () => {
     await (await runtime.queue.getJob(jobId))!.remove();
   });
 
+  it('reports, and leaves alone, an AWSPENDING version that names no rotation', async () => {
+    const mailboxId = 'mbx_test_0004';
+    await rotate(runtime, mailboxId);
+    const minted = await runtime.sendmux.mintMailboxKey(mailboxId, { appName: 'by hand', idempotencyKey: 'by-hand-0004' });
+    const versionId = clientRequestTokenFor('by-hand-0004');
+    const document = JSON.parse(buildStoredMailboxSecret({
+      mailboxId, minted: minted.data, rotatedAt: new Date().toISOString(), idempotencyKey: 'by-hand-0004',
+      sendmuxRequestId: undefined, slot: 'unused', supersedes: null, revokeNotBefore: null,
+    })) as Record<string, unknown>;
+    delete document.slot; // written by something else than a rotation job: its owner cannot be named
+    await runtime.secrets.putSecretVersion(secretNameOf(bed, mailboxId), { clientRequestToken: versionId, versionStages: ['AWSPENDING'], secretString: JSON.stringify(document) });
+
+    const findings = await reconcilerOf(bed, runtime).reconcileMailbox(mailboxId);
+
+    expect(findings).toEqual([{ mailboxId, action: 'problem', reason: expect.stringContaining(`AWSPENDING version ${versionId} that names no rotation`) }]);
+    expect(await runtime.queue.getJob(revocationJobId(mailboxId, minted.data.keyId))).toBeUndefined();
+    expect(bed.sandbox.state.keys.get(minted.data.keyId)?.status).toBe('live');
+  });
+
   it('treats a previous key revoked behind its back as done: the rebuilt job completes, and the next pass adds nothing', async () => {
     const shortGrace = await TestBed.start({ mailboxes: 1, label: 'reconcile-revoked', config: { revokePreviousAfter: '2s' } });
     try {
