@@ -178,6 +178,25 @@ describe('a reconcile pass', () => {
     expect(bed.sandbox.state.keys.get(second.previousKeyId!)?.status).toBe('live');
   });
 
+  it('adds one job per lost revocation however many replicas reconcile at once', async () => {
+    const mailboxId = 'mbx_test_0005';
+    await rotate(runtime, mailboxId);
+    const second = await rotate(runtime, mailboxId);
+    const jobId = revocationJobId(mailboxId, second.previousKeyId!);
+    await (await runtime.queue.getJob(jobId))!.remove();
+    const delayedBefore = await runtime.queue.queue.getDelayedCount();
+
+    const replicas = [reconcilerOf(bed, runtime), reconcilerOf(bed, runtime), reconcilerOf(bed, runtime)];
+    const findings = (await Promise.all(replicas.map((r) => r.reconcileMailbox(mailboxId)))).flat();
+
+    expect(findings.map((f) => f.action).every((a) => a === 'revocation-scheduled' || a === 'revocation-exists')).toBe(true);
+    expect(await runtime.queue.queue.getDelayedCount()).toBe(delayedBefore + 1);
+    const job = await runtime.queue.getJob(jobId);
+    expect(await job!.getState()).toBe('delayed');
+    // The rebuilt job waits out the grace period counted from the promotion (1h here).
+    expect(job!.timestamp + job!.opts.delay!).toBeGreaterThan(Date.now() + 3_500_000);
+  });
+
   it('clears a stale AWSPENDING whose rotation job vanished and revokes its key', async () => {
     const mailboxId = 'mbx_test_0002';
     await rotate(runtime, mailboxId);
