@@ -9,13 +9,21 @@ import { RetryLaterError } from '../src/rotation/failures';
 import { proveSuperseded } from '../src/rotation/supersession';
 import { revokeKey } from '../src/rotation/steps/revoke';
 import type { RevocationAttemptEvent, RotatorEventSink } from '../src/rotation/events';
+import type { RotationJobDirectory } from '../src/rotation/exclusion';
+import { RETIRED_KEY_TAG } from '../src/reconcile/retired-key-tag';
+import { retireStalePending } from '../src/reconcile/stale-pending';
+import { errorSummary } from '../src/logging/error-summary';
 import { settleJobFailure } from './job-failure';
 
 export interface RevokePreviousKeyDeps {
   /** The configuration the secret name is derived from (job data is only a request). */
   file: Pick<RotatorFileConfig, 'mailboxes' | 'groups' | 'secretName' | 'revokePreviousAfterMs' | 'minRotationIntervalMs' | 'kmsKeyId' | 'tags' | 'schedule' | 'timezone' | 'rotation'>;
   sendmux: Pick<SendmuxClient, 'revokeMailboxKey'>;
-  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion'>;
+  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'tagSecret' | 'moveStage'>;
+  /** Whether a rotation job may still run (for the reconciler's `stale-pending` clean-ups). */
+  jobs: Pick<RotationJobDirectory, 'isAlive'>;
+  /** How long a stale-pending clean-up waits before looking again while the rotation may still run (ms). */
+  busyRetryMs: number;
   pauseQueueFor(ms: number): Promise<void>;
   logger: Logger;
   events?: RotatorEventSink;
@@ -23,7 +31,9 @@ export interface RevokePreviousKeyDeps {
 }
 
 /**
- * Step 5 of docs/design.md, in a delayed job of its own: revoke a superseded key. Whatever the job data
+ * Step 5 of docs/design.md, in a delayed job of its own: revoke a superseded key (or, for the
+ * reconciler's `stale-pending` cause, the key of an abandoned AWSPENDING version, proven
+ * abandoned by src/reconcile/stale-pending.ts). For `superseded`, whatever the job data
  * says, the key is revoked only when Secrets Manager proves it superseded in this mailbox's secret
  * (not AWSCURRENT, not AWSPENDING, recorded in a version's `supersedes`), and not before that
  * record's `revoke_not_before` (the job then waits, no attempt used). It fails closed, for good,
@@ -31,6 +41,18 @@ export interface RevokePreviousKeyDeps {
  */
 export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
   const now = deps.now ?? (() => new Date());
+  /**
+   * Records in Secrets Manager that the AWSPREVIOUS key is done with (RETIRED_KEY_TAG), so the
+   * reconciler adds no job for it again. Best effort: the key is revoked either way; without the
+   * tag the reconciler's next pass repeats one harmless DELETE (200 for a revoked key).
+   */
+  const recordRetired = async (secretName: string, keyId: string, log: Logger): Promise<void> => {
+    try {
+      await deps.secrets.tagSecret(secretName, { [RETIRED_KEY_TAG]: keyId });
+    } catch (err) {
+      log.warn({ err: errorSummary(err) }, `could not tag ${secretName} with ${RETIRED_KEY_TAG}; the reconciler may revoke key ${keyId} again (harmless)`);
+    }
+  };
   return async function revokePreviousKey(job: Job<RevocationJobData>, data: RevocationJobData, token?: string): Promise<RevocationResult> {
     const { mailboxId, keyId, cause } = data;
     const log = deps.logger.child({ jobId: job.id, mailboxId, keyId, attempt: job.attemptsMade + 1, step: 'revoke', cause });
@@ -42,6 +64,15 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
       const resolution = resolveMailboxSettings(deps.file, mailboxId);
       if (!resolution.covered) throw new UnrecoverableError(`refusing to revoke key ${keyId}: ${resolution.reason}`);
       const { secretName } = resolution.settings;
+      if (cause === 'stale-pending') {
+        const cleared = await retireStalePending(deps, { mailboxId, keyId, versionId: data.versionId, secretName, log });
+        if (cleared.outcome === 'not-needed') {
+          log.info({ outcome: 'not-needed' }, `stale AWSPENDING clean-up: nothing to do (${cleared.reason})`);
+          return { outcome: 'not-needed', mailboxId, keyId };
+        }
+        emit({ outcome: cleared.outcome, ...(cleared.requestId ? { requestId: cleared.requestId } : {}) });
+        return { outcome: cleared.outcome, mailboxId, keyId, ...(cleared.requestId ? { requestId: cleared.requestId } : {}) };
+      }
       const proof = await proveSuperseded(deps.secrets, secretName, mailboxId, keyId);
       if (!proof.proven) {
         throw new UnrecoverableError(`refusing to revoke key ${keyId} of mailbox ${mailboxId}: Secrets Manager does not prove it superseded — ${proof.reason}`);
@@ -57,6 +88,7 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
       const result: RevocationResult = { outcome: revoked.outcome, mailboxId, keyId, ...(revoked.requestId ? { requestId: revoked.requestId } : {}) };
       if (revoked.outcome === 'revoked') log.info({ sendmuxRequestId: revoked.requestId, outcome: 'revoked', supersededBy: proof.supersededBy }, 'previous key revoked');
       else log.warn({ sendmuxRequestId: revoked.requestId, outcome: 'not-found' }, `Sendmux knows no key ${keyId} in mailbox ${mailboxId} (404); nothing was revoked`);
+      if (proof.direct) await recordRetired(secretName, keyId, log);
       emit({ outcome: revoked.outcome, ...(revoked.requestId ? { requestId: revoked.requestId } : {}) });
       return result;
     } catch (err) {

@@ -152,7 +152,11 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
       maxStalledCount: opts.workerTuning?.maxStalledCount,
       processors: {
         [ROTATE_JOB_NAME]: tracked(createRotateMailboxKeyProcessor(rotationDeps)),
-        [REVOKE_JOB_NAME]: tracked(createRevokePreviousKeyProcessor({ file, sendmux, secrets, pauseQueueFor, logger: jobLogger, events: opts.events })),
+        [REVOKE_JOB_NAME]: tracked(
+          createRevokePreviousKeyProcessor({
+            file, sendmux, secrets, jobs: rotationDeps.jobs, busyRetryMs: file.rotation.backoffInitialMs, pauseQueueFor, logger: jobLogger, events: opts.events,
+          }),
+        ),
       },
     });
     // The worker re-emits every failed reconnect as 'error' (every 0.2-5 s while Redis is away);

@@ -14,6 +14,8 @@ import { createMailboxCoverage } from '../scheduler/mailbox-coverage';
 import { startHttpServer, type RunningHttpServer } from '../http';
 import { createRotatorRuntime, type RotatorRuntime } from './rotator-runtime';
 import { collectMailboxOverview } from '../overview/mailbox-overview';
+import { Reconciler, queueRevocationJobs } from '../reconcile/reconciler';
+import { bullmqJobDirectory } from '../rotation/exclusion';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -54,6 +56,8 @@ export interface RotatorService {
   /** Present when notify.webhookUrl is set. */
   notifier?: ConsumerNotifier;
   scheduler?: RotationScheduler;
+  /** Present with the scheduler role: rebuilds lost revocation work from Secrets Manager. */
+  reconciler?: Reconciler;
   http?: RunningHttpServer;
   close(): Promise<void>;
 }
@@ -165,6 +169,22 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       await scheduler.start();
     }
 
+    // Every scheduler replica reconciles (idempotent: stable job ids); the pass times are jittered.
+    let reconciler: Reconciler | undefined;
+    if (roles.has('scheduler')) {
+      const rec = new Reconciler({
+        file,
+        secrets: rt.secrets,
+        sendmux: rt.sendmux,
+        jobs: bullmqJobDirectory(rt.queue.queue),
+        revocations: queueRevocationJobs(rt.queue),
+        logger,
+      });
+      reconciler = rec;
+      started.push(() => rec.stop());
+      rec.start();
+    }
+
     // Every process serves probes and /metrics; only the api role adds the API and the dashboard.
     let http: RunningHttpServer | undefined;
     {
@@ -204,7 +224,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       },
       'rotator started',
     );
-    return { runtime: rt, roles, metrics, audit, alerts, ...(notifier ? { notifier } : {}), scheduler, http, close: closeStarted };
+    return { runtime: rt, roles, metrics, audit, alerts, ...(notifier ? { notifier } : {}), scheduler, ...(reconciler ? { reconciler } : {}), http, close: closeStarted };
   } catch (err) {
     await closeStarted();
     throw err;

@@ -6,6 +6,7 @@ import {
   ListSecretVersionIdsCommandOutput,
   PutSecretValueCommand,
   SecretsManagerClient,
+  TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import pino, { Logger } from 'pino';
@@ -26,6 +27,11 @@ export interface SecretDescription {
   /** Only versions that carry at least one staging label (AWS leaves deprecated ones out). */
   versionIdsToStages: Record<string, string[]>;
   createdDate?: Date;
+  /**
+   * When the secret was last modified in any way (a new version, a staging label moved, tags):
+   * never earlier than the last promotion. The reconciler measures a grace period from it.
+   */
+  lastChangedDate?: Date;
   /** Set when the secret is scheduled for deletion; most operations then fail with InvalidRequestException. */
   deletedDate?: Date;
 }
@@ -82,6 +88,7 @@ export class SecretStore {
         Object.entries(output.VersionIdsToStages ?? {}).map(([versionId, stages]) => [versionId, [...stages]]),
       ),
       ...(output.CreatedDate !== undefined ? { createdDate: output.CreatedDate } : {}),
+      ...(output.LastChangedDate !== undefined ? { lastChangedDate: output.LastChangedDate } : {}),
       ...(output.DeletedDate !== undefined ? { deletedDate: output.DeletedDate } : {}),
     };
   }
@@ -203,6 +210,15 @@ export class SecretStore {
       },
     });
     return { arn: required(output.ARN, 'ARN', 'UpdateSecretVersionStage', secretId) };
+  }
+
+  /**
+   * TagResource: adds or overwrites these tags on the secret (others are kept). Needs
+   * `secretsmanager:TagResource` (already in config/iam-policy.json for CreateSecret's tags).
+   */
+  async tagSecret(secretId: string, tags: Record<string, string>): Promise<void> {
+    const command = new TagResourceCommand({ SecretId: secretId, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
+    await this.call('TagResource', secretId, () => this.client.send(command), { logFields: { tagKeys: Object.keys(tags) } });
   }
 
   /**

@@ -21,6 +21,7 @@ export const FILE_DEFAULTS = {
   secretName: 'sendmux/mailboxes/{mailboxId}',
   revokePreviousAfter: '24h',
   minRotationInterval: '15m',
+  reconcileInterval: '1h',
   rotation: {
     attempts: 8,
     backoffInitialDelay: '5s',
@@ -406,6 +407,7 @@ export const fileConfigSchema = closedObject(
     revokePreviousAfter: leaf(duration({ allowNever: true })).default(FILE_DEFAULTS.revokePreviousAfter),
     minRotationInterval: leaf(finiteDuration({ allowNever: false })).default(FILE_DEFAULTS.minRotationInterval),
     maxKeyAge: leaf(duration({ allowNever: true, positive: true, nullMeansNever: true })).default(null),
+    reconcileInterval: leaf(finiteDuration({ allowNever: false, positive: true })).default(FILE_DEFAULTS.reconcileInterval),
     kmsKeyId: leaf(kmsKeyId).optional(),
     tags: tagsField,
     groups: groupsField.default([]),
@@ -427,6 +429,7 @@ export const fileConfigSchema = closedObject(
     revokePreviousAfterMs: raw.revokePreviousAfter,
     minRotationIntervalMs: raw.minRotationInterval,
     maxKeyAgeMs: raw.maxKeyAge,
+    reconcileIntervalMs: raw.reconcileInterval,
     ...(raw.kmsKeyId === undefined ? {} : { kmsKeyId: raw.kmsKeyId }),
     tags: raw.tags,
     groups: raw.groups.map((group) => ({

@@ -14,6 +14,11 @@ export interface RotatorFileConfig {
   minRotationIntervalMs: number;
   /** Rotate any key older than this even off-schedule; `null` = off. */
   maxKeyAgeMs: number | null;
+  /**
+   * How often a scheduler role rebuilds lost revocation work from Secrets Manager (the
+   * reconciler, src/reconcile/); it also runs once at start-up.
+   */
+  reconcileIntervalMs: number;
   kmsKeyId?: string;
   /** Tags put on secrets the rotator creates. */
   tags: Record<string, string>;

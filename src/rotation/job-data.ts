@@ -49,8 +49,14 @@ export type RotationJobData = z.infer<typeof rotationJobDataSchema>;
 export const revocationJobDataSchema = z.object({
   mailboxId: id,
   keyId: id,
-  /** Why this key is being revoked, for the log and the dashboard. */
-  cause: z.literal('superseded'),
+  /**
+   * Why this key is being revoked. `superseded`: the key AWSCURRENT replaced (step 5).
+   * `stale-pending`: the key of an AWSPENDING version whose rotation job is gone or over (added by
+   * the reconciler); its label is cleared too. Either way the processor proves it from Secrets Manager.
+   */
+  cause: z.enum(['superseded', 'stale-pending']),
+  /** For `stale-pending`: the AWSPENDING version the reconciler found. */
+  versionId: z.string().uuid().optional(),
   rotationJobId: z.string().optional(),
   requestedAt: z.string(),
 });
@@ -80,8 +86,12 @@ export interface RotationResult {
 }
 
 export interface RevocationResult {
-  /** not-found: Sendmux answered 404 (it knows no such key in this mailbox), so nothing was revoked. */
-  outcome: 'revoked' | 'not-found';
+  /**
+   * not-found: Sendmux answered 404 (it knows no such key in this mailbox), so nothing was revoked.
+   * not-needed: a stale-pending clean-up found the version no longer pending (another rotation
+   * cleared or finished it), so nothing was done.
+   */
+  outcome: 'revoked' | 'not-found' | 'not-needed';
   mailboxId: string;
   keyId: string;
   requestId?: string;

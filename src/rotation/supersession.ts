@@ -12,6 +12,8 @@ export type SupersessionProof =
       supersededBy: string;
       /** Its `revoke_not_before`; null when it records none (grace period `never`). */
       revokeNotBefore: Date | null;
+      /** Whether that version is AWSCURRENT itself (the key is the AWSPREVIOUS one), not an older one in the chain. */
+      direct: boolean;
     }
   | { proven: false; reason: string };
 
@@ -56,7 +58,7 @@ export async function proveSuperseded(
     if (!superseded) break;
     if (superseded.key_id === keyId) {
       const notBefore = document.revoke_not_before;
-      return { proven: true, supersededBy: versionId, revokeNotBefore: notBefore ? new Date(notBefore) : null };
+      return { proven: true, supersededBy: versionId, revokeNotBefore: notBefore ? new Date(notBefore) : null, direct: depth === 0 };
     }
     const older = await secrets.getSecretVersion(secretName, { versionId: superseded.version_id });
     if (!older) break;

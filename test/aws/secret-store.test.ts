@@ -69,7 +69,7 @@ describe('describeSecret', () => {
     await expect(store.describeSecret('store/never-created')).resolves.toBeNull();
   });
 
-  it('maps ARN, name, KMS key, tags, stages and creation date', async () => {
+  it('maps ARN, name, KMS key, tags, stages, creation and last-change dates', async () => {
     const name = uniqueName('describe');
     const { arn } = await store.createSecretIfMissing(name, { kmsKeyId: 'alias/k', tags: { a: '1' } });
     const v1 = token(`${name}:v1`);
@@ -82,7 +82,16 @@ describe('describeSecret', () => {
       tags: { a: '1' },
       versionIdsToStages: { [v1]: ['AWSPENDING', 'AWSCURRENT'] },
       createdDate: expect.any(Date),
+      lastChangedDate: expect.any(Date),
     });
+  });
+
+  it('tagSecret adds or overwrites tags and keeps the others', async () => {
+    const name = uniqueName('tag');
+    await store.createSecretIfMissing(name, { tags: { a: '1' } });
+    await store.tagSecret(name, { 'rotator:retired-key': 'k1' });
+    await store.tagSecret(name, { 'rotator:retired-key': 'k2' });
+    expect((await store.describeSecret(name))?.tags).toEqual({ a: '1', 'rotator:retired-key': 'k2' });
   });
 
   it('reports deletedDate for a secret scheduled for deletion', async () => {

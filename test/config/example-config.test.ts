@@ -24,7 +24,7 @@ describe('config/rotator.example.yaml', () => {
   });
 
   it('mentions every top-level setting, set or commented', () => {
-    const keys = ['mailboxes', 'schedule', 'timezone', 'secretName', 'revokePreviousAfter', 'minRotationInterval', 'maxKeyAge', 'kmsKeyId', 'tags', 'groups', 'rotation', 'rateLimit', 'sendmux', 'retention', 'alerts'];
+    const keys = ['mailboxes', 'schedule', 'timezone', 'secretName', 'revokePreviousAfter', 'minRotationInterval', 'maxKeyAge', 'reconcileInterval', 'kmsKeyId', 'tags', 'groups', 'rotation', 'rateLimit', 'sendmux', 'retention', 'alerts'];
     for (const key of keys) expect(exampleText).toMatch(new RegExp(`^#? ?${key}:`, 'm'));
   });
 

@@ -19,7 +19,7 @@ function parsesOrReportsProblems(yamlText: string, env: NodeJS.ProcessEnv): bool
   }
 }
 
-const KNOWN_KEYS = ['mailboxes', 'schedule', 'timezone', 'secretName', 'revokePreviousAfter', 'minRotationInterval', 'maxKeyAge', 'kmsKeyId', 'tags', 'groups', 'rotation', 'rateLimit', 'sendmux', 'retention', 'alerts'];
+const KNOWN_KEYS = ['mailboxes', 'schedule', 'timezone', 'secretName', 'revokePreviousAfter', 'minRotationInterval', 'maxKeyAge', 'reconcileInterval', 'kmsKeyId', 'tags', 'groups', 'rotation', 'rateLimit', 'sendmux', 'retention', 'alerts'];
 const SECTION_KEYS = ['attempts', 'backoffInitialDelay', 'backoffMaxDelay', 'concurrency', 'onLimitExceeded', 'appNamePrefix', 'max', 'duration', 'timeout', 'completedAge', 'completedCount', 'failedAge', 'webhookUrl', 'name', 'emailGlob'];
 
 const yamlFragment = fc.oneof(
