@@ -13,6 +13,7 @@ import { forEachWithLimit } from '../scheduler/with-limit';
 import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
 import type { SendmuxClient } from '../sendmux/client';
 import pino from 'pino';
+import { revokeByHandNotice } from '../rotation/adoption';
 
 /**
  * One model of "how is each mailbox doing", shared by `rotator status` and the /admin/mailboxes
@@ -115,9 +116,11 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
   const ids = new Set<string>([...lastRotations.keys(), ...(file.mailboxes === 'all' ? [] : file.mailboxes)]);
   const inspector = deps.secrets ? new CurrentKeyInspector(deps.secrets) : undefined;
   const rows: MailboxOverviewRow[] = [];
+  const byHand: string[] = [];
   await forEachWithLimit([...ids], CONCURRENCY, async (mailboxId) => {
     const [key, history] = await Promise.all([keyAgeOf(inspector, renderSecretName(file.secretName, mailboxId), now), deps.audit.forMailbox(mailboxId, HISTORY_LOOKBACK)]);
     const last = lastRotations.get(mailboxId);
+    if (adoptedUnknownKey(history)) byHand.push(revokeByHandNotice(mailboxId));
     rows.push({
       mailboxId,
       currentKeyId: last?.keyId ?? null,
@@ -131,7 +134,7 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
     });
   });
   rows.sort((a, b) => a.mailboxId.localeCompare(b.mailboxId));
-  return { generatedAt: now.toISOString(), schedules, mailboxes: rows, notes };
+  return { generatedAt: now.toISOString(), schedules, mailboxes: rows, notes: [...byHand.sort(), ...notes] };
 }
 
 async function ownerLookup(
@@ -173,6 +176,11 @@ async function keyAgeOf(
   } catch (err) {
     return { keyAgeSeconds: null, keyState: `error: ${(err as Error).message}` };
   }
+}
+
+/** Whether a recent rotation adopted a value that did not name its key (the audit entry it wrote says so). */
+function adoptedUnknownKey(history: readonly AuditEntry[]): boolean {
+  return history.some(({ event }) => event.kind === 'rotation' && event.adopted !== undefined && event.adopted.keyId === null);
 }
 
 function lastRotationAttempt(history: readonly AuditEntry[]): MailboxOverviewRow['lastOutcome'] {

@@ -3,7 +3,9 @@ import { TestBed, waitFor, waitForJob } from '../support/test-bed';
 import type { RotatorRuntime } from '../../src/app/rotator-runtime';
 import { renderSecretName } from '../../src/config';
 import type { RotationResult } from '../../src/rotation/job-data';
-import type { RotatorEvent } from '../../src/rotation/events';
+import { combineSinks, type RotatorEvent } from '../../src/rotation/events';
+import { AuditLog } from '../../src/audit/audit-log';
+import { collectStatus } from '../../src/cli/status';
 
 /**
  * Adoption (issue 13, item 1): a secret that existed before the rotator — a plain bearer token or
@@ -15,12 +17,14 @@ import type { RotatorEvent } from '../../src/rotation/events';
 describe('adopting secrets the rotator did not write', () => {
   let bed: TestBed;
   let runtime: RotatorRuntime;
+  let audit: AuditLog;
   const events: RotatorEvent[] = [];
   const [plainId, knownId, unknownId, aliasId] = ['mbx_test_0001', 'mbx_test_0002', 'mbx_test_0003', 'mbx_test_0004'];
 
   beforeAll(async () => {
     bed = await TestBed.start({ mailboxes: 4, label: 'adoption', config: { revokePreviousAfter: '0s' } });
-    runtime = await bed.runtime({ events: { record: (event) => events.push(event) } });
+    audit = new AuditLog({ redis: bed.redis, prefix: bed.prefix, logger: bed.logs.logger });
+    runtime = await bed.runtime({ events: combineSinks([audit, { record: (event) => events.push(event) }]) });
   });
   afterAll(async () => bed.close());
 
@@ -116,6 +120,16 @@ describe('adopting secrets the rotator did not write', () => {
     expect(result.outcome).toBe('rotated');
     expect(current(knownId)).toMatchObject({ note: 'owned by billing', key_id: result.newKeyId });
     expect(current(knownId)).not.toHaveProperty('adopted');
+  });
+
+  it('rotator status lists the original keys that must be revoked by hand, from the audit entries of the adoptions', async () => {
+    await audit.flush();
+    const status = await collectStatus({ settings: bed.settings, queue: runtime.queue, ledger: runtime.ledger, audit,
+      alerts: { consecutiveFailures: async () => new Map() } });
+    expect(status.notes.filter((n) => n.includes('must be revoked by hand'))).toEqual([
+      expect.stringMatching(new RegExp(`^original key of ${plainId} must be revoked by hand`)),
+      expect.stringMatching(new RegExp(`^original key of ${unknownId} must be revoked by hand`)),
+    ]);
   });
 
   it('never writes an adopted secret to Redis or the logs', async () => {
