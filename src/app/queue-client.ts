@@ -33,7 +33,6 @@ export function createQueueClient(settings: RotatorSettings, redis?: Redis): Que
     prefix: env.queuePrefix,
     ledger,
     policy: {
-      revokePreviousAfterMs: file.revokePreviousAfterMs,
       minRotationIntervalMs: file.minRotationIntervalMs,
       attempts: file.rotation.attempts,
       retention: file.retention,

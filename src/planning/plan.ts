@@ -8,7 +8,8 @@ import { CurrentKeyInspector, type CurrentKeyState } from '../scheduler/current-
 import { forEachWithLimit } from '../scheduler/with-limit';
 import { formatDuration } from '../scheduler/format-duration';
 import { resolveMailboxes, type MailboxResolution, type ResolvedMailbox, type SkippedMailbox } from '../scheduler/resolve-mailboxes';
-import { schedulesOf, type RotationSchedule } from '../scheduler/schedules';
+import { DEFAULT_SCHEDULE_NAME, schedulesOf, type RotationSchedule } from '../scheduler/schedules';
+import { resolveMailboxSettings } from '../config/mailbox-settings';
 import { adoptionVerdict, readSecretValue, revokeByHandNotice, type AdoptionVerdict } from '../rotation/adoption';
 
 export type DueReason = 'cron' | 'key-age' | 'never-rotated';
@@ -17,6 +18,11 @@ export interface PlannedMailbox {
   mailboxId: string;
   email?: string;
   schedule: string;
+  /**
+   * The grace period (ms) before the key this rotation supersedes is revoked; null = never. From
+   * the per-mailbox settings resolver, as the processor will apply it.
+   */
+  revokePreviousAfterMs?: number | null;
   /** ISO time the scheduler will next enqueue this mailbox; "now" for one due at start-up. */
   nextDue: string;
   dueReason: DueReason;
@@ -147,6 +153,14 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
       problem: entry.problems.join('; '),
     });
   });
+
+  // The one per-mailbox resolver (group → top level → defaults), with the email now known.
+  for (const entry of planned) {
+    const settings = resolveMailboxSettings(deps.file, entry.mailboxId, entry.email);
+    if (!settings.covered) continue;
+    entry.schedule = settings.settings.group ?? DEFAULT_SCHEDULE_NAME;
+    entry.revokePreviousAfterMs = settings.settings.revokePreviousAfterMs;
+  }
 
   const inspector = new CurrentKeyInspector(deps.secrets);
   await forEachWithLimit(planned, deps.secretsConcurrency ?? DEFAULT_SECRETS_CONCURRENCY, async (entry) => {
