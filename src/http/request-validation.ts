@@ -142,6 +142,17 @@ export function parseMailboxIdParam(raw: unknown): string {
   }
 }
 
+/** A key's public id in a path, e.g. POST /mailboxes/{mailboxId}/keys/{keyId}/revoke. */
+export function parseKeyIdParam(raw: unknown): string {
+  try {
+    assertSendmuxId('keyId', raw);
+    return raw;
+  } catch (err) {
+    const message = err instanceof InvalidSendmuxInputError ? err.message : 'keyId is not a valid key id';
+    throw new RequestValidationError('invalid_request', [{ field: 'keyId', message }]);
+  }
+}
+
 /** Job ids are built from Sendmux ids and slots (`rotate__<mailbox>__<slot>`), so the same alphabet applies. */
 const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,600}$/;
 

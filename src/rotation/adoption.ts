@@ -101,3 +101,22 @@ function carriedFrom(object: Record<string, unknown>, token: string | null, keyI
   }
   return carried;
 }
+
+/**
+ * The bearer token a version's value holds for `keyId`, or null when the value does not name that
+ * key (a plain token names none). For proving a key dead (GET /mailbox/me with it answers 401);
+ * the token must stay in the caller's memory only.
+ */
+export function bearerTokenFor(secretString: string, keyId: string): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString);
+  } catch {
+    return null;
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
+  const object = json as Record<string, unknown>;
+  if (object.key_id !== keyId && object.public_id !== keyId) return null;
+  const token = typeof object.api_key === 'string' ? object.api_key : uniqueTokenField(object);
+  return token && token.length > 0 ? token : null;
+}
