@@ -1,5 +1,4 @@
 import type { Job } from 'bullmq';
-import type { RotatorFileConfig } from '../config';
 import { renderSecretName } from '../config';
 import type { SecretStore } from '../aws/secret-store';
 import type { AuditEntry } from '../audit/audit-log';
