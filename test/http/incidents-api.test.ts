@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { AuditLog } from '../../src/audit/audit-log';
+import { SecretStore } from '../../src/aws/secret-store';
+import { renderSecretName } from '../../src/config';
 import type { RotationJobData, RotationResult } from '../../src/rotation/job-data';
 import { bearer, postJson, startHarness, waitForJobState, type HttpHarness } from './support/http-harness';
 
@@ -9,14 +13,14 @@ import { bearer, postJson, startHarness, waitForJobState, type HttpHarness } fro
  */
 describe('incident routes', () => {
   let harness: HttpHarness;
-  const [mailbox, other] = ['mbx_test_0001', 'mbx_test_0002'];
+  const [mailbox, other, handMade] = ['mbx_test_0001', 'mbx_test_0002', 'mbx_test_0003'];
 
   beforeAll(async () => {
     harness = await startHarness({
       label: 'http-incidents',
-      mailboxes: 2,
+      mailboxes: 3,
       overview: true,
-      config: { mailboxes: [mailbox, other], revokePreviousAfter: '1h', rotation: { attempts: 1 } },
+      config: { mailboxes: [mailbox, other, handMade], revokePreviousAfter: '1h', rotation: { attempts: 1 } },
     });
   });
   afterAll(async () => harness?.close());
@@ -82,6 +86,34 @@ describe('incident routes', () => {
       const invalid = await post(`/mailboxes/${mailbox}/keys/${encodeURIComponent('bad.key')}/revoke`);
       expect(invalid.status).toBe(400);
       expect(await invalid.json()).toMatchObject({ error: 'invalid_request', problems: [expect.objectContaining({ field: 'keyId' })] });
+    });
+
+    it('refuses the AWSPENDING key (a rotation in progress owns it) with 409 pending_key', async () => {
+      const secrets = new SecretStore({ client: harness.bed.smClient });
+      const name = renderSecretName(harness.bed.settings.file.secretName, mailbox);
+      const current = JSON.parse((await secrets.getSecretVersion(name, { versionStage: 'AWSCURRENT' }))!.secretString) as Record<string, unknown>;
+      const pendingKey = harness.bed.sandbox.state.createKey({ mailboxId: mailbox, appName: 'pending', idempotencyKey: null, requestId: null });
+      const versionId = randomUUID();
+      await secrets.putSecretVersion(name, { clientRequestToken: versionId, versionStages: ['AWSPENDING'],
+        secretString: JSON.stringify({ ...current, key_id: pendingKey.id, api_key: pendingKey.secret, slot: 'pending-slot' }) });
+      try {
+        const response = await post(`/mailboxes/${mailbox}/keys/${pendingKey.id}/revoke`);
+        expect(response.status).toBe(409);
+        expect(await response.json()).toMatchObject({ error: 'pending_key' });
+        expect(keyStatus(pendingKey.id)).toBe('live');
+      } finally {
+        await secrets.moveStage(name, { stage: 'AWSPENDING', removeFromVersionId: versionId });
+      }
+    });
+
+    it('refuses any key while the AWSCURRENT value does not name its key id (409 current_key_unknown): it could be that key', async () => {
+      const original = harness.bed.sandbox.state.createKey({ mailboxId: handMade, appName: 'by hand', idempotencyKey: null, requestId: null });
+      await harness.bed.smClient.send(new CreateSecretCommand({ Name: renderSecretName(harness.bed.settings.file.secretName, handMade), SecretString: original.secret }));
+      const response = await post(`/mailboxes/${handMade}/keys/${original.id}/revoke`);
+      expect(response.status).toBe(409);
+      expect(await response.json()).toMatchObject({ error: 'current_key_unknown', message: expect.stringContaining('rotate the mailbox first') });
+      expect(keyStatus(original.id)).toBe('live');
+      expect(await harness.bed.findLeakedSecrets()).toEqual([]);
     });
 
     it('needs the API token', async () => {
