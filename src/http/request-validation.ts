@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidSendmuxInputError } from '../sendmux/errors';
 import { assertSendmuxId } from '../sendmux/ids';
+import { JOB_ID_PATTERN } from '../rotation/identity';
 
 export const MAX_MAILBOX_IDS_PER_REQUEST = 1000;
 
@@ -153,8 +154,6 @@ export function parseKeyIdParam(raw: unknown): string {
   }
 }
 
-/** Job ids are built from Sendmux ids and slots (`rotate__<mailbox>__<slot>`), so the same alphabet applies. */
-const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,600}$/;
 
 export function parseJobIdParam(raw: unknown): string {
   if (typeof raw === 'string' && JOB_ID_PATTERN.test(raw)) return raw;

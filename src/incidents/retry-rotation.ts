@@ -1,12 +1,10 @@
 import type { Job } from 'bullmq';
 import { rotationDeduplicationId } from '../rotation/identity';
+import { bullmqJobDirectory } from '../rotation/exclusion';
 import { ROTATE_JOB_NAME, rotationJobDataSchema, type RotationJobData } from '../rotation/job-data';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
 import type { AnyJobData, AnyJobResult, RotationQueue } from '../queue/rotation-queue';
 import { NOT_CONFIGURED, type CoverageVerdict } from '../scheduler/mailbox-coverage';
-
-/** BullMQ states in which a rotation may still run. */
-const ALIVE_STATES = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children', 'paused']);
 
 export type RetryRefusal = 'job_not_found' | 'not_a_rotation' | 'not_failed' | 'not_configured' | 'key_minted' | 'rotation_in_progress' | 'rotated_since';
 
@@ -15,7 +13,7 @@ export type RetryOutcome =
   | { outcome: 'refused'; jobId: string; reason: RetryRefusal; mailboxId?: string; message: string };
 
 export interface RetryRotationDeps {
-  queue: Pick<RotationQueue, 'getJob' | 'requestRotations'> & { queue: Pick<RotationQueue['queue'], 'getDeduplicationJobId'> };
+  queue: Pick<RotationQueue, 'getJob' | 'requestRotations'> & { queue: Pick<RotationQueue['queue'], 'getJob' | 'getDeduplicationJobId'> };
   ledger: Pick<MailboxLedger, 'lastRotations'>;
   covers: (mailboxId: string) => Promise<CoverageVerdict>;
 }
@@ -54,11 +52,8 @@ export async function retryRotation(deps: RetryRotationDeps, jobId: string, requ
         `(Sendmux replays an Idempotency-Key's answer for 24 h) — run a fresh rotation instead: rotator rotate ${mailboxId}`, mailboxId);
   }
   const owner = await deps.queue.queue.getDeduplicationJobId(rotationDeduplicationId(mailboxId));
-  if (owner && owner !== jobId) {
-    const ownerJob = await deps.queue.getJob(owner);
-    if (ownerJob && ALIVE_STATES.has(await ownerJob.getState())) {
-      return refuse('rotation_in_progress', `rotation ${owner} of mailbox ${mailboxId} is queued or running; it replaces this one — follow it instead`, mailboxId);
-    }
+  if (owner && owner !== jobId && (await bullmqJobDirectory(deps.queue.queue).isAlive(owner))) {
+    return refuse('rotation_in_progress', `rotation ${owner} of mailbox ${mailboxId} is queued or running; it replaces this one — follow it instead`, mailboxId);
   }
   const last = (await deps.ledger.lastRotations([mailboxId])).get(mailboxId);
   if (last && job.finishedOn !== undefined && last.at > job.finishedOn) {

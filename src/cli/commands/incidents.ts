@@ -6,11 +6,9 @@ import { revokeKeyByHand, type ManualRevocation } from '../../incidents/revoke-k
 import { retryRotation, type RetryOutcome } from '../../incidents/retry-rotation';
 import { createMailboxCoverage } from '../../scheduler/mailbox-coverage';
 import { isSendmuxId } from '../../sendmux/ids';
+import { JOB_ID_PATTERN } from '../../rotation/identity';
 import { cliUser } from './rotate';
 import { addConfigOption, EXIT_FAILURE, EXIT_REFUSED, EXIT_USAGE, type CliContext } from '../context';
-
-/** Job ids are built from Sendmux ids and slots, so the same alphabet applies (as the HTTP API checks). */
-const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,600}$/;
 
 interface IncidentOptions {
   config?: string;
