@@ -23,7 +23,9 @@ import { postJson, startHarness, type HttpHarness } from '../http/support/http-h
 describe('the same effective settings for a mailbox from every entry point', () => {
   let harness: HttpHarness;
   let configPath: string;
-  const [listed, globbed, topLevel] = ['mbx_test_0001', 'mbx_test_0002', 'mbx_test_0003'];
+  // `both` is listed by id in group "late" and matched by the emailGlob of "support", which comes first in the file and so wins.
+  const [listed, globbed, topLevel, both] = ['mbx_test_0001', 'mbx_test_0002', 'mbx_test_0003', 'mbx_test_0004'];
+  const all = [listed, globbed, topLevel, both];
   const HOUR = 3_600_000;
   const config = {
     mailboxes: [listed, globbed, topLevel],
@@ -32,12 +34,17 @@ describe('the same effective settings for a mailbox from every entry point', () 
     groups: [
       { name: 'vip', mailboxes: [listed], schedule: '15 2 * * *', revokePreviousAfter: '0s' },
       { name: 'sales', emailGlob: 'test-0002@*', schedule: '45 5 * * *', revokePreviousAfter: '0s' },
+      { name: 'support', emailGlob: 'test-0004@*', schedule: '5 1 * * *', revokePreviousAfter: '0s' },
+      { name: 'late', mailboxes: [both], schedule: '0 0 * * *', revokePreviousAfter: '2h' },
     ],
   };
-  const expected = { [listed]: { schedule: 'vip', grace: 0 }, [globbed]: { schedule: 'sales', grace: 0 }, [topLevel]: { schedule: '(default)', grace: HOUR } };
+  const expected: Record<string, { schedule: string; grace: number }> = {
+    [listed]: { schedule: 'vip', grace: 0 }, [globbed]: { schedule: 'sales', grace: 0 }, [topLevel]: { schedule: '(default)', grace: HOUR },
+    [both]: { schedule: 'support', grace: 0 },
+  };
 
   beforeAll(async () => {
-    harness = await startHarness({ label: 'settings-agreement', mailboxes: 3, config });
+    harness = await startHarness({ label: 'settings-agreement', mailboxes: 4, config });
     configPath = writeConfigFile(harness.bed.configObject);
   });
   afterAll(async () => harness?.close());
@@ -57,7 +64,7 @@ describe('the same effective settings for a mailbox from every entry point', () 
   const roundedToHours = (ms: number) => Math.abs(Math.round(ms / HOUR) * HOUR);
 
   it('the resolver gives each mailbox its group’s schedule and grace period', () => {
-    for (const mailboxId of [listed, globbed, topLevel]) {
+    for (const mailboxId of all) {
       const resolution = resolveMailboxSettings(file(), mailboxId, emailOf(mailboxId));
       expect(resolution.covered && { schedule: resolution.settings.group ?? '(default)', grace: resolution.settings.revokePreviousAfterMs })
         .toEqual(expected[mailboxId]);
@@ -66,7 +73,7 @@ describe('the same effective settings for a mailbox from every entry point', () 
 
   it('on demand over HTTP: the processor applies the group’s grace period, not the top level’s, and the job carries none', async () => {
     for (let round = 0; round < 2; round++) { // the second round has a previous key to revoke
-      const response = await postJson(`${harness.url}/rotations`, { mailboxIds: [listed, globbed, topLevel], force: true });
+      const response = await postJson(`${harness.url}/rotations`, { mailboxIds: all, force: true });
       const { rotations } = (await response.json()) as { rotations: Array<{ mailboxId: string; jobId: string }> };
       for (const { mailboxId, jobId } of rotations) {
         if (round === 0) {
@@ -81,7 +88,7 @@ describe('the same effective settings for a mailbox from every entry point', () 
   });
 
   it('on demand from the CLI: the same grace periods', async () => {
-    const run = await runCaptured(['rotate', listed, globbed, topLevel, '--force', '--wait', '--json', '--config', configPath], {
+    const run = await runCaptured(['rotate', ...all, '--force', '--wait', '--json', '--config', configPath], {
       env: harness.bed.env(),
       cwd: mkdtempSync(path.join(tmpdir(), 'agreement-')),
     });
@@ -103,7 +110,8 @@ describe('the same effective settings for a mailbox from every entry point', () 
       logger: harness.bed.logs.logger,
     });
     const tick = new Date('2030-01-07T04:00:00Z');
-    for (const [schedule, mailboxId] of [['vip', listed], ['sales', globbed], ['(default)', topLevel]] as const) {
+    expect(await scheduler.tick('late', tick)).toMatchObject({ resolved: 0, enqueued: 0 });
+    for (const [schedule, mailboxId] of [['vip', listed], ['sales', globbed], ['(default)', topLevel], ['support', both]] as const) {
       const report = await scheduler.tick(schedule, tick);
       expect(report).toMatchObject({ resolved: 1, enqueued: 1 });
       const jobs = await harness.runtime.queue.queue.getJobs(['waiting', 'active', 'completed', 'delayed', 'prioritized']);
@@ -126,7 +134,7 @@ describe('the same effective settings for a mailbox from every entry point', () 
     const status = await collectStatus({ settings: harness.bed.settings, queue: harness.runtime.queue, ledger: harness.runtime.ledger, audit,
       alerts: { consecutiveFailures: async () => new Map() }, sendmux: harness.runtime.sendmux, now: () => now });
 
-    for (const mailboxId of [listed, globbed, topLevel]) {
+    for (const mailboxId of all) {
       const resolution = resolveMailboxSettings(file(), mailboxId, emailOf(mailboxId));
       if (!resolution.covered) throw new Error(resolution.reason);
       const nextRun = nextOccurrenceAfter({ cron: resolution.settings.schedule, timezone: resolution.settings.timezone }, now)!.toISOString();
