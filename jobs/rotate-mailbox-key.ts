@@ -6,9 +6,10 @@ import type { SendmuxClient } from '../src/sendmux/client';
 import { appNameFor, clientRequestTokenFor, idempotencyKeyFor, rotationJobId } from '../src/rotation/identity';
 import type { RotationJobData, RotationResult, RotationStep } from '../src/rotation/job-data';
 import type { RotationAttemptEvent, RotatorEventSink } from '../src/rotation/events';
-import { createRotationStepOperations, type RotationRun, type RotationStepOperations, type StagedKey, type StepDeps } from '../src/rotation/steps';
+import { createRotationStepOperations, type CurrentVersion, type RotationRun, type RotationStepOperations, type StagedKey, type StepDeps } from '../src/rotation/steps';
 import { settleJobFailure } from './job-failure';
 import { scrubError } from '../src/security/scrub-secrets';
+import { revokeByHandNotice } from '../src/rotation/adoption';
 
 /**
  * The rotation of one mailbox: docs/design.md steps 0-5, in order, as a saga. Each step operation is
@@ -30,7 +31,7 @@ export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperat
     return promoteAndRetire(run, ops, look.staged);
   }
 
-  const tooSoon = tooSoonSince(run, look.current?.createdDate);
+  const tooSoon = tooSoonSince(run, look.current);
   if (tooSoon) {
     return { ...result(run, 'skipped', look.current?.keyId ?? null), secretArn: look.arn, secretVersionId: look.current?.versionId,
       revocation: { skipped: 'not-needed' }, note: tooSoon };
@@ -51,15 +52,20 @@ export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperat
 async function promoteAndRetire(run: RotationRun, ops: RotationStepOperations, staged: StagedKey): Promise<RotationResult> {
   await ops.promote(run, staged); // 4. promote
   const revocation = await ops.scheduleRetire(run, staged); // 5. retire (a delayed job of its own)
+  const adopted = staged.document.adopted;
   return { ...result(run, 'rotated', staged.document.supersedes?.key_id ?? null), newKeyId: staged.key.keyId, secretArn: staged.arn,
-    secretVersionId: staged.versionId, revocation };
+    secretVersionId: staged.versionId, revocation,
+    ...(adopted ? { adopted: { versionId: adopted.version_id, format: adopted.format, keyId: adopted.key_id } } : {}),
+    ...(adopted && adopted.key_id === null ? { note: revokeByHandNotice(run.mailboxId) } : {}) };
 }
 
 function result(run: RotationRun, outcome: RotationResult['outcome'], previousKeyId: string | null): RotationResult {
   return { outcome, mailboxId: run.mailboxId, previousKeyId, revocation: { skipped: 'not-needed' }, requestIds: run.requestIds };
 }
 
-function tooSoonSince(run: RotationRun, currentCreated: Date | undefined): string | null {
+/** minRotationInterval spaces the rotator's own rotations; a value it adopts is no rotation of its own. */
+function tooSoonSince(run: RotationRun, current: CurrentVersion | null): string | null {
+  const currentCreated = current?.adopted ? undefined : current?.createdDate;
   if (run.force || run.recorded.mintedKeyId || !currentCreated) return null;
   const ageMs = Date.now() - currentCreated.getTime();
   const minMs = run.settings.minRotationIntervalMs;
@@ -123,7 +129,7 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
       run.log.info({ step: 'done', outcome: outcome.outcome, newKeyId: outcome.newKeyId, previousKeyId: outcome.previousKeyId,
         secretVersionId: outcome.secretVersionId, sendmuxRequestIds: outcome.requestIds, durationMs, note: outcome.note }, `rotation ${outcome.outcome}`);
       emit(deps, job, run, { outcome: outcome.outcome, durationMs, newKeyId: outcome.newKeyId, previousKeyId: outcome.previousKeyId,
-        secretVersionId: outcome.secretVersionId, requestIds: outcome.requestIds, message: outcome.note });
+        secretVersionId: outcome.secretVersionId, requestIds: outcome.requestIds, message: outcome.note, ...(outcome.adopted ? { adopted: outcome.adopted } : {}) });
       return outcome;
     } catch (err) {
       const settled = await settleJobFailure(err, { job, token, mailboxId: run.mailboxId, describe: (m) => `step ${run.step}: ${m}`, pauseQueueFor: deps.pauseQueueFor,

@@ -36,7 +36,6 @@ export function createQueueClient(settings: RotatorSettings, redis?: RedisClient
     prefix: env.queuePrefix,
     ledger,
     policy: {
-      revokePreviousAfterMs: file.revokePreviousAfterMs,
       minRotationIntervalMs: file.minRotationIntervalMs,
       attempts: file.rotation.attempts,
       retention: file.retention,

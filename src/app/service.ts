@@ -16,6 +16,7 @@ import { createRotatorRuntime, type RotatorRuntime } from './rotator-runtime';
 import { collectMailboxOverview } from '../overview/mailbox-overview';
 import { Reconciler, queueRevocationJobs } from '../reconcile/reconciler';
 import { bullmqJobDirectory } from '../rotation/exclusion';
+import { createIncidentCommands } from '../incidents';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -133,6 +134,9 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
     await closeRedisConnection(redis);
   };
 
+  const events = combineSinks([audit, alerts, metrics, opts.events, notifier], (err) =>
+    logger.warn({ err: { message: (err as Error).message } }, 'an event sink failed; the rotation is unaffected'),
+  );
   try {
     runtime = await createRotatorRuntime({
       settings,
@@ -141,9 +145,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       outageLog,
       runWorker: roles.has('worker'),
       secretsManagerClient: opts.secretsManagerClient,
-      events: combineSinks([audit, alerts, metrics, opts.events, notifier], (err) =>
-        logger.warn({ err: { message: (err as Error).message } }, 'an event sink failed; the rotation is unaffected'),
-      ),
+      events,
       onSendmuxCall: (record) => metrics.onSendmuxCall(record),
     });
     const rt = runtime;
@@ -188,6 +190,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
     // Every process serves probes and /metrics; only the api role adds the API and the dashboard.
     let http: RunningHttpServer | undefined;
     {
+      const covers = createMailboxCoverage({ file, sendmux: rt.sendmux });
       http = await startHttpServer({
         surface: roles.has('api') ? 'full' : 'probes',
         logger,
@@ -205,7 +208,8 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         dashboardReadOnly: file.dashboard?.readOnly ?? true,
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
-        covers: createMailboxCoverage({ file, sendmux: rt.sendmux }),
+        covers,
+        incidents: createIncidentCommands({ file, sendmux: rt.sendmux, secrets: rt.secrets, events, queue: rt.queue, ledger: rt.ledger, covers }),
       });
       const server = http;
       // Stop accepting HTTP first, so nothing new is enqueued while the worker drains.

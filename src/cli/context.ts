@@ -30,6 +30,8 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 /** `rotate --wait`: a job had not started by --timeout because the queue is paused or rate-limited. */
 export const EXIT_QUEUE_HELD = 3;
+/** `revoke` / `retry`: the command refused and did nothing (the AWSCURRENT key, a job that is not failed, …). */
+export const EXIT_REFUSED = 4;
 
 export function createCliContext(io: CliIo): { ctx: CliContext; exitCode: () => number } {
   let exitCode = EXIT_OK;

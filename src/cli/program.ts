@@ -6,6 +6,7 @@ import { registerRotateCommand } from './commands/rotate';
 import { registerStartCommand } from './commands/start';
 import { registerDemoCommand } from './commands/demo';
 import { registerOperateCommands } from './commands/operate';
+import { registerIncidentCommands } from './commands/incidents';
 import { type CliIo, type CommandRegistrar, createCliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context';
 import { readPackageVersion } from './version';
 
@@ -15,6 +16,7 @@ const COMMANDS: readonly CommandRegistrar[] = [
   registerStartCommand,
   registerRotateCommand,
   registerOperateCommands,
+  registerIncidentCommands,
   registerDemoCommand,
 ];
 

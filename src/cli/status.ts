@@ -80,9 +80,8 @@ export async function collectStatus(deps: {
 }
 
 /**
- * Which schedule owns each mailbox, by the scheduler's own resolution (resolveMailboxes: the
- * first group claiming it by id or email glob, else the default schedule).
- * TODO(issue #13): switch to the per-mailbox effective-settings resolver (src/config/mailbox-settings.ts) once it lands.
+ * The report as text. Each mailbox's schedule comes from the per-mailbox settings resolver
+ * (src/config/mailbox-settings.ts), the same rule the scheduler, `plan` and the processors use.
  */
 export function formatStatus(status: StatusReport): string {
   const lines: string[] = [];

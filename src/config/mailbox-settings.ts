@@ -26,7 +26,8 @@ export type MailboxSettingsResolution =
   | { covered: true; settings: MailboxSettings }
   | { covered: false; reason: string };
 
-type SettingsSource = Pick<
+/** The parts of the configuration the resolver reads. */
+export type SettingsSource = Pick<
   RotatorFileConfig,
   'mailboxes' | 'groups' | 'secretName' | 'revokePreviousAfterMs' | 'minRotationIntervalMs' | 'kmsKeyId' | 'tags' | 'schedule' | 'timezone'
 > & { rotation: Pick<RotatorFileConfig['rotation'], 'appNamePrefix' | 'onLimitExceeded'> };

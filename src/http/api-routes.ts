@@ -10,10 +10,12 @@ import { describeJob } from './job-view';
 import { mailboxHistoryDocument } from '../audit/history-document';
 import { rateLimitRemainingMs, resumeProcessing } from '../queue/queue-control';
 import { NOT_CONFIGURED, partitionByCoverage, type CoverageVerdict } from '../scheduler/mailbox-coverage';
+import type { IncidentCommands } from '../incidents';
 import {
   RequestValidationError,
   parseHistoryLimit,
   parseJobIdParam,
+  parseKeyIdParam,
   parseMailboxIdParam,
   parseRotationRequestBody,
 } from './request-validation';
@@ -36,6 +38,8 @@ export interface ApiRouteDeps {
   resolveAllMailboxIds: () => Promise<string[]>;
   /** Whether the configuration covers a mailbox; requests for others are refused before anything is enqueued. */
   covers: (mailboxId: string) => Promise<CoverageVerdict>;
+  /** POST /mailboxes/:mailboxId/keys/:keyId/revoke and POST /rotations/:jobId/retry (src/incidents). */
+  incidents?: IncidentCommands;
   auth?: AuthHook;
 }
 
@@ -122,6 +126,8 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
       return describeJob(job);
     });
 
+    if (deps.incidents) registerIncidentRoutes(api, deps.incidents);
+
     api.get<{ Params: { mailboxId: string }; Querystring: { limit?: string } }>(
       '/mailboxes/:mailboxId/history',
       async (request) => {
@@ -150,6 +156,31 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
       const text = await deps.metrics.registry.metrics();
       return reply.type(deps.metrics.registry.contentType).send(text);
     });
+  });
+}
+
+/** Same auth and validation as the other routes; 404/409 say what was refused and why, nothing was done. */
+function registerIncidentRoutes(api: FastifyInstance, incidents: IncidentCommands): void {
+  api.post<{ Params: { mailboxId: string; keyId: string } }>('/mailboxes/:mailboxId/keys/:keyId/revoke', async (request, reply) => {
+    const mailboxId = parseMailboxIdParam(request.params.mailboxId);
+    const keyId = parseKeyIdParam(request.params.keyId);
+    const answer = await incidents.revokeKey({ mailboxId, keyId, requestedBy: 'api' });
+    request.log.warn({ mailboxId, keyId, outcome: answer.outcome }, `key revocation by hand through the API: ${answer.outcome}`);
+    if (answer.outcome === 'revoked') return reply.code(200).send(answer);
+    if (answer.outcome === 'not-found') return sendError(reply, 404, 'key_not_found', answer.message, { revocation: answer });
+    if (answer.outcome === 'still-live') return sendError(reply, 502, 'key_still_live', answer.message, { revocation: answer });
+    return sendError(reply, answer.reason === NOT_CONFIGURED ? 404 : 409, answer.reason, answer.message, { revocation: answer });
+  });
+
+  api.post<{ Params: { jobId: string } }>('/rotations/:jobId/retry', async (request, reply) => {
+    const jobId = parseJobIdParam(request.params.jobId);
+    const answer = await incidents.retryRotation(jobId, 'api');
+    if (answer.outcome === 'retried') {
+      request.log.info({ jobId, mailboxId: answer.mailboxId }, 'failed rotation retried through the API');
+      return reply.code(202).send(answer);
+    }
+    const notFound = answer.reason === 'job_not_found' || answer.reason === NOT_CONFIGURED;
+    return sendError(reply, notFound ? 404 : 409, answer.reason, answer.message, { retry: answer });
   });
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidSendmuxInputError } from '../sendmux/errors';
 import { assertSendmuxId } from '../sendmux/ids';
+import { JOB_ID_PATTERN } from '../rotation/identity';
 
 export const MAX_MAILBOX_IDS_PER_REQUEST = 1000;
 
@@ -142,8 +143,17 @@ export function parseMailboxIdParam(raw: unknown): string {
   }
 }
 
-/** Job ids are built from Sendmux ids and slots (`rotate__<mailbox>__<slot>`), so the same alphabet applies. */
-const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,600}$/;
+/** A key's public id in a path, e.g. POST /mailboxes/{mailboxId}/keys/{keyId}/revoke. */
+export function parseKeyIdParam(raw: unknown): string {
+  try {
+    assertSendmuxId('keyId', raw);
+    return raw;
+  } catch (err) {
+    const message = err instanceof InvalidSendmuxInputError ? err.message : 'keyId is not a valid key id';
+    throw new RequestValidationError('invalid_request', [{ field: 'keyId', message }]);
+  }
+}
+
 
 export function parseJobIdParam(raw: unknown): string {
   if (typeof raw === 'string' && JOB_ID_PATTERN.test(raw)) return raw;

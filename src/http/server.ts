@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
 import type { RotationQueue } from '../queue/rotation-queue';
 import { registerApiRoutes, type MailboxHistorySource } from './api-routes';
+import type { IncidentCommands } from '../incidents';
 import type { MailboxOverviewSource } from './mailbox-overview-page';
 import { InsecureBindError, TokenChecker, isLoopbackHost, requireBearerToken, requireDashboardCredentials } from './auth';
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
@@ -41,6 +42,8 @@ export interface HttpServerDeps {
   resolveAllMailboxIds: () => Promise<string[]>;
   /** Whether the configuration covers a mailbox (POST /rotations refuses others). Default: it is one of resolveAllMailboxIds(). */
   covers?: (mailboxId: string) => Promise<CoverageVerdict>;
+  /** The incident routes (revoke one key, retry a failed rotation); absent, they are not served. */
+  incidents?: IncidentCommands;
   bodyLimitBytes?: number;
   /** Serves /admin/mailboxes (the api role) when given. */
   mailboxOverview?: MailboxOverviewSource;
@@ -126,6 +129,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     history: deps.history,
     resolveAllMailboxIds: deps.resolveAllMailboxIds,
     covers: deps.covers ?? coverageFromList(deps.resolveAllMailboxIds),
+    ...(deps.incidents ? { incidents: deps.incidents } : {}),
     auth: checker ? requireBearerToken(checker) : undefined,
   });
   // Loaded only here: Bull Board and its UI cost ~9 MB of heap that worker replicas never use.

@@ -1,5 +1,4 @@
 import type { Job } from 'bullmq';
-import type { RotatorFileConfig } from '../config';
 import { renderSecretName } from '../config';
 import type { SecretStore } from '../aws/secret-store';
 import type { AuditEntry } from '../audit/audit-log';
@@ -7,12 +6,14 @@ import type { RotationAttemptEvent } from '../rotation/events';
 import { REVOKE_JOB_NAME } from '../rotation/job-data';
 import type { LastRotation } from '../rotation/mailbox-ledger';
 import { CurrentKeyInspector } from '../scheduler/current-key';
-import { schedulesOf } from '../scheduler/schedules';
+import { DEFAULT_SCHEDULE_NAME, schedulesOf } from '../scheduler/schedules';
+import { resolveMailboxSettings, settingsNeedEmail, type SettingsSource } from '../config/mailbox-settings';
 import { nextOccurrenceAfter } from '../scheduler/cron-occurrences';
 import { forEachWithLimit } from '../scheduler/with-limit';
 import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
 import type { SendmuxClient } from '../sendmux/client';
 import pino from 'pino';
+import { revokeByHandNotice } from '../rotation/adoption';
 
 /**
  * One model of "how is each mailbox doing", shared by `rotator status` and the /admin/mailboxes
@@ -59,7 +60,7 @@ export interface MailboxOverview {
 }
 
 export interface MailboxOverviewDeps {
-  file: Pick<RotatorFileConfig, 'mailboxes' | 'groups' | 'secretName' | 'schedule' | 'timezone'>;
+  file: SettingsSource;
   ledger: { allLastRotations(): Promise<Map<string, LastRotation>> };
   audit: { forMailbox(mailboxId: string, limit: number): Promise<AuditEntry[]> };
   /** The BullMQ queue: its delayed and waiting revocation jobs are the pending revocations. */
@@ -117,9 +118,11 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
   const ids = new Set<string>([...lastRotations.keys(), ...configured]);
   const inspector = deps.secrets ? new CurrentKeyInspector(deps.secrets) : undefined;
   const rows: MailboxOverviewRow[] = [];
+  const byHand: string[] = [];
   await forEachWithLimit([...ids], CONCURRENCY, async (mailboxId) => {
     const [key, history] = await Promise.all([keyAgeOf(inspector, renderSecretName(file.secretName, mailboxId), now), deps.audit.forMailbox(mailboxId, HISTORY_LOOKBACK)]);
     const last = lastRotations.get(mailboxId);
+    if (adoptedUnknownKey(history)) byHand.push(revokeByHandNotice(mailboxId));
     rows.push({
       mailboxId,
       currentKeyId: last?.keyId ?? null,
@@ -133,20 +136,26 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
     });
   });
   rows.sort((a, b) => a.mailboxId.localeCompare(b.mailboxId));
-  return { generatedAt: now.toISOString(), schedules, mailboxes: rows, notes };
+  return { generatedAt: now.toISOString(), schedules, mailboxes: rows, notes: [...byHand.sort(), ...notes] };
 }
 
+/**
+ * The schedule that owns each mailbox, by the one per-mailbox settings resolver
+ * (src/config/mailbox-settings.ts) the scheduler's rule, the processors and `plan` share. An
+ * emailGlob group needs the mailbox's email, read from GET /mailboxes; without it the owner of a
+ * mailbox such a group could claim is unknown (null), never guessed.
+ */
 async function ownerLookup(
   file: MailboxOverviewDeps['file'],
   sendmux: Pick<SendmuxClient, 'listAllMailboxes'> | undefined,
   notes: string[],
 ): Promise<(mailboxId: string) => string | null> {
-  const byIdOnly = (mailboxId: string): string | null => {
-    const group = file.groups.find((g) => g.mailboxes?.includes(mailboxId));
-    if (group) return group.name;
-    // An emailGlob group might claim it: without the mailbox's email the owner is unknown.
-    return file.groups.some((g) => g.emailGlob !== undefined) ? null : (schedulesOf(file)[0]?.name ?? null);
+  const ownerOf = (mailboxId: string, email?: string): string | null => {
+    if (email === undefined && settingsNeedEmail(file, mailboxId)) return null;
+    const resolution = resolveMailboxSettings(file, mailboxId, email);
+    return resolution.covered ? (resolution.settings.group ?? DEFAULT_SCHEDULE_NAME) : null;
   };
+  const byIdOnly = (mailboxId: string) => ownerOf(mailboxId);
   if (!file.groups.some((g) => g.emailGlob !== undefined)) return byIdOnly;
   if (!sendmux) {
     notes.push('emailGlob groups: mailbox emails were not read, so mailboxes not listed by id show no schedule');
@@ -154,8 +163,8 @@ async function ownerLookup(
   }
   try {
     const resolution = await resolveMailboxes({ file, sendmux, logger: pino({ level: 'silent' }) });
-    const owners = new Map(resolution.mailboxes.map((m) => [m.mailboxId, m.schedule]));
-    return (mailboxId) => owners.get(mailboxId) ?? byIdOnly(mailboxId);
+    const emails = new Map(resolution.mailboxes.map((m) => [m.mailboxId, m.email]));
+    return (mailboxId) => ownerOf(mailboxId, emails.get(mailboxId));
   } catch (err) {
     notes.push(`emailGlob groups: could not list mailboxes (GET /mailboxes): ${(err as Error).message}; mailboxes not listed by id show no schedule`);
     return byIdOnly;
@@ -175,6 +184,11 @@ async function keyAgeOf(
   } catch (err) {
     return { keyAgeSeconds: null, keyState: `error: ${(err as Error).message}` };
   }
+}
+
+/** Whether a recent rotation adopted a value that did not name its key (the audit entry it wrote says so). */
+function adoptedUnknownKey(history: readonly AuditEntry[]): boolean {
+  return history.some(({ event }) => event.kind === 'rotation' && event.adopted !== undefined && event.adopted.keyId === null);
 }
 
 function lastRotationAttempt(history: readonly AuditEntry[]): MailboxOverviewRow['lastOutcome'] {

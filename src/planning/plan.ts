@@ -8,7 +8,9 @@ import { CurrentKeyInspector, type CurrentKeyState } from '../scheduler/current-
 import { forEachWithLimit } from '../scheduler/with-limit';
 import { formatDuration } from '../scheduler/format-duration';
 import { resolveMailboxes, type MailboxResolution, type ResolvedMailbox, type SkippedMailbox } from '../scheduler/resolve-mailboxes';
-import { schedulesOf, type RotationSchedule } from '../scheduler/schedules';
+import { DEFAULT_SCHEDULE_NAME, schedulesOf, type RotationSchedule } from '../scheduler/schedules';
+import { resolveMailboxSettings } from '../config/mailbox-settings';
+import { adoptionVerdict, readSecretValue, revokeByHandNotice, type AdoptionVerdict } from '../rotation/adoption';
 
 export type DueReason = 'cron' | 'key-age' | 'never-rotated';
 
@@ -16,6 +18,11 @@ export interface PlannedMailbox {
   mailboxId: string;
   email?: string;
   schedule: string;
+  /**
+   * The grace period (ms) before the key this rotation supersedes is revoked; null = never. From
+   * the per-mailbox settings resolver, as the processor will apply it.
+   */
+  revokePreviousAfterMs?: number | null;
   /** ISO time the scheduler will next enqueue this mailbox; "now" for one due at start-up. */
   nextDue: string;
   dueReason: DueReason;
@@ -23,6 +30,11 @@ export interface PlannedMailbox {
   secretState: 'exists' | 'would-create';
   /** Age of the AWSCURRENT version, when there is one. */
   keyAgeSeconds?: number;
+  /**
+   * What the next rotation finds as AWSCURRENT: the rotator's own document, a value it will adopt
+   * (src/rotation/adoption.ts), or no value yet ("new secret"). Absent when Secrets Manager could not be read.
+   */
+  secretValue?: AdoptionVerdict;
   /** Each names the mailbox, so they read on their own in `problems`. */
   problems: string[];
 }
@@ -45,6 +57,8 @@ export interface RotationPlan {
   cannotRotate: UnrotatableMailbox[];
   /** Every problem: the mailboxes' (each naming its mailbox) and the plan's own (listing, schedules). */
   problems: string[];
+  /** Not problems, but for the operator: e.g. "original key of <mailbox> must be revoked by hand" for an adoption. */
+  notes: string[];
 }
 
 export interface RotationPlanDeps {
@@ -91,6 +105,7 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
       skipped: [],
       cannotRotate: [],
       problems: [`cannot list mailboxes (GET /mailboxes): ${errorMessage(err)}`],
+      notes: [],
     };
   }
 
@@ -139,6 +154,14 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
     });
   });
 
+  // The one per-mailbox resolver (group → top level → defaults), with the email now known.
+  for (const entry of planned) {
+    const settings = resolveMailboxSettings(deps.file, entry.mailboxId, entry.email);
+    if (!settings.covered) continue;
+    entry.schedule = settings.settings.group ?? DEFAULT_SCHEDULE_NAME;
+    entry.revokePreviousAfterMs = settings.settings.revokePreviousAfterMs;
+  }
+
   const inspector = new CurrentKeyInspector(deps.secrets);
   await forEachWithLimit(planned, deps.secretsConcurrency ?? DEFAULT_SECRETS_CONCURRENCY, async (entry) => {
     let state: CurrentKeyState | null;
@@ -159,11 +182,29 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
     if (state?.kind === 'current' && state.createdDate) {
       entry.keyAgeSeconds = Math.max(0, Math.floor((now.getTime() - state.createdDate.getTime()) / 1000));
     }
+    if (state?.kind === 'missing' || state?.kind === 'no-current') entry.secretValue = adoptionVerdict(null);
+    if (state?.kind === 'current') await readCurrentValue(deps.secrets, entry, state.versionId);
     Object.assign(entry, dueTime(entry, state, deps.file.maxKeyAgeMs, now, schedules, nextTick));
   });
 
   const problems = [...planProblems, ...cannotRotate.map((entry) => entry.problem), ...planned.flatMap((entry) => entry.problems)];
-  return { generatedAt: now.toISOString(), mailboxes: planned, skipped: resolution.skipped, cannotRotate, problems };
+  const notes = planned
+    .filter((entry) => entry.secretValue === 'adopt (plain)' || entry.secretValue === 'adopt (json, key id unknown)')
+    .map((entry) => revokeByHandNotice(entry.mailboxId));
+  return { generatedAt: now.toISOString(), mailboxes: planned, skipped: resolution.skipped, cannotRotate, problems, notes };
+}
+
+/**
+ * Reads the AWSCURRENT value (GetSecretValue) only to classify it; the value itself is dropped at
+ * once and never reaches the plan, a log or an error.
+ */
+async function readCurrentValue(secrets: RotationPlanDeps['secrets'], entry: PlannedMailbox, versionId: string): Promise<void> {
+  try {
+    const version = await secrets.getSecretVersion(entry.secretName, { versionId });
+    entry.secretValue = adoptionVerdict(version ? readSecretValue(version.secretString) : null);
+  } catch (err) {
+    entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read the AWSCURRENT value of ${entry.secretName}: ${errorMessage(err)}`);
+  }
 }
 
 /**
@@ -263,7 +304,7 @@ export function formatRotationPlan(plan: RotationPlan): string {
     entry.nextDue === plan.generatedAt ? 'now' : entry.nextDue.replace(/\.000Z$/, 'Z'),
     entry.dueReason,
     entry.keyAgeSeconds === undefined ? '-' : formatDuration(entry.keyAgeSeconds * 1000),
-    `${entry.secretName} (${entry.secretState === 'exists' ? 'exists' : 'would be created'})`,
+    `${entry.secretName} (${entry.secretState === 'exists' ? 'exists' : 'would be created'}${entry.secretValue && entry.secretValue !== 'new secret' ? `: ${entry.secretValue}` : ''})`,
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (cells: string[]) =>
@@ -283,6 +324,7 @@ export function formatRotationPlan(plan: RotationPlan): string {
   if (plan.skipped.length > 0) {
     out.push('', `Skipped (${plan.skipped.length}):`, ...plan.skipped.map((s) => `  ${s.mailboxId}${s.email ? ` <${s.email}>` : ''}: ${s.reason}`));
   }
+  if (plan.notes.length > 0) out.push('', `Notes (${plan.notes.length}):`, ...plan.notes.map((note) => `  - ${note}`));
   if (plan.problems.length > 0) {
     out.push('', `Problems (${plan.problems.length}):`, ...plan.problems.map((problem) => `  - ${problem}`));
   }

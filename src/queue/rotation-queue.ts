@@ -30,8 +30,11 @@ export const ROTATION_QUEUE_NAME = 'sendmux-keys';
 export type AnyJobData = RotationJobData | RevocationJobData;
 export type AnyJobResult = RotationResult | RevocationResult;
 
+/**
+ * What the producer needs of the configuration. No grace period: the processor resolves the
+ * mailbox's own (src/config/mailbox-settings.ts); a job carries one only when its requester asked.
+ */
 export interface RotationPolicy {
-  revokePreviousAfterMs: number | null;
   minRotationIntervalMs: number;
   attempts: number;
   retention: { completedAgeMs: number; completedCount: number; failedAgeMs: number };
@@ -46,7 +49,10 @@ export interface RotationRequest {
   force?: boolean;
   /** For a leaked key: revoke the previous key as soon as the new one is current. */
   revokeNow?: boolean;
-  /** A grace period for this request (e.g. the group's); the processor applies the longer of it and the configuration's. */
+  /**
+   * A grace period this request asks for; the processor applies the longer of it and the one the
+   * mailbox's settings give. Omitted (the usual case), the mailbox's own applies.
+   */
   revokePreviousAfterMs?: number | null;
 }
 
@@ -103,11 +109,6 @@ export class RotationQueue {
     const slot = request.slot ?? newOnDemandSlot(this.now());
     assertSlot(slot);
     const idempotencyKey = idempotencyKeyFor(request.mailboxId, slot);
-    const grace = request.revokeNow
-      ? 0
-      : request.revokePreviousAfterMs !== undefined
-        ? request.revokePreviousAfterMs
-        : this.opts.policy.revokePreviousAfterMs;
     return {
       mailboxId: request.mailboxId,
       reason: request.reason,
@@ -118,7 +119,8 @@ export class RotationQueue {
       clientRequestToken: clientRequestTokenFor(idempotencyKey),
       force: request.force ?? false,
       ...(request.revokeNow ? { revokeNow: true } : {}),
-      revokePreviousAfterMs: grace,
+      // Never a default here: the top level's grace would override a group's on demand (issue 13).
+      ...(request.revokePreviousAfterMs !== undefined && !request.revokeNow ? { revokePreviousAfterMs: request.revokePreviousAfterMs } : {}),
     };
   }
 

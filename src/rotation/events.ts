@@ -31,6 +31,8 @@ export interface RotationAttemptEvent {
   requestIds?: Record<string, string | undefined>;
   /** Why it failed or was skipped, in words an operator can act on. */
   message?: string;
+  /** The rotation adopted a value the rotator did not write; keyId null: its key must be revoked by hand. */
+  adopted?: { versionId: string; format: 'plain' | 'json'; keyId: string | null };
 }
 
 export interface RevocationAttemptEvent {

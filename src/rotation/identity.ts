@@ -37,6 +37,9 @@ export function rotationJobId(mailboxId: string, slot: string): string {
 }
 
 /** One rotation per mailbox at a time: every rotation job of a mailbox shares this BullMQ deduplication id. */
+/** Job ids are built from Sendmux ids and slots (`rotate__<mailbox>__<slot>`), so the same alphabet applies. */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,600}$/;
+
 export function rotationDeduplicationId(mailboxId: string): string {
   return `rotate__${mailboxId}`;
 }

@@ -79,7 +79,10 @@ export interface RotationResult {
   previousKeyId: string | null;
   secretArn?: string;
   secretVersionId?: string;
-  revocation: { jobId: string; notBefore: string } | { skipped: 'never' | 'no-previous-key' | 'not-needed' };
+  /** original-key-unknown: the version adopted a value that did not name its key (revoke it by hand). */
+  revocation: { jobId: string; notBefore: string } | { skipped: 'never' | 'no-previous-key' | 'not-needed' | 'original-key-unknown' };
+  /** Set by the rotation that adopted a value the rotator did not write (src/rotation/adoption.ts). */
+  adopted?: { versionId: string; format: 'plain' | 'json'; keyId: string | null };
   /** Why nothing was minted (outcome skipped / already-done). */
   note?: string;
   requestIds: { mint?: string; verify?: string; orphanRevoke?: string; stalePendingRevoke?: string };

@@ -45,6 +45,13 @@ export const storedMailboxSecretSchema = z.object({
    * null when there is nothing to revoke or the grace period is `never`.
    */
   revoke_not_before: z.string().datetime().nullable().optional(),
+  /**
+   * Set on the version that adopted a value the rotator did not write (src/rotation/adoption.ts):
+   * the adopted version (AWSPREVIOUS once this one is promoted), what it held, and its key's id
+   * when the value named it (then `supersedes` names it too and it is revoked after the grace
+   * period); null when it did not — that key must be revoked by hand.
+   */
+  adopted: z.object({ version_id: z.string().min(1), format: z.enum(['plain', 'json']), key_id: z.string().min(1).nullable() }).optional(),
 });
 
 export type StoredMailboxSecret = z.infer<typeof storedMailboxSecretSchema>;
@@ -58,6 +65,9 @@ export function buildStoredMailboxSecret(input: {
   slot: string;
   supersedes: SupersededKey | null;
   revokeNotBefore: string | null;
+  adopted?: StoredMailboxSecret['adopted'];
+  /** The operator's own fields (src/rotation/adoption.ts, carriedValues); the rotator's fields are written over them. */
+  operatorFields?: Record<string, unknown>;
 }): string {
   const value: StoredMailboxSecret = {
     mailbox_id: input.mailboxId,
@@ -74,8 +84,9 @@ export function buildStoredMailboxSecret(input: {
     slot: input.slot,
     supersedes: input.supersedes,
     revoke_not_before: input.revokeNotBefore,
+    ...(input.adopted ? { adopted: input.adopted } : {}),
   };
-  return JSON.stringify(value);
+  return JSON.stringify({ ...input.operatorFields, ...value });
 }
 
 export class UnreadableStoredSecretError extends Error {

@@ -21,7 +21,8 @@ export type SupersessionProof =
  * Proves from Secrets Manager alone that `keyId` is a superseded key of this mailbox's secret:
  * it is neither the AWSCURRENT nor the AWSPENDING version's key, and the AWSCURRENT version's
  * document (or one of the versions it in turn superseded, following `supersedes.version_id`)
- * records it in `supersedes`. Fails closed: a missing secret, a secret scheduled for deletion, a
+ * records it in `supersedes`. An adopted value's key (src/rotation/adoption.ts) is proven by the
+ * version that adopted it, whose `supersedes` names it when the value gave its id. Fails closed: a missing secret, a secret scheduled for deletion, a
  * document that is not the rotator's, or a chain that never names the key all answer
  * `proven: false` with the reason. Throws only what SecretStore throws (transient AWS errors).
  */
@@ -60,6 +61,8 @@ export async function proveSuperseded(
       const notBefore = document.revoke_not_before;
       return { proven: true, supersededBy: versionId, revokeNotBefore: notBefore ? new Date(notBefore) : null, direct: depth === 0 };
     }
+    // The chain ends at an adopted value: it is not the rotator's and records nothing further.
+    if (document.adopted?.version_id === superseded.version_id) break;
     const older = await secrets.getSecretVersion(secretName, { versionId: superseded.version_id });
     if (!older) break;
     const olderDocument = read(older.versionId, older.secretString);

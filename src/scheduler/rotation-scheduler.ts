@@ -213,7 +213,7 @@ export class RotationScheduler {
       throw err;
     }
     const owned = resolution.bySchedule.get(schedule.name) ?? [];
-    const requests = owned.map((mailbox) => this.requestFor(mailbox.mailboxId, schedule, slot, 'cron'));
+    const requests = owned.map((mailbox) => this.requestFor(mailbox.mailboxId, slot, 'cron'));
     let tally: Tally;
     try {
       tally = await this.enqueue(requests);
@@ -337,7 +337,7 @@ export class RotationScheduler {
       this.log.warn({ mailboxId: failure.mailboxId }, `catch-up could not check mailbox ${failure.mailboxId}: ${failure.message}`);
     }
     const tally = await this.enqueue(
-      due.map(({ mailbox }) => this.requestFor(mailbox.mailboxId, this.scheduleNamed(mailbox.schedule), slot, 'catch-up')),
+      due.map(({ mailbox }) => this.requestFor(mailbox.mailboxId, slot, 'catch-up')),
     );
     const report: CatchUpReport = {
       slot,
@@ -410,14 +410,9 @@ export class RotationScheduler {
     return undefined;
   }
 
-  private requestFor(mailboxId: string, schedule: RotationSchedule, slot: string, requestedBy: 'cron' | 'catch-up'): RotationRequest {
-    return {
-      mailboxId,
-      reason: 'scheduled',
-      slot,
-      requestedBy,
-      ...(schedule.revokePreviousAfterMs === undefined ? {} : { revokePreviousAfterMs: schedule.revokePreviousAfterMs }),
-    };
+  /** No grace period: the processor resolves the mailbox's own (src/config/mailbox-settings.ts), as for every entry point. */
+  private requestFor(mailboxId: string, slot: string, requestedBy: 'cron' | 'catch-up'): RotationRequest {
+    return { mailboxId, reason: 'scheduled', slot, requestedBy };
   }
 
   /** One requestRotations (one addBulk) per chunk keeps memory and Redis latency flat for 100,000 mailboxes. */

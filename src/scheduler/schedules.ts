@@ -11,8 +11,6 @@ export interface RotationSchedule {
   name: string;
   cron: string;
   timezone: string;
-  /** The group's grace-period override; undefined means the file's revokePreviousAfter applies. */
-  revokePreviousAfterMs?: number | null;
 }
 
 /** The default schedule first, then each group in file order (the order in which groups claim mailboxes). */
@@ -25,7 +23,6 @@ export function schedulesOf(file: Pick<RotatorFileConfig, 'schedule' | 'timezone
         cron: group.schedule,
         // A group without its own time zone reads its cron in the file's.
         timezone: group.timezone ?? file.timezone,
-        ...(group.revokePreviousAfterMs === undefined ? {} : { revokePreviousAfterMs: group.revokePreviousAfterMs }),
       }),
     ),
   ];

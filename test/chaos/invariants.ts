@@ -1,3 +1,4 @@
+import { resolveMailboxSettings } from '../../src/config/mailbox-settings';
 import type { KeyRecord, MintLogEntry, RevokeLogEntry } from '../../src/sandbox/sendmux';
 import type { StandInSecret } from '../../src/sandbox/secrets-manager';
 import type { RotationQueue } from '../../src/queue/rotation-queue';
@@ -85,6 +86,18 @@ export interface InvariantReport {
   leaks: Leak[];
 }
 
+/**
+ * The grace period the processor applies to a job: the mailbox's configured one (the settings
+ * resolver), lengthened by one the job requested (jobs/rotate-mailbox-key.ts, longerGrace).
+ */
+function graceApplied(bed: TestBed, mailboxId: string, requested: number | null | undefined): { revokePreviousAfterMs?: number | null } {
+  const resolution = resolveMailboxSettings(bed.settings.file, mailboxId);
+  const configured = resolution.covered ? resolution.settings.revokePreviousAfterMs : undefined;
+  if (requested === undefined) return configured === undefined ? {} : { revokePreviousAfterMs: configured };
+  if (configured === undefined) return { revokePreviousAfterMs: requested };
+  return { revokePreviousAfterMs: configured === null || requested === null ? null : Math.max(configured, requested) };
+}
+
 export async function observeFromOutside(bed: TestBed, queue: RotationQueue, processOutput: TextToScan[] = []): Promise<OutsideView> {
   const views: JobView[] = [];
   const seen = new Set<string>();
@@ -101,7 +114,7 @@ export async function observeFromOutside(bed: TestBed, queue: RotationQueue, pro
         mailboxId: String(data.mailboxId),
         ...(typeof data.idempotencyKey === 'string' ? { idempotencyKey: data.idempotencyKey } : {}),
         ...(typeof data.mintedKeyId === 'string' ? { mintedKeyId: data.mintedKeyId } : {}),
-        ...(data.revokePreviousAfterMs !== undefined ? { revokePreviousAfterMs: data.revokePreviousAfterMs as number | null } : {}),
+        ...graceApplied(bed, String(data.mailboxId), data.revokePreviousAfterMs as number | null | undefined),
         attemptsMade: job.attemptsMade,
         ...(job.failedReason ? { failedReason: job.failedReason } : {}),
         ...(job.returnvalue ? { result: job.returnvalue } : {}),

@@ -181,9 +181,61 @@ describe('the rotation plan', () => {
     expect(lines[1]).toBe('2 mailbox(es) to rotate, 0 skipped, 1 cannot be rotated, 1 problem(s)');
     expect(lines[3]).toMatch(/^MAILBOX\s+EMAIL\s+SCHEDULE\s+NEXT DUE\s+WHY\s+KEY AGE\s+SECRET$/);
     expect(text).toMatch(new RegExp(`${neverRotated}\\s+test-0002@example\\.test\\s+\\(default\\)\\s+now\\s+never-rotated\\s+-\\s+\\S+ \\(would be created\\)`));
-    expect(text).toMatch(new RegExp(`${rotated}\\s+test-0001@example\\.test\\s+\\(default\\)\\s+now\\s+key-age\\s+\\d+d( \\d+h)?\\s+\\S+ \\(exists\\)`));
+    expect(text).toMatch(new RegExp(`${rotated}\\s+test-0001@example\\.test\\s+\\(default\\)\\s+now\\s+key-age\\s+\\d+d( \\d+h)?\\s+\\S+ \\(exists: adopt \\(json, key id unknown\\)\\)`));
     expect(text).toContain('Problems (1):');
     expect(text).toContain(`  - mailbox ${unknown}: the management key cannot read it`);
     expect(text.split('\n').filter((line) => line.includes(unknown))).toHaveLength(1); // in its problem, not also as a row
+  });
+});
+
+describe('the rotation plan of secrets that existed before the rotator', () => {
+  let bed: TestBed;
+  let secrets: SecretStore;
+  const [plain, jsonKnown, jsonUnknown, own, none] = ['mbx_test_0001', 'mbx_test_0002', 'mbx_test_0003', 'mbx_test_0004', 'mbx_test_0005'];
+  const token = `smx_mbx_${'A'.repeat(40)}`;
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 5, label: 'plan-adopt', config: { mailboxes: [plain, jsonKnown, jsonUnknown, own, none] } });
+    secrets = new SecretStore({ client: bed.smClient });
+    const store = async (mailboxId: string, secretString: string) => {
+      const name = renderSecretName(bed.settings.file.secretName, mailboxId);
+      await secrets.createSecretIfMissing(name);
+      await secrets.putSecretVersion(name, { clientRequestToken: randomUUID(), secretString, versionStages: ['AWSCURRENT'] });
+    };
+    await store(plain, token);
+    await store(jsonKnown, JSON.stringify({ api_key: token, public_id: 'smx_abcdefghijklmnopqrstuvwx', note: 'ops' }));
+    await store(jsonUnknown, JSON.stringify({ api_key: token }));
+    await store(own, JSON.stringify({
+      mailbox_id: own, key_id: 'smx_abcdefghijklmnopqrstuvwy', api_key: token, password: 'p4ssword-long', username: 'u', server: 's',
+      imap_port: 993, smtp_port: 465, rotated_at: '2030-01-01T00:00:00Z', idempotency_key: `rot-${own}-x`, sendmux_request_id: null,
+    }));
+  });
+  afterAll(async () => bed.close());
+
+  it('says per mailbox whether the next rotation adopts the value, and which original keys must be revoked by hand, before minting anything', async () => {
+    const plan = await buildRotationPlan({
+      file: bed.settings.file,
+      sendmux: new SendmuxClient({ baseUrl: bed.sandbox.url, managementKey: DEFAULT_SANDBOX_MANAGEMENT_KEY }),
+      secrets,
+      renderSecretName: (id) => renderSecretName(bed.settings.file.secretName, id),
+    });
+
+    expect(Object.fromEntries(plan.mailboxes.map((m) => [m.mailboxId, m.secretValue]))).toEqual({
+      [plain]: 'adopt (plain)',
+      [jsonKnown]: 'adopt (json, key id known)',
+      [jsonUnknown]: 'adopt (json, key id unknown)',
+      [own]: 'rotator document',
+      [none]: 'new secret',
+    });
+    expect(plan.notes).toEqual([
+      expect.stringMatching(new RegExp(`^original key of ${plain} must be revoked by hand`)),
+      expect.stringMatching(new RegExp(`^original key of ${jsonUnknown} must be revoked by hand`)),
+    ]);
+    expect(plan.problems).toEqual([]);
+    const text = formatRotationPlan(plan);
+    expect(text).toContain('(exists: adopt (plain))');
+    expect(text).toContain('Notes (2):');
+    expect(`${text}${JSON.stringify(plan)}`).not.toContain(token);
+    expect(bed.sandbox.state.mintLog).toHaveLength(0);
   });
 });

@@ -214,7 +214,8 @@ export function formatReport(r: RotationReport): string {
   return r.message ? `${withReason}  — ${r.message}` : withReason;
 }
 
-function cliUser(env: NodeJS.ProcessEnv): string {
+/** Who ran the command, for `requestedBy` and audit entries. */
+export function cliUser(env: NodeJS.ProcessEnv): string {
   try {
     return env.USER ?? env.LOGNAME ?? userInfo().username;
   } catch {

@@ -2,6 +2,7 @@ import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../../aws/staging-labels';
 import { RetryLaterError, RotationAbortedError } from '../failures';
 import { rotationJobId } from '../identity';
 import { slotOfDocument } from '../secret-value';
+import { adoptionVerdict, readSecretValue } from '../adoption';
 import { enterStep, readDocument, type StepDeps } from './deps';
 import { revokeKey } from './revoke';
 import type { CurrentVersion, RotationRun, SecretLook, StagedKey } from './types';
@@ -74,10 +75,21 @@ async function readOurVersion(deps: StepDeps, run: RotationRun, stages: string[]
   return { key: run.key, versionId: run.clientRequestToken, arn: read.arn, document: read.document, stages };
 }
 
+/**
+ * The AWSCURRENT version: a rotator document, or a value this rotation adopts (a plain token or
+ * the operator's own JSON; src/rotation/adoption.ts). The adopted value's secret is not kept.
+ */
 async function readCurrent(deps: StepDeps, run: RotationRun, versionId: string): Promise<CurrentVersion | null> {
-  const read = await readDocument(deps, run.settings.secretName, versionId);
-  if (!read) return null;
-  return { versionId, keyId: read.document.key_id, ...(read.createdDate ? { createdDate: read.createdDate } : {}) };
+  const version = await deps.secrets.getSecretVersion(run.settings.secretName, { versionId });
+  if (!version) return null;
+  const reading = readSecretValue(version.secretString);
+  const createdDate = version.createdDate ? { createdDate: version.createdDate } : {};
+  if (reading.kind === 'rotator') return { versionId, keyId: reading.document.key_id, carried: reading.carried, ...createdDate };
+  run.log.info(
+    { step: 'look', adoptedVersionId: versionId, format: reading.format, adoptedKeyId: reading.keyId },
+    `AWSCURRENT of ${run.settings.secretName} is not a rotator document (${adoptionVerdict(reading)}): this rotation adopts it; it stays as AWSPREVIOUS`,
+  );
+  return { versionId, keyId: reading.keyId, adopted: { format: reading.format }, carried: reading.carried, ...createdDate };
 }
 
 async function clearPendingIfStale(deps: StepDeps, run: RotationRun, pendingVersionId: string, current: CurrentVersion | null): Promise<void> {

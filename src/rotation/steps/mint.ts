@@ -3,6 +3,7 @@ import type { MintedMailboxKey, SendmuxResult } from '../../sendmux/types';
 import { RotationAbortedError } from '../failures';
 import { enterStep, readDocument, type StepDeps } from './deps';
 import { revokeKey } from './revoke';
+import { UnreadableStoredSecretError } from '../secret-value';
 import type { FreshLook, NewKey, RotationRun } from './types';
 
 /**
@@ -99,7 +100,13 @@ async function mintIntoFreedSlot(deps: StepDeps, run: RotationRun): Promise<Send
 
 /** Opt-in policy for limit_exceeded: revoke the AWSPREVIOUS key (never AWSCURRENT) to free a slot. */
 async function freeCredentialSlot(deps: StepDeps, run: RotationRun, look: FreshLook, limitRequestId: string | undefined): Promise<void> {
-  const previous = look.previousVersionId ? await readDocument(deps, run.settings.secretName, look.previousVersionId) : null;
+  // An AWSPREVIOUS value the rotator did not write (adopted) is not the rotator's to revoke here.
+  const previous = look.previousVersionId
+    ? await readDocument(deps, run.settings.secretName, look.previousVersionId).catch((err: unknown) => {
+        if (err instanceof UnreadableStoredSecretError) return null;
+        throw err;
+      })
+    : null;
   const previousKeyId = previous?.document.key_id;
   if (!previousKeyId || previousKeyId === look.current?.keyId) {
     throw new RotationAbortedError(

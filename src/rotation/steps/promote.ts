@@ -18,7 +18,8 @@ export async function promote(deps: StepDeps, run: RotationRun, staged: StagedKe
     run.log.info({ step: 'promote', secretVersionId: ours }, 'this job’s version is already AWSCURRENT; nothing to move');
   } else {
     // Documents written before `supersedes` existed: the version AWSCURRENT sits on now.
-    const from = staged.document.supersedes === undefined ? await currentHolder(deps, run) : staged.document.supersedes?.version_id;
+    // An adopted value whose key id is unknown is superseded without a `supersedes` record: `adopted` names its version.
+    const from = staged.document.supersedes === undefined ? await currentHolder(deps, run) : (staged.document.supersedes?.version_id ?? staged.document.adopted?.version_id);
     await moveOrConfirm(deps, run, { stage: AWSCURRENT, moveToVersionId: ours, ...(from ? { removeFromVersionId: from } : {}) });
     run.log.info({ step: 'promote', secretVersionId: ours, previousVersionId: from ?? null }, 'new key is AWSCURRENT');
   }

@@ -1,6 +1,7 @@
 import { enterStep, type StepDeps } from './deps';
 import type { RotationResult } from '../job-data';
 import type { RotationRun, StagedKey } from './types';
+import { revokeByHandNotice } from '../adoption';
 
 /**
  * Step 5: retire. Schedules the revocation of the key this version superseded (its document's
@@ -12,6 +13,11 @@ import type { RotationRun, StagedKey } from './types';
 export async function scheduleRetire(deps: StepDeps, run: RotationRun, staged: StagedKey): Promise<RotationResult['revocation']> {
   await enterStep(deps, run, 'retire', false);
   const superseded = staged.document.supersedes;
+  if (!superseded && staged.document.adopted?.key_id === null) {
+    run.log.warn({ step: 'retire', adoptedVersionId: staged.document.adopted.version_id, format: staged.document.adopted.format },
+      revokeByHandNotice(run.mailboxId));
+    return { skipped: 'original-key-unknown' };
+  }
   if (!superseded || superseded.key_id === staged.key.keyId) {
     run.log.info({ step: 'retire' }, staged.document.supersedes === undefined
       ? 'this version was written without a record of the key it superseded; no revocation scheduled'

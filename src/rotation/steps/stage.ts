@@ -1,6 +1,7 @@
 import { SecretStoreError } from '../../aws/errors';
 import { AWSCURRENT, AWSPENDING } from '../../aws/staging-labels';
 import { buildStoredMailboxSecret, parseStoredMailboxSecret } from '../secret-value';
+import { carriedValues, NO_CARRIED_FIELDS } from '../adoption';
 import { enterStep, type StepDeps } from './deps';
 import type { FreshLook, NewKey, RotationRun, StagedKey } from './types';
 
@@ -33,7 +34,9 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
   // A pure function of what the job recorded, so a retried PutSecretValue sends the same value.
   const mintedAt = run.recorded.mintedAt ?? deps.now().toISOString();
   const grace = run.revokeNow ? 0 : run.settings.revokePreviousAfterMs;
-  const supersedes = look.current ? { key_id: look.current.keyId, version_id: look.current.versionId } : null;
+  const current = look.current;
+  const supersedes = current?.keyId ? { key_id: current.keyId, version_id: current.versionId } : null;
+  const adopted = current?.adopted ? { version_id: current.versionId, format: current.adopted.format, key_id: current.keyId } : undefined;
   const secretString = buildStoredMailboxSecret({
     mailboxId: run.mailboxId,
     minted: key.minted,
@@ -43,6 +46,8 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
     slot: run.slot,
     supersedes,
     revokeNotBefore: supersedes && grace !== null ? new Date(Date.parse(mintedAt) + grace).toISOString() : null,
+    ...(adopted ? { adopted } : {}),
+    operatorFields: carriedValues(current?.carried ?? NO_CARRIED_FIELDS, { apiKey: key.minted.secret, keyId: key.keyId }),
   });
 
   let stages: string[];

@@ -3,6 +3,7 @@ import type { MailboxSettings } from '../../config/mailbox-settings';
 import type { MintedMailboxKey } from '../../sendmux/types';
 import type { RotationJobData, RotationResult, RotationStep } from '../job-data';
 import type { StoredMailboxSecret } from '../secret-value';
+import type { CarriedFields } from '../adoption';
 
 /**
  * One attempt of one rotation job: its fixed identity (derived from mailbox + slot + config, never
@@ -42,10 +43,16 @@ export interface NewKey {
   requestId?: string;
 }
 
+/** The AWSCURRENT version when this rotation looked. Never holds its secret. */
 export interface CurrentVersion {
   versionId: string;
-  keyId: string;
+  /** The key's public id; null for an adopted value that does not name it. */
+  keyId: string | null;
   createdDate?: Date;
+  /** Set when the value is not a rotator document: this rotation adopts it (src/rotation/adoption.ts). */
+  adopted?: { format: 'plain' | 'json' };
+  /** The operator's own top-level fields, kept in the new version. */
+  carried?: CarriedFields;
 }
 
 /** This job's version as stored in Secrets Manager. */

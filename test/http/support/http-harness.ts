@@ -8,6 +8,7 @@ import { AlertNotifier } from '../../../src/alerts/alert-notifier';
 import { combineSinks } from '../../../src/rotation/events';
 import { collectMailboxOverview } from '../../../src/overview/mailbox-overview';
 import { createMailboxCoverage } from '../../../src/scheduler/mailbox-coverage';
+import { createIncidentCommands } from '../../../src/incidents';
 
 export const TEST_API_TOKEN = 'test-api-token-0123456789abcdef';
 
@@ -91,6 +92,11 @@ export async function startHarness(options: HarnessOptions): Promise<HttpHarness
         }
       : {}),
     covers: createMailboxCoverage({ file: bed.settings.file, sendmux: runtime.sendmux }),
+    incidents: createIncidentCommands({
+      file: bed.settings.file, sendmux: runtime.sendmux, secrets: runtime.secrets, queue: runtime.queue, ledger: runtime.ledger,
+      covers: createMailboxCoverage({ file: bed.settings.file, sendmux: runtime.sendmux }),
+      events: combineSinks([metrics, audit, alerts]),
+    }),
   };
   const server = await startHttpServer({ ...base, ...options.server?.(base) });
   return {

@@ -1,0 +1,74 @@
+import type { Job } from 'bullmq';
+import { rotationDeduplicationId } from '../rotation/identity';
+import { bullmqJobDirectory } from '../rotation/exclusion';
+import { ROTATE_JOB_NAME, rotationJobDataSchema, type RotationJobData } from '../rotation/job-data';
+import type { MailboxLedger } from '../rotation/mailbox-ledger';
+import type { AnyJobData, AnyJobResult, RotationQueue } from '../queue/rotation-queue';
+import { NOT_CONFIGURED, type CoverageVerdict } from '../scheduler/mailbox-coverage';
+
+export type RetryRefusal = 'job_not_found' | 'not_a_rotation' | 'not_failed' | 'not_configured' | 'key_minted' | 'rotation_in_progress' | 'rotated_since';
+
+export type RetryOutcome =
+  | { outcome: 'retried'; jobId: string; mailboxId: string; slot: string; message: string }
+  | { outcome: 'refused'; jobId: string; reason: RetryRefusal; mailboxId?: string; message: string };
+
+export interface RetryRotationDeps {
+  queue: Pick<RotationQueue, 'getJob' | 'requestRotations'> & { queue: Pick<RotationQueue['queue'], 'getJob' | 'getDeduplicationJobId'> };
+  ledger: Pick<MailboxLedger, 'lastRotations'>;
+  covers: (mailboxId: string) => Promise<CoverageVerdict>;
+}
+
+/**
+ * `rotator retry <jobId>` / POST /rotations/{jobId}/retry: runs a failed rotation again with the
+ * same slot, so the same job id, Idempotency-Key and ClientRequestToken. It is enqueued again
+ * through the normal path (the failed job is removed, then added with the same id and the
+ * mailbox's deduplication id), so it holds the per-mailbox exclusion like any new rotation; the
+ * processor's look step still waits for any other rotation of the mailbox it finds alive.
+ *
+ * Refused (nothing changed): an unknown job, a job that is not a rotation or not failed, a mailbox
+ * the configuration does not cover, a job that had minted a key (its clean-up revoked that key, and
+ * Sendmux would replay the same key for the same Idempotency-Key for 24 h: a fresh rotation is
+ * needed), and a mailbox with another rotation alive or rotated since the job failed (the newer
+ * rotation did what the retry would).
+ */
+export async function retryRotation(deps: RetryRotationDeps, jobId: string, requestedBy: string): Promise<RetryOutcome> {
+  const refuse = (reason: RetryRefusal, message: string, mailboxId?: string): RetryOutcome =>
+    ({ outcome: 'refused', jobId, reason, ...(mailboxId ? { mailboxId } : {}), message });
+  const job = (await deps.queue.getJob(jobId)) as Job<AnyJobData, AnyJobResult> | undefined;
+  if (!job) return refuse('job_not_found', `no job ${jobId}: it never existed or was removed after its retention period`);
+  if (job.name !== ROTATE_JOB_NAME) return refuse('not_a_rotation', `job ${jobId} is a ${job.name} job; only rotations can be retried`);
+  const parsed = rotationJobDataSchema.safeParse(job.data);
+  if (!parsed.success) return refuse('not_a_rotation', `job ${jobId} does not hold valid rotation data; request a new rotation instead`);
+  const data: RotationJobData = parsed.data;
+  const { mailboxId } = data;
+  const state = await job.getState();
+  if (state !== 'failed') return refuse('not_failed', `job ${jobId} is ${state}, not failed; only a failed rotation can be retried`, mailboxId);
+
+  const coverage = await deps.covers(mailboxId);
+  if (!coverage.covered) return refuse(NOT_CONFIGURED, coverage.message, mailboxId);
+  if (data.mintedKeyId) {
+    return refuse('key_minted',
+      `job ${jobId} minted key ${data.mintedKeyId} before it failed; its clean-up revoked that key, and a retry would get the same key back ` +
+        `(Sendmux replays an Idempotency-Key's answer for 24 h) — run a fresh rotation instead: rotator rotate ${mailboxId}`, mailboxId);
+  }
+  const owner = await deps.queue.queue.getDeduplicationJobId(rotationDeduplicationId(mailboxId));
+  if (owner && owner !== jobId && (await bullmqJobDirectory(deps.queue.queue).isAlive(owner))) {
+    return refuse('rotation_in_progress', `rotation ${owner} of mailbox ${mailboxId} is queued or running; it replaces this one — follow it instead`, mailboxId);
+  }
+  const last = (await deps.ledger.lastRotations([mailboxId])).get(mailboxId);
+  if (last && job.finishedOn !== undefined && last.at > job.finishedOn) {
+    return refuse('rotated_since', `mailbox ${mailboxId} was rotated since job ${jobId} failed (key ${last.keyId} at ${new Date(last.at).toISOString()}); nothing to retry`, mailboxId);
+  }
+
+  await job.remove();
+  const [outcome] = await deps.queue.requestRotations([{
+    mailboxId, reason: data.reason, slot: data.slot, requestedBy, force: true,
+    ...(data.revokeNow ? { revokeNow: true } : {}),
+    ...(data.revokePreviousAfterMs !== undefined ? { revokePreviousAfterMs: data.revokePreviousAfterMs } : {}),
+  }]);
+  if (outcome?.status === 'enqueued') {
+    return { outcome: 'retried', jobId: outcome.jobId, mailboxId, slot: data.slot, message: `rotation ${outcome.jobId} of mailbox ${mailboxId} queued again (same slot and Idempotency-Key)` };
+  }
+  // A new rotation of the mailbox was requested between the checks and the add: it holds the mailbox now.
+  return refuse('rotation_in_progress', outcome?.status === 'existing' ? `${outcome.message}; it replaces this one` : `not queued again: ${outcome?.message ?? 'no answer'}`, mailboxId);
+}

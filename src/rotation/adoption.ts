@@ -1,0 +1,122 @@
+import { isSendmuxId } from '../sendmux/ids';
+import { storedMailboxSecretSchema, type StoredMailboxSecret } from './secret-value';
+
+/**
+ * How a secret version's value reads to the rotator: its own document, or a value it adopts — a
+ * plain string (the bearer token itself) or a JSON object of the operator's own. What is returned
+ * never holds the value's secret: the old bearer token is dropped here, and the fields that held
+ * it are only named, so the next document puts the NEW token there.
+ */
+export type SecretValueReading =
+  | { kind: 'rotator'; document: StoredMailboxSecret; carried: CarriedFields }
+  | { kind: 'foreign'; format: 'plain' | 'json'; keyId: string | null; carried: CarriedFields };
+
+/** What the `rotator plan` column says about the AWSCURRENT value before anything is minted. */
+export type AdoptionVerdict = 'rotator document' | 'adopt (plain)' | 'adopt (json, key id known)' | 'adopt (json, key id unknown)' | 'new secret';
+
+/**
+ * The operator's own top-level fields, kept across rotations so consumers that read them keep
+ * working. The rotator's fields always win over them.
+ */
+export interface CarriedFields {
+  /** Copied as they are (never a field that held the old bearer token or the old key id). */
+  fields: Record<string, unknown>;
+  /** Fields that held the old bearer token: the new document puts the NEW token there. */
+  tokenFields: string[];
+  /** Fields that held the old key's public id (`public_id`): the new document puts the NEW key id there. */
+  keyIdFields: string[];
+}
+
+export const NO_CARRIED_FIELDS: CarriedFields = Object.freeze({ fields: {}, tokenFields: [], keyIdFields: [] }) as CarriedFields;
+
+/** The rotator document's own field names (they are never carried: the new document writes them). */
+const ROTATOR_FIELDS = new Set(Object.keys(storedMailboxSecretSchema.shape));
+
+/** A Sendmux mailbox bearer token (`smx_mbx_…`); foreign JSON without `api_key` may keep it under another name. */
+const MAILBOX_TOKEN = /^smx_mbx_[A-Za-z0-9_-]{12,}$/;
+
+/**
+ * Reads a version's SecretString. Pure; never throws and never returns or echoes the old secret.
+ * - a rotator document (all its required fields valid) → `rotator`;
+ * - any other JSON object → `foreign json`, its key id from `key_id` or `public_id` when that is a
+ *   valid Sendmux id (else null), the token from `api_key` or the one field shaped `smx_mbx_…`;
+ * - anything else (a bare token, a JSON string, a number) → `foreign plain`, key id unknown.
+ */
+export function readSecretValue(secretString: string): SecretValueReading {
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString);
+  } catch {
+    return { kind: 'foreign', format: 'plain', keyId: null, carried: NO_CARRIED_FIELDS };
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return { kind: 'foreign', format: 'plain', keyId: null, carried: NO_CARRIED_FIELDS };
+  }
+  const object = json as Record<string, unknown>;
+  const parsed = storedMailboxSecretSchema.safeParse(object);
+  if (parsed.success) {
+    return { kind: 'rotator', document: parsed.data, carried: carriedFrom(object, parsed.data.api_key, parsed.data.key_id, []) };
+  }
+  const keyId = [object.key_id, object.public_id].find((v): v is string => typeof v === 'string' && isSendmuxId(v)) ?? null;
+  const token = typeof object.api_key === 'string' ? object.api_key : uniqueTokenField(object);
+  return { kind: 'foreign', format: 'json', keyId, carried: carriedFrom(object, token, keyId, ['public_id']) };
+}
+
+/** The plan's words for a reading (or for a secret without an AWSCURRENT value). */
+export function adoptionVerdict(reading: SecretValueReading | null): AdoptionVerdict {
+  if (!reading) return 'new secret';
+  if (reading.kind === 'rotator') return 'rotator document';
+  if (reading.format === 'plain') return 'adopt (plain)';
+  return reading.keyId ? 'adopt (json, key id known)' : 'adopt (json, key id unknown)';
+}
+
+/** The warning given once per adopted mailbox whose original key the rotator cannot name. */
+export function revokeByHandNotice(mailboxId: string): string {
+  return `original key of ${mailboxId} must be revoked by hand: the adopted secret did not name its key id (key_id or public_id), so the rotator cannot revoke it`;
+}
+
+/**
+ * The operator's fields for a new version: the carried ones, with the NEW token and key id in the
+ * fields that held the old ones. The rotator's document is written over them.
+ */
+export function carriedValues(carried: CarriedFields, next: { apiKey: string; keyId: string }): Record<string, unknown> {
+  const value: Record<string, unknown> = { ...carried.fields };
+  for (const field of carried.tokenFields) value[field] = next.apiKey;
+  for (const field of carried.keyIdFields) value[field] = next.keyId;
+  return value;
+}
+
+function uniqueTokenField(object: Record<string, unknown>): string | null {
+  const tokens = Object.values(object).filter((v): v is string => typeof v === 'string' && MAILBOX_TOKEN.test(v));
+  return tokens.length === 1 ? tokens[0]! : null;
+}
+
+function carriedFrom(object: Record<string, unknown>, token: string | null, keyId: string | null, keyIdNames: string[]): CarriedFields {
+  const carried: CarriedFields = { fields: {}, tokenFields: [], keyIdFields: [] };
+  for (const [name, value] of Object.entries(object)) {
+    if (ROTATOR_FIELDS.has(name)) continue;
+    if (token !== null && value === token) carried.tokenFields.push(name);
+    else if (keyIdNames.includes(name) || (keyId !== null && value === keyId)) carried.keyIdFields.push(name);
+    else carried.fields[name] = value;
+  }
+  return carried;
+}
+
+/**
+ * The bearer token a version's value holds for `keyId`, or null when the value does not name that
+ * key (a plain token names none). For proving a key dead (GET /mailbox/me with it answers 401);
+ * the token must stay in the caller's memory only.
+ */
+export function bearerTokenFor(secretString: string, keyId: string): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString);
+  } catch {
+    return null;
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
+  const object = json as Record<string, unknown>;
+  if (object.key_id !== keyId && object.public_id !== keyId) return null;
+  const token = typeof object.api_key === 'string' ? object.api_key : uniqueTokenField(object);
+  return token && token.length > 0 ? token : null;
+}
