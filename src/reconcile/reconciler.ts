@@ -10,9 +10,14 @@ import type { RotationJobDirectory } from '../rotation/exclusion';
 import { revocationJobId, rotationJobId } from '../rotation/identity';
 import type { RevocationJobData } from '../rotation/job-data';
 import { parseStoredMailboxSecret, slotOfDocument, type StoredMailboxSecret } from '../rotation/secret-value';
+import { readSecretValue } from '../rotation/adoption';
+
 import type { RotationQueue } from '../queue/rotation-queue';
 import { errorSummary } from '../logging/error-summary';
 import { RETIRED_KEY_TAG } from './retired-key-tag';
+
+/** readDocument's answer for a value the rotator did not write (see src/rotation/adoption.ts). */
+const FOREIGN_VALUE = Symbol('foreign secret value');
 
 /** Mailboxes reconciled at once: at most this many Secrets Manager requests in flight. */
 export const DEFAULT_RECONCILE_CONCURRENCY = 8;
@@ -41,6 +46,8 @@ export type ReconcileFinding =
   | { mailboxId: string; action: 'stale-pending-exists'; keyId: string; versionId: string; jobId: string }
   /** AWSPENDING belongs to a rotation job that may still run: left alone. */
   | { mailboxId: string; action: 'pending-in-progress'; rotationJobId: string }
+  /** AWSCURRENT is a value the rotator did not write (a plain token or the team's JSON): its next rotation adopts it; nothing to rebuild. */
+  | { mailboxId: string; action: 'awaiting-adoption' }
   /** Something a person must look at; nothing was enqueued for it. */
   | { mailboxId: string; action: 'problem'; reason: string };
 
@@ -188,6 +195,7 @@ export class Reconciler {
 
     const findings: ReconcileFinding[] = [];
     const current = await this.readDocument(settings, currentVersionId);
+    if (current === FOREIGN_VALUE) return [{ mailboxId, action: 'awaiting-adoption' }];
     if (typeof current === 'string') return [{ mailboxId, action: 'problem', reason: current }];
     findings.push(...(await this.reconcilePrevious(settings, description, current)));
 
@@ -223,7 +231,7 @@ export class Reconciler {
       if (depth + 1 === MAX_SUPERSEDED_KEYS) break;
       const older = await this.readDocument(settings, superseded.version_id);
       // Older versions are pruned by Secrets Manager in time; a gap ends the walk, not the pass.
-      if (typeof older === 'string') break;
+      if (typeof older === 'string' || older === FOREIGN_VALUE) break;
       document = older;
     }
     return findings;
@@ -265,6 +273,7 @@ export class Reconciler {
   private async reconcilePending(settings: MailboxSettings, pendingVersionId: string): Promise<ReconcileFinding> {
     const { mailboxId } = settings;
     const pending = await this.readDocument(settings, pendingVersionId);
+    if (pending === FOREIGN_VALUE) return { mailboxId, action: 'problem', reason: `secret ${settings.secretName} has an AWSPENDING version ${pendingVersionId} the rotator did not write; remove its AWSPENDING label by hand` };
     if (typeof pending === 'string') return { mailboxId, action: 'problem', reason: pending };
     const slot = slotOfDocument(pending);
     if (!slot) {
@@ -290,15 +299,18 @@ export class Reconciler {
     return { mailboxId, action: 'stale-pending-scheduled', keyId, versionId: pendingVersionId, jobId: added, notBefore: new Date(nowMs + delayMs).toISOString() };
   }
 
-  /** The version's document, or a problem text (gone, foreign, another mailbox's). */
-  private async readDocument(settings: MailboxSettings, versionId: string): Promise<StoredMailboxSecret | string> {
+  /**
+   * The version's document; FOREIGN_VALUE for a value the rotator did not write (adoptable: a plain
+   * token or the team's JSON); or a problem text (gone, unreadable, another mailbox's).
+   */
+  private async readDocument(settings: MailboxSettings, versionId: string): Promise<StoredMailboxSecret | typeof FOREIGN_VALUE | string> {
     const version = await this.deps.secrets.getSecretVersion(settings.secretName, { versionId });
     if (!version) return `secret ${settings.secretName} lost version ${versionId} between two reads`;
     let document: StoredMailboxSecret;
     try {
       document = parseStoredMailboxSecret(settings.secretName, versionId, version.secretString);
     } catch (err) {
-      return (err as Error).message;
+      return readSecretValue(version.secretString).kind === 'foreign' ? FOREIGN_VALUE : (err as Error).message;
     }
     if (document.mailbox_id !== settings.mailboxId) return `version ${versionId} of ${settings.secretName} belongs to mailbox ${document.mailbox_id}`;
     return document;
@@ -316,6 +328,7 @@ export class Reconciler {
  * stands in for it (later than the promotion too).
  */
 const LAST_CHANGED_MARGIN_MS = 1_000;
+
 
 export function reconciledNotBefore(input: {
   revokeNotBefore: string;

@@ -317,3 +317,31 @@ describe('reconciledNotBefore', () => {
     ).toBe(now + GRACE);
   });
 });
+
+describe('reconciling a secret the rotator has not adopted yet', () => {
+  let bed: TestBed;
+  let runtime: RotatorRuntime;
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 1, label: 'reconcile-foreign' });
+    runtime = await bed.runtime({ runWorker: false });
+  });
+  afterAll(async () => bed.close());
+
+  it('reports it as awaiting adoption, not as a problem, and adds nothing', async () => {
+    const mailboxId = bed.mailboxIds[0]!;
+    const minted = await runtime.sendmux.mintMailboxKey(mailboxId, { appName: 'stored by hand', idempotencyKey: 'by-hand-foreign' });
+    await runtime.secrets.createSecretIfMissing(secretNameOf(bed, mailboxId));
+    // The team stored the bearer token as a plain string before installing the rotator.
+    await runtime.secrets.putSecretVersion(secretNameOf(bed, mailboxId), {
+      clientRequestToken: clientRequestTokenFor('by-hand-foreign'),
+      versionStages: ['AWSCURRENT'],
+      secretString: minted.data.secret,
+    });
+
+    const findings = await reconcilerOf(bed, runtime).reconcileMailbox(mailboxId);
+
+    expect(findings).toEqual([{ mailboxId, action: 'awaiting-adoption' }]);
+    expect(await runtime.queue.queue.getJobCounts('delayed', 'waiting')).toEqual(expect.objectContaining({ delayed: 0, waiting: 0 }));
+  });
+});
