@@ -130,6 +130,7 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
         secretVersionId: outcome.secretVersionId, sendmuxRequestIds: outcome.requestIds, durationMs, note: outcome.note }, `rotation ${outcome.outcome}`);
       emit(deps, job, run, { outcome: outcome.outcome, durationMs, newKeyId: outcome.newKeyId, previousKeyId: outcome.previousKeyId,
         secretVersionId: outcome.secretVersionId, requestIds: outcome.requestIds, message: outcome.note, ...(outcome.adopted ? { adopted: outcome.adopted } : {}) });
+      await releaseClaim(deps, job, run);
       return outcome;
     } catch (err) {
       const settled = await settleJobFailure(err, { job, token, mailboxId: run.mailboxId, describe: (m) => `step ${run.step}: ${m}`, pauseQueueFor: deps.pauseQueueFor,
@@ -140,7 +141,10 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
         { step: run.step, err: settled.final || settled.outcome === 'retrying' ? err : undefined, final: settled.final, retryAfterMs: settled.retryAfterMs },
         settled.final ? `rotation failed: ${settled.message}` : settled.outcome === 'waiting' ? `rotation waits: ${settled.message}` : `rotation attempt failed, will retry: ${settled.message}`,
       );
-      if (settled.final) await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
+      if (settled.final) {
+        await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
+        await releaseClaim(deps, job, run);
+      }
       throw settled.error;
     }
   };
@@ -161,7 +165,19 @@ export function createAbandonedRotationHandler(deps: RotateMailboxKeyDeps) {
     const compensations = new Compensations();
     compensations.push(() => ops.discardMintedKey(run), () => ops.unstage(run));
     await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
+    await releaseClaim(deps, job, run);
   };
+}
+
+/**
+ * Gives up the mailbox's claim (its deduplication id) once this job is over. A job that was
+ * enqueued with it (deduplicationId set) has it removed by BullMQ as it finishes, so only a job
+ * that claimed it in the look step (added by hand, or retried) releases it here. Never throws: a
+ * claim left behind is taken over by the next rotation once it finds this job over.
+ */
+async function releaseClaim(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>, run: RotationRun): Promise<void> {
+  if (job.deduplicationId !== undefined) return;
+  await deps.jobs.release(run.mailboxId, run.jobId).catch((err: unknown) => run.log.warn({ err }, 'could not release the mailbox claim; the next rotation takes it over'));
 }
 
 /** The attempt's identity, derived from mailbox + slot + configuration; a mailbox the configuration does not cover fails for good. */

@@ -13,7 +13,7 @@ export type RetryOutcome =
   | { outcome: 'refused'; jobId: string; reason: RetryRefusal; mailboxId?: string; message: string };
 
 export interface RetryRotationDeps {
-  queue: Pick<RotationQueue, 'getJob' | 'requestRotations'> & { queue: Pick<RotationQueue['queue'], 'getJob' | 'getDeduplicationJobId'> };
+  queue: Pick<RotationQueue, 'getJob' | 'requestRotations'> & { queue: Pick<RotationQueue['queue'], 'getJob' | 'getDeduplicationJobId' | 'client' | 'keys'> };
   ledger: Pick<MailboxLedger, 'lastRotations'>;
   covers: (mailboxId: string) => Promise<CoverageVerdict>;
 }

@@ -180,6 +180,40 @@ describe('a rotation job added straight to Redis while another rotation of the m
   });
 });
 
+describe('rotation jobs of one mailbox written straight into Redis at the same moment', () => {
+  let bed: TestBed;
+  let runtime: RotatorRuntime;
+  const mailboxId = 'mbx_test_0001';
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 1, label: 'crafted-burst', config: { rotation: { concurrency: 4 } } });
+    runtime = await bed.runtime();
+  });
+  afterAll(async () => bed.close());
+
+  it('claim the mailbox one at a time: no two mint at once, and every one rotates', async () => {
+    await rotateNow(runtime, mailboxId);
+    bed.sandbox.faults.inject({ operation: 'mintMailboxKey', kind: 'delay', delayMs: 400, mailboxId, times: 3 });
+    const crafted = ['burst1', 'burst2', 'burst3'].map((tag) => runtime.queue.buildRotationJobData({ mailboxId, reason: 'manual', requestedBy: tag, force: true }));
+    // Not deduplicated, and all waiting before a worker picks any: only the processor can keep them apart.
+    await Promise.all(crafted.map((data) => runtime.queue.queue.add(ROTATE_JOB_NAME, data, { jobId: rotationJobId(mailboxId, data.slot), attempts: 1 })));
+
+    const finished = await Promise.all(crafted.map((data) => waitForJob(runtime, rotationJobId(mailboxId, data.slot), 60_000)));
+    expect(finished.map((f) => [f.state, (f.returnvalue as RotationResult | undefined)?.outcome])).toEqual([
+      ['completed', 'rotated'],
+      ['completed', 'rotated'],
+      ['completed', 'rotated'],
+    ]);
+    // Each mint starts only after the previous rotation finished (its job was over before the next minted).
+    const mintTimes = crafted.map((data) => Date.parse(bed.sandbox.state.mintsWithIdempotencyKey(data.idempotencyKey)[0]!.at)).sort((a, b) => a - b);
+    const finishTimes = await Promise.all(crafted.map(async (data) => (await runtime.queue.getJob(rotationJobId(mailboxId, data.slot)))!.finishedOn!));
+    finishTimes.sort((a, b) => a - b);
+    expect(mintTimes[1]).toBeGreaterThanOrEqual(finishTimes[0]! - 50);
+    expect(mintTimes[2]).toBeGreaterThanOrEqual(finishTimes[1]! - 50);
+    expect(currentKeyId(bed, mailboxId)).toBeDefined();
+  });
+});
+
 /** A Sendmux in front of the sandbox whose mint for `from` creates the key in `to` (a vendor bug). */
 async function startMisroutingProxy(target: string, from: string, to: string): Promise<{ url: string; server: Server }> {
   const upstream = new URL(target);

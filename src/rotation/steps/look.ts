@@ -15,8 +15,8 @@ import type { CurrentVersion, RotationRun, SecretLook, StagedKey } from './types
  * - another version holds it: if the job that wrote it (named by its document's slot) may still
  *   run, wait (RetryLaterError, no attempt used); only when that job is over (completed, failed,
  *   gone) is the pending version stale — its key is revoked unless current, and the label cleared;
- * - nothing is pending but another job holding the mailbox's BullMQ deduplication id is active
- *   (it has not staged yet): wait.
+ * - the mailbox's claim (its BullMQ deduplication id, taken atomically here) is held by another
+ *   job that may still run (it may be minting and not have staged yet): wait.
  * A secret scheduled for deletion fails the job here, before anything is minted.
  */
 export async function look(deps: StepDeps, run: RotationRun): Promise<SecretLook> {
@@ -59,7 +59,7 @@ export async function look(deps: StepDeps, run: RotationRun): Promise<SecretLook
 }
 
 async function waitForActiveOwner(deps: StepDeps, run: RotationRun): Promise<void> {
-  const owner = await deps.jobs.activeOwner(run.mailboxId, run.jobId);
+  const owner = await deps.jobs.claim(run.mailboxId, run.jobId);
   if (owner) {
     throw new RetryLaterError(`rotation ${owner} of mailbox ${run.mailboxId} is in progress; this one waits its turn`, {
       retryAfterMs: deps.busyRetryMs,
