@@ -18,6 +18,14 @@ const processIo: CliIo = {
 };
 
 if (require.main === module) {
+  // A reader that stops early (`rotator --help | head`) closes the pipe: that ends the output, not
+  // the program with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   void runCli(process.argv.slice(2), processIo).then((code) => {
     process.exitCode = code;
   });

@@ -12,7 +12,11 @@ export interface WebhookUrlRuleOptions {
   allowPrivateTargets?: boolean;
 }
 
-export const WEBHOOK_HEADERS_HINT = 'put the credential in alerts.webhookHeaders instead, e.g. Authorization: "env:ALERT_WEBHOOK_AUTH"';
+/** Cloud metadata endpoints outside 169.254.0.0/16 (Alibaba Cloud). */
+const METADATA_IPV4 = new Set(['100.100.100.200']);
+
+export const WEBHOOK_HEADERS_HINT =
+  'for alerts put the credential in alerts.webhookHeaders instead, e.g. Authorization: "env:ALERT_WEBHOOK_AUTH"; consumer notifications are signed with NOTIFY_WEBHOOK_SECRET and need none';
 
 /** The first rule `raw` breaks, as "what is expected"; undefined when it is acceptable. Never quotes the URL. */
 export function webhookUrlProblem(raw: string, opts: WebhookUrlRuleOptions = {}): string | undefined {
@@ -27,7 +31,7 @@ export function webhookUrlProblem(raw: string, opts: WebhookUrlRuleOptions = {})
   const host = hostOf(url);
   if (url.protocol === 'http:' && !isLoopback(host)) return 'an https:// URL (plain http:// only for a loopback host such as 127.0.0.1)';
   if (!opts.allowPrivateTargets && isLinkLocalOrMetadata(host)) {
-    return 'a URL that is not a link-local or cloud-metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254); set alerts.allowPrivateTargets: true if this is really meant';
+    return 'a URL that is not a link-local or cloud-metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254, 100.100.100.200, or those embedded in IPv6); set alerts.allowPrivateTargets: true if this is really meant';
   }
   return undefined;
 }
@@ -40,12 +44,14 @@ function hostOf(url: URL): string {
 function isLoopback(host: string): boolean {
   if (host === 'localhost' || host.endsWith('.localhost')) return true;
   if (isIPv4(host)) return host.startsWith('127.');
-  return isIPv6(host) && expandIPv6(host) === '0000:0000:0000:0000:0000:0000:0000:0001';
+  if (!isIPv6(host)) return false;
+  const embedded = embeddedIPv4(host);
+  return embedded !== undefined ? embedded.startsWith('127.') : expandIPv6(host) === '0000:0000:0000:0000:0000:0000:0000:0001';
 }
 
 function isLinkLocalOrMetadata(host: string): boolean {
   if (host === 'metadata.google.internal') return true;
-  if (isIPv4(host)) return host.startsWith('169.254.');
+  if (isIPv4(host)) return host.startsWith('169.254.') || METADATA_IPV4.has(host);
   if (!isIPv6(host)) return false;
   const full = expandIPv6(host);
   if (full === undefined) return false;
@@ -53,9 +59,28 @@ function isLinkLocalOrMetadata(host: string): boolean {
   const first = Number.parseInt(full.slice(0, 4), 16);
   if ((first & 0xffc0) === 0xfe80) return true;
   if (full === 'fd00:0ec2:0000:0000:0000:0000:0000:0254') return true;
-  // An IPv4-mapped link-local address (::ffff:169.254.x.y) is the same target.
-  const mapped = /^0000:0000:0000:0000:0000:ffff:(\w{4}):\w{4}$/.exec(full);
-  return mapped !== null && mapped[1] !== undefined && Number.parseInt(mapped[1], 16) >> 8 === 169 && (Number.parseInt(mapped[1], 16) & 0xff) === 254;
+  // An IPv4 address carried in IPv6 (mapped, compatible or NAT64) reaches the same target.
+  const embedded = embeddedIPv4(host);
+  return embedded !== undefined && isLinkLocalOrMetadata(embedded);
+}
+
+/**
+ * The IPv4 address an IPv6 address carries in its last 32 bits when its prefix says it stands
+ * for one: IPv4-mapped (::ffff:0:0/96), IPv4-compatible (::/96, not :: or ::1) or the NAT64
+ * well-known prefix (64:ff9b::/96). Undefined otherwise.
+ */
+function embeddedIPv4(host: string): string | undefined {
+  const full = expandIPv6(host);
+  if (full === undefined) return undefined;
+  const prefix = full.slice(0, 29);
+  const carries =
+    prefix === '0000:0000:0000:0000:0000:ffff' ||
+    prefix === '0064:ff9b:0000:0000:0000:0000' ||
+    (prefix === '0000:0000:0000:0000:0000:0000' && full.slice(30, 34) !== '0000');
+  if (!carries) return undefined;
+  const high = Number.parseInt(full.slice(30, 34), 16);
+  const low = Number.parseInt(full.slice(35, 39), 16);
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
 }
 
 /** Eight 4-digit groups, or undefined when `host` is not plain IPv6 text this can expand. */

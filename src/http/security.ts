@@ -44,10 +44,23 @@ export async function registerSecurityHeaders(app: FastifyInstance): Promise<voi
  * (an Origin other than the server's own, `Sec-Fetch-Site` other than same-origin/none).
  */
 export async function requireLoopbackCaller(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const problem = loopbackCallerProblem(request.headers);
+  const problem = requestLineProblem(request.raw.rawHeaders, request.raw.url) ?? loopbackCallerProblem(request.headers);
   if (problem === undefined) return;
   request.log.warn({ host: safeHeader(request.headers.host), origin: safeHeader(request.headers.origin), problem }, 'refused a request to the token-less server');
   await sendError(reply, 403, 'forbidden', `${problem}; without ROTATOR_API_TOKEN only same-origin requests to a loopback host name are served`);
+}
+
+/**
+ * Forms no browser sends, which could smuggle a foreign target past the Host check: several Host
+ * headers (Node keeps only the first) or an absolute-form request target (RFC 9112 §3.2.2: the
+ * target's authority, not Host, names the server).
+ */
+export function requestLineProblem(rawHeaders: readonly string[], url: string | undefined): string | undefined {
+  let hosts = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) return 'the request has more than one Host header';
+  if (url !== undefined && !url.startsWith('/')) return 'the request target is not a path (absolute-form or asterisk-form)';
+  return undefined;
 }
 
 /** Why these headers do not come from a loopback, same-origin caller; undefined when they do. */

@@ -5,7 +5,7 @@ import type { Queue } from 'bullmq';
  * rate-limit pause (the limiter key a 429 or the rate-limit guard set). Deleting the key also
  * drops the limiter's count for the current window, so at most one window's worth of jobs more
  * may start at once. Workers asleep on the old pause look again within BullMQ's
- * `maximumRateLimitDelay` (30 s).
+ * `maximumRateLimitDelay`, which the rotation worker sets to 1 s (RATE_LIMIT_RECHECK_MS).
  */
 export async function resumeProcessing(queue: Queue): Promise<void> {
   await queue.resume();

@@ -6,6 +6,9 @@ import { RetryLaterError } from '../rotation/failures';
 import { ROTATION_QUEUE_NAME, type AnyJobData, type AnyJobResult } from './rotation-queue';
 import { isJobName, JOB_SCHEMAS, type JobName, type JobProcessors, type JobTypes } from './job-catalog';
 
+/** How often a rate-limited worker checks whether the pause was lifted (ms). */
+export const RATE_LIMIT_RECHECK_MS = 1_000;
+
 export interface RotationWorkerOptions {
   connection: Redis | Cluster;
   prefix: string;
@@ -66,6 +69,9 @@ export function createRotationWorker(opts: RotationWorkerOptions): Worker<AnyJob
     // A worker killed mid-job leaves it stalled; every step is idempotent, so let it be picked up again.
     maxStalledCount: opts.maxStalledCount ?? 5,
     autorun: opts.autorun ?? true,
+    // A worker asleep on a rate-limit pause looks again at most this often (BullMQ's default is
+    // 30 s), so an operator's resume (which deletes the limiter key) takes effect within a second.
+    maximumRateLimitDelay: RATE_LIMIT_RECHECK_MS,
   });
 
   worker.on('error', (err) => opts.logger.error({ err }, 'worker error'));

@@ -20,13 +20,28 @@ describe('alerts.webhookUrl rules (finding 7)', () => {
     expect(parse(withAlerts('  webhookUrl: http://localhost:9000/x\n')).file.alerts.webhookUrl).toBe('http://localhost:9000/x');
   });
 
-  it.each(['https://169.254.169.254/latest/meta-data/', 'https://[fd00:ec2::254]/', 'https://[fe80::1]/hook', 'https://metadata.google.internal/'])(
+  it.each([
+    'https://169.254.169.254/latest/meta-data/',
+    'https://[fd00:ec2::254]/',
+    'https://[fe80::1]/hook',
+    'https://metadata.google.internal/',
+    'https://100.100.100.200/latest/meta-data/',
+    'https://[::169.254.169.254]/',
+    'https://[64:ff9b::a9fe:a9fe]/',
+    'https://[::ffff:169.254.169.254]/',
+  ])(
     'refuses the link-local / metadata target %s unless alerts.allowPrivateTargets is true',
     (url) => {
       expect(problemsOf(withAlerts(`  webhookUrl: "${url}"\n`))[0]!.expected).toMatch(/link-local or cloud-metadata.*allowPrivateTargets/);
       expect(parse(withAlerts(`  webhookUrl: "${url}"\n  allowPrivateTargets: true\n`)).file.alerts).toMatchObject({ webhookUrl: url, allowPrivateTargets: true });
     },
   );
+});
+
+describe('loopback addresses carried in IPv6', () => {
+  it('accepts plain http:// to an IPv4-mapped loopback address like 127.0.0.1', () => {
+    expect(parse(withAlerts('  webhookUrl: "http://[::ffff:127.0.0.1]:9000/x"\n')).file.alerts.webhookUrl).toBe('http://[::ffff:127.0.0.1]:9000/x');
+  });
 });
 
 describe('alerts.webhookHeaders', () => {

@@ -173,6 +173,21 @@ describe('token-less loopback mode refuses foreign hosts and cross-site callers 
     const answer = await raw(server.url, { path: '/queue', headers: withPort });
     expect(answer.status).toBe(200);
   });
+
+  it.each([
+    ['two Host headers, the loopback one first', (p: string) => `POST /queue/pause HTTP/1.1\r\nHost: localhost:${p}\r\nHost: evil.example\r\nContent-Length: 0\r\n\r\n`],
+    ['an absolute-form request target naming another host', (p: string) => `POST http://evil.example/queue/pause HTTP/1.1\r\nHost: localhost:${p}\r\nContent-Length: 0\r\n\r\n`],
+  ])('answers 403 to a request with %s, and the queue keeps running', async (_name, request) => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.end(request(port)));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 403 /);
+    expect(await harness.runtime.queue.queue.isPaused()).toBe(false);
+  });
 });
 
 describe('request timeouts (finding 6, the slow-body part)', () => {
