@@ -47,7 +47,7 @@ export function classifyRotationFailure(err: unknown, mailboxId: string): Failur
     }
     return {
       kind: 'permanent',
-      message: `Secrets Manager refused ${where}: ${secretsManagerAdvice(err.awsErrorName)}`,
+      message: `Secrets Manager refused ${where}: ${secretsManagerAdvice(err.awsErrorName) ?? err.message}`,
     };
   }
   if (err instanceof RetryLaterError) return { kind: 'retry', retryAfterMs: err.retryAfterMs, message: err.message };
@@ -110,7 +110,8 @@ function sendmuxAdvice(err: SendmuxError, mailboxId: string): string {
   }
 }
 
-function secretsManagerAdvice(name: string | undefined): string {
+/** What to do about a permanent Secrets Manager error; undefined when the error's own text is all there is to say. */
+function secretsManagerAdvice(name: string | undefined): string | undefined {
   switch (name) {
     case 'AccessDeniedException':
       return "the rotator's IAM role lacks a permission; compare it with config/iam-policy.json";
@@ -124,6 +125,6 @@ function secretsManagerAdvice(name: string | undefined): string {
     case 'DecryptionFailure':
       return 'KMS refused to encrypt/decrypt; check kmsKeyId and the key policy';
     default:
-      return 'see the AWS error name above';
+      return undefined;
   }
 }
