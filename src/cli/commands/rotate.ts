@@ -155,13 +155,16 @@ async function waitForReports(
   while (pending.size > 0 && Date.now() < deadline) {
     for (const report of reports) {
       if (!pending.has(report.mailboxId) || !report.jobId) continue;
-      const job = await client.queue.getJob(report.jobId);
+      // The state first, then the job: BullMQ writes a finished job's result or reason in the same
+      // script that moves it, so a job read after its state is final carries them (read the other
+      // way round, a job that finished in between shows no reason).
+      const state = await client.queue.queue.getJobState(report.jobId);
+      const job = state === 'unknown' ? undefined : await client.queue.getJob(report.jobId);
       if (!job) {
         done.set(report.mailboxId, { ...report, status: 'failed', message: `job ${report.jobId} disappeared from the queue` });
         pending.delete(report.mailboxId);
         continue;
       }
-      const state = await job.getState();
       if (state === 'completed') {
         const result = job.returnvalue as RotationResult;
         done.set(report.mailboxId, {
