@@ -3,10 +3,11 @@ import type { SecretStore } from '../src/aws/secret-store';
 import { appNameFor, clientRequestTokenFor, idempotencyKeyFor } from '../src/rotation/identity';
 import { buildStoredMailboxSecret, parseStoredMailboxSecret } from '../src/rotation/secret-value';
 import { forEachWithLimit } from '../src/scheduler/with-limit';
+import { RETIRED_KEY_TAG } from '../src/reconcile/retired-key-tag';
 
 export interface BareLoopDeps {
   sendmux: Pick<SendmuxClient, 'mintMailboxKey' | 'revokeMailboxKey' | 'getMailboxMe'>;
-  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'putSecretVersion' | 'moveStage'>;
+  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'putSecretVersion' | 'moveStage' | 'tagSecret'>;
   secretNameFor: (mailboxId: string) => string;
   appNamePrefix: string;
 }
@@ -14,7 +15,8 @@ export interface BareLoopDeps {
 /**
  * The rotation of an already-rotated mailbox with nothing around it: the same Sendmux and
  * Secrets Manager calls, in the same order, as a rotation job followed by its revocation job
- * (look, read current, mint, stage, verify, promote, clear pending, re-read AWSCURRENT and AWSPENDING, revoke),
+ * (look, read current, mint, stage, verify, promote, clear pending, re-read AWSCURRENT and AWSPENDING, revoke,
+ * tag the secret with the retired key),
  * with no queue, no Redis, no logging, no job-data validation and no resumption logic.
  * It is the yardstick the rotator's throughput is divided by.
  */
@@ -57,6 +59,8 @@ export async function bareRotation(deps: BareLoopDeps, mailboxId: string, slot: 
   // The revocation job also makes sure the key is not AWSPENDING (normally there is none).
   await deps.secrets.getSecretVersion(secretName, { versionStage: 'AWSPENDING' });
   await deps.sendmux.revokeMailboxKey(mailboxId, previousKeyId);
+  // The revocation job records the retired key on the secret (the reconciler's RETIRED_KEY_TAG).
+  await deps.secrets.tagSecret(secretName, { [RETIRED_KEY_TAG]: previousKeyId });
 }
 
 /** Rotates every mailbox with `concurrency` rotations in flight; returns the wall time in ms. */
