@@ -3,10 +3,11 @@ import type { SecretStore } from '../src/aws/secret-store';
 import { appNameFor, clientRequestTokenFor, idempotencyKeyFor } from '../src/rotation/identity';
 import { buildStoredMailboxSecret, parseStoredMailboxSecret } from '../src/rotation/secret-value';
 import { forEachWithLimit } from '../src/scheduler/with-limit';
+import { RETIRED_KEY_TAG } from '../src/reconcile/retired-key-tag';
 
 export interface BareLoopDeps {
   sendmux: Pick<SendmuxClient, 'mintMailboxKey' | 'revokeMailboxKey' | 'getMailboxMe'>;
-  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'putSecretVersion' | 'moveStage'>;
+  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'putSecretVersion' | 'moveStage' | 'tagSecret'>;
   secretNameFor: (mailboxId: string) => string;
   appNamePrefix: string;
 }
@@ -14,7 +15,8 @@ export interface BareLoopDeps {
 /**
  * The rotation of an already-rotated mailbox with nothing around it: the same Sendmux and
  * Secrets Manager calls, in the same order, as a rotation job followed by its revocation job
- * (look, read current, mint, stage, verify, promote, clear pending, re-read AWSCURRENT and AWSPENDING, revoke),
+ * (look, read current, mint, stage, verify, promote, clear pending, describe and re-read AWSCURRENT (and AWSPENDING if any), revoke,
+ * tag the secret with the retired key),
  * with no queue, no Redis, no logging, no job-data validation and no resumption logic.
  * It is the yardstick the rotator's throughput is divided by.
  */
@@ -50,13 +52,20 @@ export async function bareRotation(deps: BareLoopDeps, mailboxId: string, slot: 
   await deps.secrets.moveStage(secretName, { stage: 'AWSCURRENT', moveToVersionId: token, removeFromVersionId: currentVersionId });
   await deps.secrets.moveStage(secretName, { stage: 'AWSPENDING', removeFromVersionId: token });
 
-  const nowCurrent = await deps.secrets.getSecretVersion(secretName, { versionStage: 'AWSCURRENT' });
-  if (nowCurrent && parseStoredMailboxSecret(secretName, nowCurrent.versionId, nowCurrent.secretString).key_id === previousKeyId) {
+  // The revocation job's proof (src/rotation/supersession.ts): the labels, then the AWSCURRENT
+  // document; the AWSPENDING one only when a version holds that label (normally none).
+  const after = await deps.secrets.describeSecret(secretName);
+  const holderOf = (stage: string) => Object.entries(after?.versionIdsToStages ?? {}).find(([, stages]) => stages.includes(stage))?.[0];
+  const nowCurrentId = holderOf('AWSCURRENT');
+  const nowCurrent = nowCurrentId ? await deps.secrets.getSecretVersion(secretName, { versionId: nowCurrentId }) : null;
+  if (!nowCurrent || parseStoredMailboxSecret(secretName, nowCurrent.versionId, nowCurrent.secretString).key_id === previousKeyId) {
     throw new Error(`bare loop: refusing to revoke the AWSCURRENT key of ${mailboxId}`);
   }
-  // The revocation job also makes sure the key is not AWSPENDING (normally there is none).
-  await deps.secrets.getSecretVersion(secretName, { versionStage: 'AWSPENDING' });
+  const pendingId = holderOf('AWSPENDING');
+  if (pendingId && pendingId !== nowCurrentId) await deps.secrets.getSecretVersion(secretName, { versionId: pendingId });
   await deps.sendmux.revokeMailboxKey(mailboxId, previousKeyId);
+  // The revocation job records the retired key on the secret (the reconciler's RETIRED_KEY_TAG).
+  await deps.secrets.tagSecret(secretName, { [RETIRED_KEY_TAG]: previousKeyId });
 }
 
 /** Rotates every mailbox with `concurrency` rotations in flight; returns the wall time in ms. */

@@ -144,7 +144,8 @@ export class SecretStore {
     const output = await this.call('PutSecretValue', secretId, () => this.client.send(command), {
       logFields: { versionId: input.clientRequestToken, versionStages: input.versionStages },
       // An AWS error message may quote the request (a ValidationException echoing the body).
-      knownSecrets: secretValuesOf(input.secretString),
+      // Parsed only if the call fails: the success path (every rotation) needs none of it.
+      knownSecrets: () => secretValuesOf(input.secretString),
     });
     return {
       arn: required(output.ARN, 'ARN', 'PutSecretValue', secretId),
@@ -255,19 +256,19 @@ export class SecretStore {
     operation: string,
     secretId: string,
     send: () => Promise<T>,
-    options?: { logFields?: Record<string, unknown>; knownSecrets?: readonly string[] },
+    options?: { logFields?: Record<string, unknown>; knownSecrets?: () => readonly string[] },
   ): Promise<T>;
   private async call<T extends CallMetadata>(
     operation: string,
     secretId: string,
     send: () => Promise<T>,
-    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean; knownSecrets?: readonly string[] },
+    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean; knownSecrets?: () => readonly string[] },
   ): Promise<T | null>;
   private async call<T extends CallMetadata>(
     operation: string,
     secretId: string,
     send: () => Promise<T>,
-    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean; knownSecrets?: readonly string[] } = {},
+    options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean; knownSecrets?: () => readonly string[] } = {},
   ): Promise<T | null> {
     const started = Date.now();
     try {
@@ -289,7 +290,7 @@ export class SecretStore {
         operation,
         secretId,
         ...(this.maxServerDelayMs === undefined ? {} : { maxServerDelayMs: this.maxServerDelayMs }),
-        ...(options.knownSecrets ? { knownSecrets: options.knownSecrets } : {}),
+        ...(options.knownSecrets ? { knownSecrets: options.knownSecrets() } : {}),
       });
       const expectedAbsence =
         (options.notFoundIsNull && storeError.awsErrorName === 'ResourceNotFoundException') ||

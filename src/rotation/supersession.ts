@@ -25,6 +25,11 @@ export type SupersessionProof =
  * version that adopted it, whose `supersedes` names it when the value gave its id. Fails closed: a missing secret, a secret scheduled for deletion, a
  * document that is not the rotator's, or a chain that never names the key all answer
  * `proven: false` with the reason. Throws only what SecretStore throws (transient AWS errors).
+ *
+ * Calls: one DescribeSecret (which version holds AWSCURRENT, whether any holds AWSPENDING), one
+ * GetSecretValue of the AWSCURRENT version, the AWSPENDING version's only when there is one (a
+ * rotation in progress), and one per older version the chain follows. Asking for AWSPENDING by
+ * label instead cost a ResourceNotFoundException answer on nearly every revocation.
  */
 export async function proveSuperseded(
   secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion'>,
@@ -32,8 +37,13 @@ export async function proveSuperseded(
   mailboxId: string,
   keyId: string,
 ): Promise<SupersessionProof> {
-  const current = await secrets.getSecretVersion(secretName, { versionStage: AWSCURRENT });
-  if (!current) return { proven: false, reason: `secret ${secretName} has no AWSCURRENT version (or does not exist)` };
+  const description = await secrets.describeSecret(secretName);
+  if (!description) return { proven: false, reason: `secret ${secretName} does not exist` };
+  if (description.deletedDate) return { proven: false, reason: `secret ${secretName} is scheduled for deletion on ${description.deletedDate.toISOString()}` };
+  const holderOf = (stage: string) => Object.entries(description.versionIdsToStages).find(([, stages]) => stages.includes(stage))?.[0];
+  const currentVersionId = holderOf(AWSCURRENT);
+  const current = currentVersionId ? await secrets.getSecretVersion(secretName, { versionId: currentVersionId }) : null;
+  if (!current) return { proven: false, reason: `secret ${secretName} has no AWSCURRENT version` };
   const read = (versionId: string, secretString: string): StoredMailboxSecret | string => {
     try {
       return parseStoredMailboxSecret(secretName, versionId, secretString);
@@ -46,7 +56,9 @@ export async function proveSuperseded(
   if (document.mailbox_id !== mailboxId) return { proven: false, reason: `AWSCURRENT of ${secretName} belongs to mailbox ${document.mailbox_id}` };
   if (document.key_id === keyId) return { proven: false, reason: `it is the AWSCURRENT key of secret ${secretName}` };
 
-  const pending = await secrets.getSecretVersion(secretName, { versionStage: AWSPENDING });
+  const pendingVersionId = holderOf(AWSPENDING);
+  // A first version holds both labels: its key is the AWSCURRENT one, checked above.
+  const pending = pendingVersionId && pendingVersionId !== current.versionId ? await secrets.getSecretVersion(secretName, { versionId: pendingVersionId }) : null;
   if (pending) {
     const pendingDocument = read(pending.versionId, pending.secretString);
     if (typeof pendingDocument === 'string') return { proven: false, reason: pendingDocument };

@@ -30,8 +30,9 @@ export function scrubSecrets(text: string, knownSecrets: Iterable<string | undef
       out = out.split(secret).join(SCRUBBED);
     }
   }
-  // Cheap pre-check: most text holds no key, and the regex is the costlier step.
-  return out.includes('smx_') ? out.replace(SENDMUX_KEY_PATTERN, SCRUBBED) : out;
+  // Cheap pre-check on the pattern's literal prefixes: most text holds no key, and the regex is
+  // the costlier step. Not just 'smx_': every Sendmux key id (`smx_…`) in a log line would match that.
+  return out.includes('smx_mbx_') || out.includes('smx_root_') ? out.replace(SENDMUX_KEY_PATTERN, SCRUBBED) : out;
 }
 
 /**

@@ -1,0 +1,57 @@
+import { TestBed, waitFor } from '../support/test-bed';
+import type { RotatorRuntime } from '../../src/app/rotator-runtime';
+
+/**
+ * The Secrets Manager calls of one rotation of an already-rotated mailbox plus its revocation
+ * job, counted by the stand-in. They are the calls bench/bare-loop.ts makes per rotation (the
+ * overhead ratio divides by that loop), so a change to either shows here first. No call answers
+ * ResourceNotFound: the revocation proof learns from DescribeSecret whether any version holds
+ * AWSPENDING instead of asking for that label and being told it is absent.
+ */
+const ROTATIONS = 6;
+const EXPECTED_PER_ROTATION = {
+  DescribeSecret: 2, // look; the revocation proof
+  GetSecretValue: 2, // the AWSCURRENT document in look and in the revocation proof
+  PutSecretValue: 1, // stage
+  UpdateSecretVersionStage: 2, // promote: AWSCURRENT, then AWSPENDING off
+  TagResource: 1, // the retired key recorded for the reconciler
+};
+
+describe('Secrets Manager calls of one rotation', () => {
+  let bed: TestBed;
+  let runtime: RotatorRuntime;
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: ROTATIONS, label: 'sm-calls', config: { revokePreviousAfter: '0s', rotation: { concurrency: 3 } } });
+    runtime = await bed.runtime();
+  });
+  afterAll(async () => {
+    await bed.close();
+  });
+
+  async function rotateAll(revocations: number): Promise<void> {
+    const tagsBefore = bed.standIn.counters['TagResource'] ?? 0;
+    const mintsBefore = bed.sandbox.state.mintLog.length;
+    await runtime.queue.requestRotations(bed.mailboxIds.map((mailboxId) => ({ mailboxId, reason: 'manual' as const, requestedBy: 'test', force: true })));
+    await waitFor(
+      () => bed.sandbox.state.mintLog.length === mintsBefore + ROTATIONS && bed.sandbox.state.liveKeys().length === ROTATIONS,
+      30_000,
+      'every mailbox rotated and its previous key revoked',
+    );
+    // The revocation job tags the secret right after its Sendmux call.
+    await waitFor(() => (bed.standIn.counters['TagResource'] ?? 0) >= tagsBefore + revocations, 10_000, 'every revocation recorded its retired key');
+    // The last jobs' completion bookkeeping (which frees each mailbox's deduplication id) follows
+    // the last call by a few milliseconds; the next round's requests must not meet it.
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
+  it('makes the bare loop’s calls and none that answers ResourceNotFound', async () => {
+    await rotateAll(0); // first keys: every mailbox now has a current key to supersede
+    const before = { ...bed.standIn.counters };
+    await rotateAll(ROTATIONS);
+    const delta = (name: string) => ((bed.standIn.counters[name] ?? 0) - (before[name] ?? 0)) / ROTATIONS;
+    for (const [operation, perRotation] of Object.entries(EXPECTED_PER_ROTATION)) expect([operation, delta(operation)]).toEqual([operation, perRotation]);
+    const notFound = Object.keys(bed.standIn.counters).filter((name) => name.endsWith(':ResourceNotFoundException'));
+    expect(notFound.map((name) => [name, delta(name)]).filter(([, d]) => d !== 0)).toEqual([]);
+  }, 60_000);
+});
