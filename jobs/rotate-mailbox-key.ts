@@ -160,10 +160,10 @@ export function createAbandonedRotationHandler(deps: RotateMailboxKeyDeps) {
     const ops = (deps.operations ?? createRotationStepOperations)(stepDepsFor(deps, job, data));
     const message = `the job failed without finishing: ${reason}`;
     run.log.error({ step: run.step }, `rotation abandoned: ${message}`);
-    emit(deps, job, run, { outcome: 'failed', durationMs: 0, message });
     const compensations = new Compensations();
     compensations.push(() => ops.discardMintedKey(run), () => ops.unstage(run));
     await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
+    emit(deps, job, run, { outcome: 'failed', durationMs: 0, message });
     await releaseClaim(deps, job, run);
   };
 }

@@ -16,15 +16,27 @@ export type AdoptionVerdict = 'rotator document' | 'adopt (plain)' | 'adopt (jso
 
 /**
  * The operator's own top-level fields, kept across rotations so consumers that read them keep
- * working. The rotator's fields always win over them.
+ * working. The rotator's fields always win over them. At any depth, a string that held the old
+ * bearer token or equalled the old key id is not kept: it is a slot the new document fills with
+ * the NEW token or key id (README: "neither the old token nor the old id is copied forward").
  */
 export interface CarriedFields {
-  /** Copied as they are (never a field that held the old bearer token or the old key id). */
+  /** Copied as they are, except slots: a top-level one is left out, a nested one's leaf is null (never the old token or id). */
   fields: Record<string, unknown>;
-  /** Fields that held the old bearer token: the new document puts the NEW token there. */
-  tokenFields: string[];
-  /** Fields that held the old key's public id (`public_id`): the new document puts the NEW key id there. */
-  keyIdFields: string[];
+  /** Where the old bearer token was: the new document puts the NEW token there. */
+  tokenFields: CarriedSlot[];
+  /** Where the old key's public id was (and `public_id`): the new document puts the NEW key id there. */
+  keyIdFields: CarriedSlot[];
+}
+
+/**
+ * One string leaf to fill: `path` from the top-level field name down through object keys and array
+ * indexes; the new value is `parts.join(replacement)` (['', ''] for a leaf that WAS the old value,
+ * more parts when the old token was inside a longer string, e.g. "Bearer <token>").
+ */
+export interface CarriedSlot {
+  path: Array<string | number>;
+  parts: string[];
 }
 
 export const NO_CARRIED_FIELDS: CarriedFields = Object.freeze({ fields: {}, tokenFields: [], keyIdFields: [] }) as CarriedFields;
@@ -77,13 +89,19 @@ export function revokeByHandNotice(mailboxId: string): string {
 
 /**
  * The operator's fields for a new version: the carried ones, with the NEW token and key id in the
- * fields that held the old ones. The rotator's document is written over them.
+ * slots that held the old ones. The rotator's document is written over them.
  */
 export function carriedValues(carried: CarriedFields, next: { apiKey: string; keyId: string }): Record<string, unknown> {
-  const value: Record<string, unknown> = { ...carried.fields };
-  for (const field of carried.tokenFields) value[field] = next.apiKey;
-  for (const field of carried.keyIdFields) value[field] = next.keyId;
+  const value = structuredClone(carried.fields);
+  for (const slot of carried.tokenFields) fill(value, slot, next.apiKey);
+  for (const slot of carried.keyIdFields) fill(value, slot, next.keyId);
   return value;
+}
+
+function fill(root: Record<string, unknown>, slot: CarriedSlot, replacement: string): void {
+  let container: Record<string | number, unknown> = root;
+  for (const step of slot.path.slice(0, -1)) container = container[step] as Record<string | number, unknown>;
+  container[slot.path[slot.path.length - 1]!] = slot.parts.join(replacement);
 }
 
 function uniqueTokenField(object: Record<string, unknown>): string | null {
@@ -93,11 +111,33 @@ function uniqueTokenField(object: Record<string, unknown>): string | null {
 
 function carriedFrom(object: Record<string, unknown>, token: string | null, keyId: string | null, keyIdNames: string[]): CarriedFields {
   const carried: CarriedFields = { fields: {}, tokenFields: [], keyIdFields: [] };
+  const slotsOf = (value: unknown, path: Array<string | number>): unknown => {
+    if (typeof value === 'string') {
+      if (token !== null && token.length > 0 && value.includes(token)) {
+        carried.tokenFields.push({ path, parts: value.split(token) });
+        return null;
+      }
+      if (keyId !== null && value === keyId) {
+        carried.keyIdFields.push({ path, parts: ['', ''] });
+        return null;
+      }
+      return value;
+    }
+    if (Array.isArray(value)) return value.map((item, index) => slotsOf(item, [...path, index]));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, item]) => [name, slotsOf(item, [...path, name])]));
+    }
+    return value;
+  };
   for (const [name, value] of Object.entries(object)) {
     if (ROTATOR_FIELDS.has(name)) continue;
-    if (token !== null && value === token) carried.tokenFields.push(name);
-    else if (keyIdNames.includes(name) || (keyId !== null && value === keyId)) carried.keyIdFields.push(name);
-    else carried.fields[name] = value;
+    if (keyIdNames.includes(name) && !(token !== null && typeof value === 'string' && value.includes(token))) {
+      carried.keyIdFields.push({ path: [name], parts: ['', ''] });
+      continue;
+    }
+    const kept = slotsOf(value, [name]);
+    // A top-level slot is written by carriedValues; only nested ones need their place kept.
+    if (typeof value !== 'string' || kept !== null) carried.fields[name] = kept;
   }
   return carried;
 }
