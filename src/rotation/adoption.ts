@@ -82,9 +82,16 @@ export function adoptionVerdict(reading: SecretValueReading | null): AdoptionVer
   return reading.keyId ? 'adopt (json, key id known)' : 'adopt (json, key id unknown)';
 }
 
-/** The warning given once per adopted mailbox whose original key the rotator cannot name. */
-export function revokeByHandNotice(mailboxId: string): string {
-  return `original key of ${mailboxId} must be revoked by hand: the adopted secret did not name its key id (key_id or public_id), so the rotator cannot revoke it`;
+/**
+ * The warning given once per adopted mailbox whose original key the rotator cannot revoke: the
+ * adopted value named no key id, or (`unknownKeyId`) it named one that Sendmux does not know in
+ * this mailbox (DELETE answered 404 — e.g. another mailbox's key, so the real one is still live).
+ */
+export function revokeByHandNotice(mailboxId: string, unknownKeyId?: string): string {
+  const why = unknownKeyId === undefined
+    ? 'the adopted secret did not name its key id (key_id or public_id)'
+    : `the adopted secret named key ${unknownKeyId}, which Sendmux does not know in this mailbox (404 on revocation)`;
+  return `original key of ${mailboxId} must be revoked by hand: ${why}, so the rotator cannot revoke it`;
 }
 
 /**
