@@ -105,6 +105,27 @@ export function carriedValues(carried: CarriedFields, next: { apiKey: string; ke
   return value;
 }
 
+/** Secrets Manager's SecretString limit in bytes (AWS API reference, PutSecretValue: SecretString, "Length Constraints: Maximum length of 65536"). */
+export const SECRET_STRING_MAX_BYTES = 65_536;
+/** Room kept for the rotator's own fields (key, password, ids, times, supersedes, adopted: under 2 KB today). */
+export const ROTATOR_FIELDS_RESERVE_BYTES = 4_096;
+/** The longest token or key id assumed when sizing the slots before the new ones are known (Sendmux ids are ≤ 255 characters). */
+const LONGEST_NEW_VALUE = 'x'.repeat(255);
+
+/**
+ * Why the next document of `secretName` would not fit in a SecretString, or null when it fits: the
+ * carried fields (slots sized for the longest token/id) plus ROTATOR_FIELDS_RESERVE_BYTES must not
+ * exceed SECRET_STRING_MAX_BYTES. Checked before minting: PutSecretValue would refuse the document
+ * after a key was minted, on every attempt.
+ */
+export function carriedSizeProblem(carried: CarriedFields, secretName: string): string | null {
+  const carriedBytes = Buffer.byteLength(JSON.stringify(carriedValues(carried, { apiKey: LONGEST_NEW_VALUE, keyId: LONGEST_NEW_VALUE })), 'utf8');
+  if (carriedBytes + ROTATOR_FIELDS_RESERVE_BYTES <= SECRET_STRING_MAX_BYTES) return null;
+  return `the fields kept from the current value of secret ${secretName} take ${carriedBytes} bytes: with the rotator's own fields ` +
+    `(${ROTATOR_FIELDS_RESERVE_BYTES} bytes reserved) the new document would exceed Secrets Manager's SecretString limit of ` +
+    `${SECRET_STRING_MAX_BYTES} bytes — shrink or remove the large fields of its AWSCURRENT value (move them to another secret), then rotate again`;
+}
+
 function fill(root: Record<string, unknown>, slot: CarriedSlot, replacement: string): void {
   let container: Record<string | number, unknown> = root;
   for (const step of slot.path.slice(0, -1)) container = container[step] as Record<string | number, unknown>;
