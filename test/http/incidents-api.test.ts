@@ -158,6 +158,17 @@ describe('incident routes', () => {
       await waitForJobState(harness, failed, 'completed');
     });
 
+    it('accepts exactly one of several concurrent retries of the same failed job; the others get 409, never 500', async () => {
+      const failed = await failedRotationOf(other);
+      const responses = await Promise.all(Array.from({ length: 5 }, () => post(`/rotations/${failed}/retry`)));
+      const statuses = responses.map((response) => response.status).sort();
+      expect(statuses).toEqual([202, 409, 409, 409, 409]);
+      for (const response of responses.filter((r) => r.status === 409)) {
+        expect(['not_failed', 'rotation_in_progress']).toContain(((await response.json()) as { error: string }).error);
+      }
+      await waitForJobState(harness, failed, 'completed');
+    });
+
     it('refuses, with 409, to race a newer rotation of the mailbox: queued or running, or finished since', async () => {
       const failed = await failedRotationOf(other);
       await harness.runtime.queue.queue.pause();
