@@ -14,6 +14,7 @@ import { RETIRED_KEY_TAG } from '../src/reconcile/retired-key-tag';
 import { retireStalePending } from '../src/reconcile/stale-pending';
 import { errorSummary } from '../src/logging/error-summary';
 import { settleJobFailure } from './job-failure';
+import { revokeByHandNotice } from '../src/rotation/adoption';
 
 export interface RevokePreviousKeyDeps {
   /** The configuration the secret name is derived from (job data is only a request). */
@@ -87,9 +88,13 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
       const revoked = await revokeKey(deps.sendmux, mailboxId, keyId);
       const result: RevocationResult = { outcome: revoked.outcome, mailboxId, keyId, ...(revoked.requestId ? { requestId: revoked.requestId } : {}) };
       if (revoked.outcome === 'revoked') log.info({ sendmuxRequestId: revoked.requestId, outcome: 'revoked', supersededBy: proof.supersededBy }, 'previous key revoked');
+      else if (proof.adopted) log.warn({ sendmuxRequestId: revoked.requestId, outcome: 'not-found' }, revokeByHandNotice(mailboxId, keyId));
       else log.warn({ sendmuxRequestId: revoked.requestId, outcome: 'not-found' }, `Sendmux knows no key ${keyId} in mailbox ${mailboxId} (404); nothing was revoked`);
       if (proof.direct) await recordRetired(secretName, keyId, log);
-      emit({ outcome: revoked.outcome, ...(revoked.requestId ? { requestId: revoked.requestId } : {}) });
+      // An adopted value's key id is only the operator's word: a 404 means the real original key was never named, so it may still be live.
+      const byHand = revoked.outcome === 'not-found' && proof.adopted;
+      emit({ outcome: revoked.outcome, ...(revoked.requestId ? { requestId: revoked.requestId } : {}),
+        ...(byHand ? { revokeByHand: true as const, message: revokeByHandNotice(mailboxId, keyId) } : {}) });
       return result;
     } catch (err) {
       const settled = await settleJobFailure(err, { job, token, mailboxId, describe: (m) => `revoking key ${keyId} of mailbox ${mailboxId}: ${m}`, pauseQueueFor: deps.pauseQueueFor });

@@ -135,16 +135,15 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
     } catch (err) {
       const settled = await settleJobFailure(err, { job, token, mailboxId: run.mailboxId, describe: (m) => `step ${run.step}: ${m}`, pauseQueueFor: deps.pauseQueueFor,
         knownSecrets: heldSecrets(run) });
-      emit(deps, job, run, { outcome: settled.outcome, durationMs: Date.now() - startedAt, requestIds: run.requestIds, message: settled.message });
       const level = settled.final ? 'error' : settled.outcome === 'retrying' ? 'warn' : 'info';
       run.log[level](
         { step: run.step, err: settled.final || settled.outcome === 'retrying' ? err : undefined, final: settled.final, retryAfterMs: settled.retryAfterMs },
         settled.final ? `rotation failed: ${settled.message}` : settled.outcome === 'waiting' ? `rotation waits: ${settled.message}` : `rotation attempt failed, will retry: ${settled.message}`,
       );
-      if (settled.final) {
-        await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
-        await releaseClaim(deps, job, run);
-      }
+      // The compensations run before the event: a key only they learn (a replayed mint) is named in it.
+      if (settled.final) await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
+      emit(deps, job, run, { outcome: settled.outcome, durationMs: Date.now() - startedAt, requestIds: run.requestIds, message: settled.message });
+      if (settled.final) await releaseClaim(deps, job, run);
       throw settled.error;
     }
   };
@@ -161,10 +160,10 @@ export function createAbandonedRotationHandler(deps: RotateMailboxKeyDeps) {
     const ops = (deps.operations ?? createRotationStepOperations)(stepDepsFor(deps, job, data));
     const message = `the job failed without finishing: ${reason}`;
     run.log.error({ step: run.step }, `rotation abandoned: ${message}`);
-    emit(deps, job, run, { outcome: 'failed', durationMs: 0, message });
     const compensations = new Compensations();
     compensations.push(() => ops.discardMintedKey(run), () => ops.unstage(run));
     await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
+    emit(deps, job, run, { outcome: 'failed', durationMs: 0, message });
     await releaseClaim(deps, job, run);
   };
 }

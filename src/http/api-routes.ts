@@ -14,6 +14,7 @@ import type { IncidentCommands } from '../incidents';
 import {
   RequestValidationError,
   parseHistoryLimit,
+  parseEmptyRequestBody,
   parseJobIdParam,
   parseKeyIdParam,
   parseMailboxIdParam,
@@ -164,6 +165,7 @@ function registerIncidentRoutes(api: FastifyInstance, incidents: IncidentCommand
   api.post<{ Params: { mailboxId: string; keyId: string } }>('/mailboxes/:mailboxId/keys/:keyId/revoke', async (request, reply) => {
     const mailboxId = parseMailboxIdParam(request.params.mailboxId);
     const keyId = parseKeyIdParam(request.params.keyId);
+    parseEmptyRequestBody(request.body);
     const answer = await incidents.revokeKey({ mailboxId, keyId, requestedBy: 'api' });
     request.log.warn({ mailboxId, keyId, outcome: answer.outcome }, `key revocation by hand through the API: ${answer.outcome}`);
     if (answer.outcome === 'revoked') return reply.code(200).send(answer);
@@ -174,6 +176,7 @@ function registerIncidentRoutes(api: FastifyInstance, incidents: IncidentCommand
 
   api.post<{ Params: { jobId: string } }>('/rotations/:jobId/retry', async (request, reply) => {
     const jobId = parseJobIdParam(request.params.jobId);
+    parseEmptyRequestBody(request.body);
     const answer = await incidents.retryRotation(jobId, 'api');
     if (answer.outcome === 'retried') {
       request.log.info({ jobId, mailboxId: answer.mailboxId }, 'failed rotation retried through the API');

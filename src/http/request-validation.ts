@@ -98,6 +98,25 @@ export function parseRotationRequestBody(body: unknown): RotationRequestBody {
   };
 }
 
+const emptyBodySchema = z
+  .object({}, { invalid_type_error: 'the body must be empty or an empty JSON object {}' })
+  .strict()
+  .nullish();
+
+/**
+ * Validates the body of a route that takes no fields (POST /mailboxes/:id/keys/:keyId/revoke,
+ * POST /rotations/:jobId/retry): none, null or {}. Throws RequestValidationError naming each
+ * unknown field, like POST /rotations does.
+ */
+export function parseEmptyRequestBody(body: unknown): void {
+  const parsed = emptyBodySchema.safeParse(body);
+  if (parsed.success) return;
+  throw new RequestValidationError('invalid_body', parsed.error.issues.flatMap((issue): FieldProblem[] =>
+    issue.code === z.ZodIssueCode.unrecognized_keys
+      ? issue.keys.map((key) => ({ field: key, message: `unknown field ${JSON.stringify(key)}; this route takes no fields (send no body or {})` }))
+      : [{ field: fieldName(issue.path), message: issue.message }]));
+}
+
 function problemsOf(error: z.ZodError): FieldProblem[] {
   return error.issues.flatMap((issue): FieldProblem[] => {
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
 import { rotationDeduplicationId } from '../rotation/identity';
 import { bullmqJobDirectory } from '../rotation/exclusion';
 import { ROTATE_JOB_NAME, rotationJobDataSchema, type RotationJobData } from '../rotation/job-data';
@@ -60,7 +61,10 @@ export async function retryRotation(deps: RetryRotationDeps, jobId: string, requ
     return refuse('rotated_since', `mailbox ${mailboxId} was rotated since job ${jobId} failed (key ${last.keyId} at ${new Date(last.at).toISOString()}); nothing to retry`, mailboxId);
   }
 
-  await job.remove();
+  const claimed = await claimFailedJob(deps, job);
+  if (claimed !== 'claimed') {
+    return refuse('not_failed', `job ${jobId} is no longer failed: ${claimed === 'taken' ? 'another retry of it was accepted first' : 'it could not be removed (BullMQ holds it)'}; follow that rotation`, mailboxId);
+  }
   const [outcome] = await deps.queue.requestRotations([{
     mailboxId, reason: data.reason, slot: data.slot, requestedBy, force: true,
     ...(data.revokeNow ? { revokeNow: true } : {}),
@@ -71,4 +75,24 @@ export async function retryRotation(deps: RetryRotationDeps, jobId: string, requ
   }
   // A new rotation of the mailbox was requested between the checks and the add: it holds the mailbox now.
   return refuse('rotation_in_progress', outcome?.status === 'existing' ? `${outcome.message}; it replaces this one` : `not queued again: ${outcome?.message ?? 'no answer'}`, mailboxId);
+}
+
+/**
+ * Takes the failed job out of BullMQ's failed set (ZREM: atomic, so of two concurrent retries
+ * exactly one gets it), then removes the job. 'taken' when another caller took it first (or it
+ * left the failed state since it was read); 'locked' when BullMQ refused the removal — the job is
+ * put back in the failed set (score: when it failed) so it stays visible and retryable.
+ */
+async function claimFailedJob(deps: RetryRotationDeps, job: Job<AnyJobData, AnyJobResult>): Promise<'claimed' | 'taken' | 'locked'> {
+  const client = (await deps.queue.queue.client) as unknown as Redis | Cluster;
+  const failedSet = deps.queue.queue.keys.failed!;
+  const jobId = String(job.id);
+  if ((await client.zrem(failedSet, jobId)) !== 1) return 'taken';
+  try {
+    await job.remove();
+    return 'claimed';
+  } catch {
+    await client.zadd(failedSet, job.finishedOn ?? Date.now(), jobId);
+    return 'locked';
+  }
 }

@@ -122,7 +122,8 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
   await forEachWithLimit([...ids], CONCURRENCY, async (mailboxId) => {
     const [key, history] = await Promise.all([keyAgeOf(inspector, renderSecretName(file.secretName, mailboxId), now), deps.audit.forMailbox(mailboxId, HISTORY_LOOKBACK)]);
     const last = lastRotations.get(mailboxId);
-    if (adoptedUnknownKey(history)) byHand.push(revokeByHandNotice(mailboxId));
+    const byHandNotice = originalKeyByHand(mailboxId, history);
+    if (byHandNotice) byHand.push(byHandNotice);
     rows.push({
       mailboxId,
       currentKeyId: last?.keyId ?? null,
@@ -187,8 +188,11 @@ async function keyAgeOf(
 }
 
 /** Whether a recent rotation adopted a value that did not name its key (the audit entry it wrote says so). */
-function adoptedUnknownKey(history: readonly AuditEntry[]): boolean {
-  return history.some(({ event }) => event.kind === 'rotation' && event.adopted !== undefined && event.adopted.keyId === null);
+/** The "must be revoked by hand" notice of an adoption whose original key was not named, or named a key Sendmux did not know (404). */
+function originalKeyByHand(mailboxId: string, history: readonly AuditEntry[]): string | null {
+  if (history.some(({ event }) => event.kind === 'rotation' && event.adopted !== undefined && event.adopted.keyId === null)) return revokeByHandNotice(mailboxId);
+  const unknown = history.find(({ event }) => event.kind === 'revocation' && event.revokeByHand === true);
+  return unknown ? revokeByHandNotice(mailboxId, unknown.event.kind === 'revocation' ? unknown.event.keyId : undefined) : null;
 }
 
 function lastRotationAttempt(history: readonly AuditEntry[]): MailboxOverviewRow['lastOutcome'] {

@@ -10,7 +10,8 @@ import { formatDuration } from '../scheduler/format-duration';
 import { resolveMailboxes, type MailboxResolution, type ResolvedMailbox, type SkippedMailbox } from '../scheduler/resolve-mailboxes';
 import { DEFAULT_SCHEDULE_NAME, schedulesOf, type RotationSchedule } from '../scheduler/schedules';
 import { resolveMailboxSettings } from '../config/mailbox-settings';
-import { adoptionVerdict, readSecretValue, revokeByHandNotice, type AdoptionVerdict } from '../rotation/adoption';
+import { slotOfDocument } from '../rotation/secret-value';
+import { adoptionVerdict, carriedSizeProblem, readSecretValue, revokeByHandNotice, type AdoptionVerdict } from '../rotation/adoption';
 
 export type DueReason = 'cron' | 'key-age' | 'never-rotated';
 
@@ -163,6 +164,8 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
   }
 
   const inspector = new CurrentKeyInspector(deps.secrets);
+  // Mailboxes whose rotation would fail at its first step (look): problems, not ones "to rotate".
+  const blocked = new Set<PlannedMailbox>();
   await forEachWithLimit(planned, deps.secretsConcurrency ?? DEFAULT_SECRETS_CONCURRENCY, async (entry) => {
     let state: CurrentKeyState | null;
     try {
@@ -176,34 +179,71 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
     if (state?.kind === 'deleted') {
       entry.problems.push(
         `mailbox ${entry.mailboxId}: secret ${entry.secretName} is scheduled for deletion on ${state.deletedDate.toISOString()}; ` +
-          'restore it (RestoreSecret) or rotations will fail writing to it',
+          'restore it (RestoreSecret) or remove the mailbox from the configuration; its rotations fail before minting until then',
       );
+      blocked.add(entry);
+    }
+    if ((state?.kind === 'current' || state?.kind === 'no-current') && state.pendingVersionId) {
+      if (await readPendingValue(deps.secrets, entry, state.pendingVersionId)) blocked.add(entry);
     }
     if (state?.kind === 'current' && state.createdDate) {
       entry.keyAgeSeconds = Math.max(0, Math.floor((now.getTime() - state.createdDate.getTime()) / 1000));
     }
     if (state?.kind === 'missing' || state?.kind === 'no-current') entry.secretValue = adoptionVerdict(null);
-    if (state?.kind === 'current') await readCurrentValue(deps.secrets, entry, state.versionId);
+    if (state?.kind === 'current' && (await readCurrentValue(deps.secrets, entry, state.versionId))) blocked.add(entry);
     Object.assign(entry, dueTime(entry, state, deps.file.maxKeyAgeMs, now, schedules, nextTick));
   });
+  for (const entry of blocked) {
+    cannotRotate.push({ mailboxId: entry.mailboxId, ...(entry.email === undefined ? {} : { email: entry.email }), schedule: entry.schedule,
+      problem: entry.problems.join('; ') });
+  }
+  const toRotate = planned.filter((entry) => !blocked.has(entry));
 
-  const problems = [...planProblems, ...cannotRotate.map((entry) => entry.problem), ...planned.flatMap((entry) => entry.problems)];
-  const notes = planned
+  const problems = [...planProblems, ...cannotRotate.map((entry) => entry.problem), ...toRotate.flatMap((entry) => entry.problems)];
+  const notes = toRotate
     .filter((entry) => entry.secretValue === 'adopt (plain)' || entry.secretValue === 'adopt (json, key id unknown)')
     .map((entry) => revokeByHandNotice(entry.mailboxId));
-  return { generatedAt: now.toISOString(), mailboxes: planned, skipped: resolution.skipped, cannotRotate, problems, notes };
+  return { generatedAt: now.toISOString(), mailboxes: toRotate, skipped: resolution.skipped, cannotRotate, problems, notes };
 }
 
 /**
  * Reads the AWSCURRENT value (GetSecretValue) only to classify it; the value itself is dropped at
- * once and never reaches the plan, a log or an error.
+ * once and never reaches the plan, a log or an error. True when the rotation would fail at look:
+ * the fields it keeps would not fit in the new document.
  */
-async function readCurrentValue(secrets: RotationPlanDeps['secrets'], entry: PlannedMailbox, versionId: string): Promise<void> {
+async function readCurrentValue(secrets: RotationPlanDeps['secrets'], entry: PlannedMailbox, versionId: string): Promise<boolean> {
   try {
     const version = await secrets.getSecretVersion(entry.secretName, { versionId });
-    entry.secretValue = adoptionVerdict(version ? readSecretValue(version.secretString) : null);
+    const reading = version ? readSecretValue(version.secretString) : null;
+    entry.secretValue = adoptionVerdict(reading);
+    const tooLarge = reading ? carriedSizeProblem(reading.carried, entry.secretName) : null;
+    if (tooLarge) entry.problems.push(`mailbox ${entry.mailboxId}: ${tooLarge}`);
+    return tooLarge !== null;
   } catch (err) {
     entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read the AWSCURRENT value of ${entry.secretName}: ${errorMessage(err)}`);
+    return false;
+  }
+}
+
+/**
+ * Reads the AWSPENDING value like the rotation's look step does: a version that is not a rotator
+ * document of this mailbox naming its rotation (slot) cannot be proven abandoned, so the rotation
+ * would fail there. True (and a problem added) in that case; the value is dropped at once.
+ */
+async function readPendingValue(secrets: RotationPlanDeps['secrets'], entry: PlannedMailbox, versionId: string): Promise<boolean> {
+  try {
+    const version = await secrets.getSecretVersion(entry.secretName, { versionId });
+    if (!version) return false;
+    const reading = readSecretValue(version.secretString);
+    if (reading.kind === 'rotator' && reading.document.mailbox_id === entry.mailboxId && slotOfDocument(reading.document)) return false;
+    entry.problems.push(
+      `mailbox ${entry.mailboxId}: secret ${entry.secretName} has an AWSPENDING version ${versionId} that names no rotation of this mailbox ` +
+        '(not written by the rotator); rotations fail before minting until you remove its AWSPENDING label by hand',
+    );
+    return true;
+  } catch (err) {
+    entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read the AWSPENDING value of ${entry.secretName}: ${errorMessage(err)}`);
+    return false;
   }
 }
 

@@ -16,15 +16,27 @@ export type AdoptionVerdict = 'rotator document' | 'adopt (plain)' | 'adopt (jso
 
 /**
  * The operator's own top-level fields, kept across rotations so consumers that read them keep
- * working. The rotator's fields always win over them.
+ * working. The rotator's fields always win over them. At any depth, a string that held the old
+ * bearer token or equalled the old key id is not kept: it is a slot the new document fills with
+ * the NEW token or key id (README: "neither the old token nor the old id is copied forward").
  */
 export interface CarriedFields {
-  /** Copied as they are (never a field that held the old bearer token or the old key id). */
+  /** Copied as they are, except slots: a top-level one is left out, a nested one's leaf is null (never the old token or id). */
   fields: Record<string, unknown>;
-  /** Fields that held the old bearer token: the new document puts the NEW token there. */
-  tokenFields: string[];
-  /** Fields that held the old key's public id (`public_id`): the new document puts the NEW key id there. */
-  keyIdFields: string[];
+  /** Where the old bearer token was: the new document puts the NEW token there. */
+  tokenFields: CarriedSlot[];
+  /** Where the old key's public id was (and `public_id`): the new document puts the NEW key id there. */
+  keyIdFields: CarriedSlot[];
+}
+
+/**
+ * One string leaf to fill: `path` from the top-level field name down through object keys and array
+ * indexes; the new value is `parts.join(replacement)` (['', ''] for a leaf that WAS the old value,
+ * more parts when the old token was inside a longer string, e.g. "Bearer <token>").
+ */
+export interface CarriedSlot {
+  path: Array<string | number>;
+  parts: string[];
 }
 
 export const NO_CARRIED_FIELDS: CarriedFields = Object.freeze({ fields: {}, tokenFields: [], keyIdFields: [] }) as CarriedFields;
@@ -70,20 +82,54 @@ export function adoptionVerdict(reading: SecretValueReading | null): AdoptionVer
   return reading.keyId ? 'adopt (json, key id known)' : 'adopt (json, key id unknown)';
 }
 
-/** The warning given once per adopted mailbox whose original key the rotator cannot name. */
-export function revokeByHandNotice(mailboxId: string): string {
-  return `original key of ${mailboxId} must be revoked by hand: the adopted secret did not name its key id (key_id or public_id), so the rotator cannot revoke it`;
+/**
+ * The warning given once per adopted mailbox whose original key the rotator cannot revoke: the
+ * adopted value named no key id, or (`unknownKeyId`) it named one that Sendmux does not know in
+ * this mailbox (DELETE answered 404 — e.g. another mailbox's key, so the real one is still live).
+ */
+export function revokeByHandNotice(mailboxId: string, unknownKeyId?: string): string {
+  const why = unknownKeyId === undefined
+    ? 'the adopted secret did not name its key id (key_id or public_id)'
+    : `the adopted secret named key ${unknownKeyId}, which Sendmux does not know in this mailbox (404 on revocation)`;
+  return `original key of ${mailboxId} must be revoked by hand: ${why}, so the rotator cannot revoke it`;
 }
 
 /**
  * The operator's fields for a new version: the carried ones, with the NEW token and key id in the
- * fields that held the old ones. The rotator's document is written over them.
+ * slots that held the old ones. The rotator's document is written over them.
  */
 export function carriedValues(carried: CarriedFields, next: { apiKey: string; keyId: string }): Record<string, unknown> {
-  const value: Record<string, unknown> = { ...carried.fields };
-  for (const field of carried.tokenFields) value[field] = next.apiKey;
-  for (const field of carried.keyIdFields) value[field] = next.keyId;
+  const value = structuredClone(carried.fields);
+  for (const slot of carried.tokenFields) fill(value, slot, next.apiKey);
+  for (const slot of carried.keyIdFields) fill(value, slot, next.keyId);
   return value;
+}
+
+/** Secrets Manager's SecretString limit in bytes (AWS API reference, PutSecretValue: SecretString, "Length Constraints: Maximum length of 65536"). */
+export const SECRET_STRING_MAX_BYTES = 65_536;
+/** Room kept for the rotator's own fields (key, password, ids, times, supersedes, adopted: under 2 KB today). */
+export const ROTATOR_FIELDS_RESERVE_BYTES = 4_096;
+/** The longest token or key id assumed when sizing the slots before the new ones are known (Sendmux ids are ≤ 255 characters). */
+const LONGEST_NEW_VALUE = 'x'.repeat(255);
+
+/**
+ * Why the next document of `secretName` would not fit in a SecretString, or null when it fits: the
+ * carried fields (slots sized for the longest token/id) plus ROTATOR_FIELDS_RESERVE_BYTES must not
+ * exceed SECRET_STRING_MAX_BYTES. Checked before minting: PutSecretValue would refuse the document
+ * after a key was minted, on every attempt.
+ */
+export function carriedSizeProblem(carried: CarriedFields, secretName: string): string | null {
+  const carriedBytes = Buffer.byteLength(JSON.stringify(carriedValues(carried, { apiKey: LONGEST_NEW_VALUE, keyId: LONGEST_NEW_VALUE })), 'utf8');
+  if (carriedBytes + ROTATOR_FIELDS_RESERVE_BYTES <= SECRET_STRING_MAX_BYTES) return null;
+  return `the fields kept from the current value of secret ${secretName} take ${carriedBytes} bytes: with the rotator's own fields ` +
+    `(${ROTATOR_FIELDS_RESERVE_BYTES} bytes reserved) the new document would exceed Secrets Manager's SecretString limit of ` +
+    `${SECRET_STRING_MAX_BYTES} bytes — shrink or remove the large fields of its AWSCURRENT value (move them to another secret), then rotate again`;
+}
+
+function fill(root: Record<string, unknown>, slot: CarriedSlot, replacement: string): void {
+  let container: Record<string | number, unknown> = root;
+  for (const step of slot.path.slice(0, -1)) container = container[step] as Record<string | number, unknown>;
+  container[slot.path[slot.path.length - 1]!] = slot.parts.join(replacement);
 }
 
 function uniqueTokenField(object: Record<string, unknown>): string | null {
@@ -93,11 +139,33 @@ function uniqueTokenField(object: Record<string, unknown>): string | null {
 
 function carriedFrom(object: Record<string, unknown>, token: string | null, keyId: string | null, keyIdNames: string[]): CarriedFields {
   const carried: CarriedFields = { fields: {}, tokenFields: [], keyIdFields: [] };
+  const slotsOf = (value: unknown, path: Array<string | number>): unknown => {
+    if (typeof value === 'string') {
+      if (token !== null && token.length > 0 && value.includes(token)) {
+        carried.tokenFields.push({ path, parts: value.split(token) });
+        return null;
+      }
+      if (keyId !== null && value === keyId) {
+        carried.keyIdFields.push({ path, parts: ['', ''] });
+        return null;
+      }
+      return value;
+    }
+    if (Array.isArray(value)) return value.map((item, index) => slotsOf(item, [...path, index]));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, item]) => [name, slotsOf(item, [...path, name])]));
+    }
+    return value;
+  };
   for (const [name, value] of Object.entries(object)) {
     if (ROTATOR_FIELDS.has(name)) continue;
-    if (token !== null && value === token) carried.tokenFields.push(name);
-    else if (keyIdNames.includes(name) || (keyId !== null && value === keyId)) carried.keyIdFields.push(name);
-    else carried.fields[name] = value;
+    if (keyIdNames.includes(name) && !(token !== null && typeof value === 'string' && value.includes(token))) {
+      carried.keyIdFields.push({ path: [name], parts: ['', ''] });
+      continue;
+    }
+    const kept = slotsOf(value, [name]);
+    // A top-level slot is written by carriedValues; only nested ones need their place kept.
+    if (typeof value !== 'string' || kept !== null) carried.fields[name] = kept;
   }
   return carried;
 }

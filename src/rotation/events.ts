@@ -47,6 +47,8 @@ export interface RevocationAttemptEvent {
   durationMs: number;
   requestId?: string;
   message?: string;
+  /** The key was an adopted value's original key and Sendmux knows no such key in the mailbox (404): the real original key must be revoked by hand. */
+  revokeByHand?: true;
 }
 
 export type RotatorEvent = RotationAttemptEvent | RevocationAttemptEvent;

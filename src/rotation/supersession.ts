@@ -14,6 +14,8 @@ export type SupersessionProof =
       revokeNotBefore: Date | null;
       /** Whether that version is AWSCURRENT itself (the key is the AWSPREVIOUS one), not an older one in the chain. */
       direct: boolean;
+      /** Whether the key is the original key of a value that version adopted (named by the foreign value, not minted by the rotator). */
+      adopted: boolean;
     }
   | { proven: false; reason: string };
 
@@ -71,7 +73,8 @@ export async function proveSuperseded(
     if (!superseded) break;
     if (superseded.key_id === keyId) {
       const notBefore = document.revoke_not_before;
-      return { proven: true, supersededBy: versionId, revokeNotBefore: notBefore ? new Date(notBefore) : null, direct: depth === 0 };
+      return { proven: true, supersededBy: versionId, revokeNotBefore: notBefore ? new Date(notBefore) : null, direct: depth === 0,
+        adopted: document.adopted?.version_id === superseded.version_id };
     }
     // The chain ends at an adopted value: it is not the rotator's and records nothing further.
     if (document.adopted?.version_id === superseded.version_id) break;

@@ -1,15 +1,15 @@
 import type { SecretStore } from '../aws/secret-store';
-import { AWSCURRENT } from '../aws/staging-labels';
+import { AWSCURRENT, AWSPENDING } from '../aws/staging-labels';
 
 /** What Secrets Manager holds for one mailbox, as far as deciding whether it is due goes. */
 export type CurrentKeyState =
   | { kind: 'missing' }
   /** The secret exists but no version is AWSCURRENT (e.g. a first rotation stopped after CreateSecret). */
-  | { kind: 'no-current'; arn: string }
+  | { kind: 'no-current'; arn: string; pendingVersionId?: string }
   /** Scheduled for deletion: every write fails until someone restores it. */
   | { kind: 'deleted'; arn: string; deletedDate: Date }
   /** `createdDate` is missing only if AWS reported none. */
-  | { kind: 'current'; arn: string; versionId: string; createdDate?: Date };
+  | { kind: 'current'; arn: string; versionId: string; createdDate?: Date; pendingVersionId?: string };
 
 export type CurrentKeyReader = Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'>;
 
@@ -38,11 +38,14 @@ export class CurrentKeyInspector {
     const description = await this.secrets.describeSecret(secretName);
     if (!description) return { kind: 'missing' };
     if (description.deletedDate) return { kind: 'deleted', arn: description.arn, deletedDate: description.deletedDate };
-    const versionId = Object.entries(description.versionIdsToStages).find(([, stages]) => stages.includes(AWSCURRENT))?.[0];
-    if (versionId === undefined) return { kind: 'no-current', arn: description.arn };
-    if (!options.withCreatedDate) return { kind: 'current', arn: description.arn, versionId };
+    const holderOf = (stage: string) => Object.entries(description.versionIdsToStages).find(([, stages]) => stages.includes(stage))?.[0];
+    const versionId = holderOf(AWSCURRENT);
+    const pendingVersionId = holderOf(AWSPENDING);
+    const pending = pendingVersionId === undefined ? {} : { pendingVersionId };
+    if (versionId === undefined) return { kind: 'no-current', arn: description.arn, ...pending };
+    if (!options.withCreatedDate) return { kind: 'current', arn: description.arn, versionId, ...pending };
     const createdDate = await this.createdDateOf(secretName, versionId);
-    return { kind: 'current', arn: description.arn, versionId, ...(createdDate ? { createdDate } : {}) };
+    return { kind: 'current', arn: description.arn, versionId, ...(createdDate ? { createdDate } : {}), ...pending };
   }
 
   private async createdDateOf(secretName: string, versionId: string): Promise<Date | undefined> {

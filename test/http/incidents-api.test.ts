@@ -33,6 +33,19 @@ describe('incident routes', () => {
   const post = (path: string, headers = bearer()) => fetch(`${harness.url}${path}`, { method: 'POST', headers });
   const keyStatus = (keyId: string) => harness.bed.sandbox.state.keys.get(keyId)?.status;
 
+  describe('the bodies of the incident routes', () => {
+    it.each([
+      ['POST /mailboxes/:mailboxId/keys/:keyId/revoke', '/mailboxes/mbx_test_0001/keys/smx_abcdefghijklmnopqrstuvwx/revoke'],
+      ['POST /rotations/:jobId/retry', '/rotations/rotate__mbx_test_0001__nope/retry'],
+    ])('%s answers 400 naming an unknown body field, and does nothing', async (_route, path) => {
+      const response = await fetch(`${harness.url}${path}`, {
+        method: 'POST', headers: { ...bearer(), 'content-type': 'application/json' }, body: JSON.stringify({ x: 1 }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: 'invalid_body', problems: [expect.objectContaining({ field: 'x', message: expect.stringContaining('unknown field') })] });
+    });
+  });
+
   describe('POST /mailboxes/:mailboxId/keys/:keyId/revoke', () => {
     let previousKey: string;
     let currentKey: string;
@@ -154,6 +167,17 @@ describe('incident routes', () => {
         expect(((await newer.json()) as { rotations: unknown[] }).rotations).toEqual([expect.objectContaining({ status: 'existing', jobId: failed })]);
       } finally {
         await harness.runtime.queue.queue.resume();
+      }
+      await waitForJobState(harness, failed, 'completed');
+    });
+
+    it('accepts exactly one of several concurrent retries of the same failed job; the others get 409, never 500', async () => {
+      const failed = await failedRotationOf(other);
+      const responses = await Promise.all(Array.from({ length: 5 }, () => post(`/rotations/${failed}/retry`)));
+      const statuses = responses.map((response) => response.status).sort();
+      expect(statuses).toEqual([202, 409, 409, 409, 409]);
+      for (const response of responses.filter((r) => r.status === 409)) {
+        expect(['not_failed', 'rotation_in_progress']).toContain(((await response.json()) as { error: string }).error);
       }
       await waitForJobState(harness, failed, 'completed');
     });

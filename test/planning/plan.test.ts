@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { renderSecretName, type RotatorFileConfig } from '../../src/config';
 import { SecretStore } from '../../src/aws/secret-store';
 import { SendmuxClient } from '../../src/sendmux/client';
@@ -237,5 +237,48 @@ describe('the rotation plan of secrets that existed before the rotator', () => {
     expect(text).toContain('Notes (2):');
     expect(`${text}${JSON.stringify(plan)}`).not.toContain(token);
     expect(bed.sandbox.state.mintLog).toHaveLength(0);
+  });
+});
+
+describe('the rotation plan of mailboxes whose rotation would fail before minting', () => {
+  let bed: TestBed;
+  let secrets: SecretStore;
+  const [tooLarge, foreignPending, deleted, fine] = ['mbx_test_0001', 'mbx_test_0002', 'mbx_test_0003', 'mbx_test_0004'];
+  const token = `smx_mbx_${'B'.repeat(40)}`;
+  const nameOf = (mailboxId: string) => renderSecretName(bed.settings.file.secretName, mailboxId);
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 4, label: 'plan-blocked', config: { mailboxes: [tooLarge, foreignPending, deleted, fine] } });
+    secrets = new SecretStore({ client: bed.smClient });
+    const store = async (mailboxId: string, secretString: string, stage: string) => {
+      await secrets.createSecretIfMissing(nameOf(mailboxId));
+      await secrets.putSecretVersion(nameOf(mailboxId), { clientRequestToken: randomUUID(), secretString, versionStages: [stage] });
+    };
+    await store(tooLarge, JSON.stringify({ api_key: token, blob: 'x'.repeat(62_000) }), 'AWSCURRENT');
+    await store(foreignPending, token, 'AWSCURRENT');
+    await store(foreignPending, JSON.stringify({ api_key: token, note: 'staged by another tool' }), 'AWSPENDING');
+    await store(deleted, token, 'AWSCURRENT');
+    await bed.smClient.send(new DeleteSecretCommand({ SecretId: nameOf(deleted), RecoveryWindowInDays: 7 }));
+  });
+  afterAll(async () => bed.close());
+
+  it('lists a value too large to carry, a foreign AWSPENDING version and a secret scheduled for deletion as problems, not as mailboxes to rotate', async () => {
+    const plan = await buildRotationPlan({
+      file: bed.settings.file,
+      sendmux: new SendmuxClient({ baseUrl: bed.sandbox.url, managementKey: DEFAULT_SANDBOX_MANAGEMENT_KEY }),
+      secrets,
+      renderSecretName: nameOf,
+    });
+
+    expect(plan.mailboxes.map((m) => m.mailboxId)).toEqual([fine]);
+    expect(plan.cannotRotate.map((m) => m.mailboxId).sort()).toEqual([tooLarge, foreignPending, deleted].sort());
+    expect(plan.problems).toEqual(expect.arrayContaining([
+      expect.stringMatching(new RegExp(`^mailbox ${tooLarge}: .*SecretString limit of 65536 bytes`)),
+      expect.stringMatching(new RegExp(`^mailbox ${foreignPending}: .*AWSPENDING version .* names no rotation`)),
+      expect.stringMatching(new RegExp(`^mailbox ${deleted}: .*scheduled for deletion`)),
+    ]));
+    expect(plan.problems).toHaveLength(3);
+    expect(formatRotationPlan(plan).split('\n')[1]).toBe('1 mailbox(es) to rotate, 0 skipped, 3 cannot be rotated, 3 problem(s)');
+    expect(JSON.stringify(plan)).not.toContain(token);
   });
 });

@@ -23,7 +23,7 @@ describe('reading a secret value for adoption', () => {
     const reading = readSecretValue(JSON.stringify({ api_key: token, public_id: 'smx_abcdefghijklmnopqrstuvwx', note: 'ops', nested: { a: 1 } }));
     expect(reading).toEqual({
       kind: 'foreign', format: 'json', keyId: 'smx_abcdefghijklmnopqrstuvwx',
-      carried: { fields: { note: 'ops', nested: { a: 1 } }, tokenFields: [], keyIdFields: ['public_id'] },
+      carried: { fields: { note: 'ops', nested: { a: 1 } }, tokenFields: [], keyIdFields: [{ path: ['public_id'], parts: ['', ''] }] },
     });
     expect(adoptionVerdict(reading)).toBe('adopt (json, key id known)');
     expect(JSON.stringify(reading)).not.toContain(token);
@@ -31,9 +31,21 @@ describe('reading a secret value for adoption', () => {
 
   it('finds the token under another name when exactly one field holds a mailbox token, and gives that field the new token', () => {
     const reading = readSecretValue(JSON.stringify({ token, owner: 'billing' }));
-    expect(reading).toMatchObject({ format: 'json', keyId: null, carried: { fields: { owner: 'billing' }, tokenFields: ['token'] } });
+    expect(reading).toMatchObject({ format: 'json', keyId: null, carried: { fields: { owner: 'billing' }, tokenFields: [{ path: ['token'], parts: ['', ''] }] } });
     expect(adoptionVerdict(reading)).toBe('adopt (json, key id unknown)');
     expect(carriedValues(reading.carried, { apiKey: 'NEW', keyId: 'smx_new' })).toEqual({ owner: 'billing', token: 'NEW' });
+  });
+
+  it('gives every string that held the old token or key id, at any depth, the new token or key id, and keeps nothing of the old ones', () => {
+    const keyId = 'smx_abcdefghijklmnopqrstuvwx';
+    const reading = readSecretValue(JSON.stringify({
+      api_key: token, key_id: keyId, creds: { api_key: token, id: keyId, header: `Bearer ${token}` }, list: [token, 'other', [keyId]], note: 'ops',
+    }));
+    expect(JSON.stringify(reading)).not.toContain(token);
+    expect(JSON.stringify(reading.carried)).not.toContain(keyId);
+    expect(carriedValues(reading.carried, { apiKey: 'NEW', keyId: 'smx_new' })).toEqual({
+      creds: { api_key: 'NEW', id: 'smx_new', header: 'Bearer NEW' }, list: ['NEW', 'other', ['smx_new']], note: 'ops',
+    });
   });
 
   it('ignores a key_id that is not a Sendmux id', () => {
@@ -43,7 +55,7 @@ describe('reading a secret value for adoption', () => {
   it('reads its own document, carrying the operator’s extra fields and not its own', () => {
     const reading = readSecretValue(JSON.stringify({ ...rotatorDocument, note: 'kept', alias: token }));
     expect(reading.kind).toBe('rotator');
-    expect(reading.carried).toEqual({ fields: { note: 'kept' }, tokenFields: ['alias'], keyIdFields: [] });
+    expect(reading.carried).toEqual({ fields: { note: 'kept' }, tokenFields: [{ path: ['alias'], parts: ['', ''] }], keyIdFields: [] });
     expect(adoptionVerdict(reading)).toBe('rotator document');
     expect(adoptionVerdict(null)).toBe('new secret');
   });

@@ -19,10 +19,10 @@ describe('adopting secrets the rotator did not write', () => {
   let runtime: RotatorRuntime;
   let audit: AuditLog;
   const events: RotatorEvent[] = [];
-  const [plainId, knownId, unknownId, aliasId] = ['mbx_test_0001', 'mbx_test_0002', 'mbx_test_0003', 'mbx_test_0004'];
+  const [plainId, knownId, unknownId, aliasId, foreignId, largeId] = ['mbx_test_0001', 'mbx_test_0002', 'mbx_test_0003', 'mbx_test_0004', 'mbx_test_0005', 'mbx_test_0006'];
 
   beforeAll(async () => {
-    bed = await TestBed.start({ mailboxes: 4, label: 'adoption', config: { revokePreviousAfter: '0s' } });
+    bed = await TestBed.start({ mailboxes: 6, label: 'adoption', config: { revokePreviousAfter: '0s' } });
     audit = new AuditLog({ redis: bed.redis, prefix: bed.prefix, logger: bed.logs.logger });
     runtime = await bed.runtime({ events: combineSinks([audit, { record: (event) => events.push(event) }]) });
   });
@@ -130,6 +130,40 @@ describe('adopting secrets the rotator did not write', () => {
       expect.stringMatching(new RegExp(`^original key of ${plainId} must be revoked by hand`)),
       expect.stringMatching(new RegExp(`^original key of ${unknownId} must be revoked by hand`)),
     ]);
+  });
+
+  it('says the original key must be revoked by hand when the key id the adopted JSON named is unknown to Sendmux in the mailbox (404)', async () => {
+    const original = originalKey(foreignId);
+    const elsewhere = originalKey(plainId);
+    await storeByHand(foreignId, JSON.stringify({ api_key: original.secret, key_id: elsewhere.id }));
+
+    const result = await rotate(foreignId);
+    expect(result.previousKeyId).toBe(elsewhere.id);
+    await waitFor(() => events.some((e) => e.kind === 'revocation' && e.mailboxId === foreignId && e.outcome === 'not-found'), 20_000, 'revocation answered 404');
+
+    const notice = `original key of ${foreignId} must be revoked by hand`;
+    expect(events.find((e) => e.kind === 'revocation' && e.mailboxId === foreignId)).toMatchObject({ revokeByHand: true, message: expect.stringContaining(notice) });
+    expect(bed.logs.parsed().filter((l) => l.level === 40 && String(l.msg).includes(notice))).toHaveLength(1);
+    expect(bed.sandbox.state.keys.get(original.id)?.status).toBe('live');
+    expect(bed.sandbox.state.keys.get(elsewhere.id)?.status).toBe('live');
+    await audit.flush();
+    const status = await collectStatus({ settings: bed.settings, queue: runtime.queue, ledger: runtime.ledger, audit,
+      alerts: { consecutiveFailures: async () => new Map() } });
+    expect(status.notes).toContainEqual(expect.stringMatching(new RegExp(`^${notice}: the adopted secret named key ${elsewhere.id}`)));
+  });
+
+  it('fails for good at look, minting nothing, when the fields it would keep leave no room in Secrets Manager\'s 65,536-byte SecretString', async () => {
+    const original = originalKey(largeId);
+    await storeByHand(largeId, JSON.stringify({ api_key: original.secret, key_id: original.id, blob: 'x'.repeat(62_000) }));
+
+    const [outcome] = await runtime.queue.requestRotations([{ mailboxId: largeId, reason: 'manual', requestedBy: 'test' }]);
+    if (outcome?.status !== 'enqueued') throw new Error(`not enqueued: ${JSON.stringify(outcome)}`);
+    const finished = await waitForJob(runtime, outcome.jobId);
+
+    expect(finished.state).toBe('failed');
+    expect(finished.attemptsMade).toBe(1);
+    expect(finished.failedReason).toMatch(/SecretString limit of 65536 bytes.*shrink or remove the large fields.*nothing was minted/);
+    expect(bed.sandbox.state.mintLog.filter((m) => m.mailboxId === largeId)).toHaveLength(0);
   });
 
   it('never writes an adopted secret to Redis or the logs', async () => {

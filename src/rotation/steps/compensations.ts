@@ -22,7 +22,17 @@ export async function discardMintedKey(deps: StepDeps, run: RotationRun): Promis
   const description = await deps.secrets.describeSecret(secretName);
   if ((description?.versionIdsToStages[run.clientRequestToken] ?? []).includes(AWSCURRENT)) return;
   let key = run.key ?? (run.recorded.mintedKeyId ? { keyId: run.recorded.mintedKeyId, secret: undefined } : undefined);
-  if (!key && run.mintOutcomeUnknown) key = await replayMint(deps, run);
+  if (!key && run.mintOutcomeUnknown) {
+    const replayed = await replayMint(deps, run);
+    key = replayed;
+    // Recorded before the revocation: `retry` must refuse a job whose key is revoked (Sendmux would
+    // replay it), and the failure event names it even if the revocation below throws.
+    const mintedAt = deps.now().toISOString();
+    run.recorded = { ...run.recorded, mintedKeyId: replayed.keyId, mintedAt, ...(replayed.requestId ? { mintRequestId: replayed.requestId } : {}) };
+    await deps.job.recordMint({ ...run.recorded, mintedKeyId: replayed.keyId, mintedAt });
+    run.log.warn({ step: run.step, keyId: replayed.keyId, sendmuxRequestId: replayed.requestId },
+      `the replayed mint returned key ${replayed.keyId} whose first answer was lost; recorded it in the job before revoking it`);
+  }
   if (!key) return;
 
   // Where verification says the key lives first; this mailbox too when Sendmux knows no such key

@@ -2,7 +2,7 @@ import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../../aws/staging-labels';
 import { RetryLaterError, RotationAbortedError } from '../failures';
 import { rotationJobId } from '../identity';
 import { slotOfDocument } from '../secret-value';
-import { adoptionVerdict, readSecretValue } from '../adoption';
+import { adoptionVerdict, carriedSizeProblem, readSecretValue } from '../adoption';
 import { enterStep, readDocument, type StepDeps } from './deps';
 import { revokeKey } from './revoke';
 import type { CurrentVersion, RotationRun, SecretLook, StagedKey } from './types';
@@ -17,7 +17,8 @@ import type { CurrentVersion, RotationRun, SecretLook, StagedKey } from './types
  *   gone) is the pending version stale — its key is revoked unless current, and the label cleared;
  * - the mailbox's claim (its BullMQ deduplication id, taken atomically here) is held by another
  *   job that may still run (it may be minting and not have staged yet): wait.
- * A secret scheduled for deletion fails the job here, before anything is minted.
+ * A secret scheduled for deletion fails the job here, before anything is minted, and so does a
+ * current value whose kept fields would not fit in the new document (src/rotation/adoption.ts).
  */
 export async function look(deps: StepDeps, run: RotationRun): Promise<SecretLook> {
   await enterStep(deps, run, 'look', false);
@@ -46,6 +47,8 @@ export async function look(deps: StepDeps, run: RotationRun): Promise<SecretLook
   await waitForActiveOwner(deps, run);
   const currentVersionId = holderOf(AWSCURRENT);
   const current = currentVersionId ? await readCurrent(deps, run, currentVersionId) : null;
+  const tooLarge = current?.carried ? carriedSizeProblem(current.carried, secretName) : null;
+  if (tooLarge) throw new RotationAbortedError(`${tooLarge}; nothing was minted`);
   const pendingVersionId = holderOf(AWSPENDING);
   if (pendingVersionId) await clearPendingIfStale(deps, run, pendingVersionId, current);
   const previousVersionId = holderOf(AWSPREVIOUS);

@@ -61,16 +61,31 @@ async function mintOnce(deps: StepDeps, run: RotationRun): Promise<SendmuxResult
     run.mintOutcomeUnknown = false;
     return result;
   } catch (err) {
-    // A timeout, dropped connection, 5xx or broken 2xx may have minted server-side.
-    run.mintOutcomeUnknown = isSendmuxError(err) && (err.status === null || err.status >= 500 || err.status < 300);
+    run.mintOutcomeUnknown = mintMayHaveSucceeded(err);
     throw err;
   }
+}
+
+/**
+ * Whether a failed mint may nevertheless have minted a key server-side: only when no Sendmux answer
+ * came back (timeout, dropped connection), a 2xx broke the contract, a 5xx was not a Sendmux
+ * envelope (a proxy's answer: the request may have reached Sendmux), or 409 idempotency_conflict
+ * (the first request with this Idempotency-Key is still running). Any other Sendmux error envelope
+ * is definite: an idempotent replay returns the original response verbatim (CONTRACT.md,
+ * "Idempotency"), so a key minted under this Idempotency-Key would have come back as 201.
+ */
+export function mintMayHaveSucceeded(err: unknown): boolean {
+  if (!isSendmuxError(err)) return false;
+  if (err.status === null || err.status < 300) return true;
+  if (err.code === 'idempotency_conflict') return true;
+  const sendmuxEnvelope = err.code !== `http_${err.status}`;
+  return !sendmuxEnvelope && err.status >= 500;
 }
 
 /** Replays this job's mint to learn a key whose mint answer was lost (same Idempotency-Key and body). */
 export async function replayMint(deps: StepDeps, run: RotationRun): Promise<NewKey> {
   const replay = await mintOnce(deps, run);
-  return { keyId: replay.data.keyId, secret: replay.data.secret };
+  return { keyId: replay.data.keyId, secret: replay.data.secret, ...(replay.requestId ? { requestId: replay.requestId } : {}) };
 }
 
 /**
