@@ -90,3 +90,17 @@ async function pendingJobs(producer: RotatorRuntime): Promise<number> {
     return Number.POSITIVE_INFINITY;
   }
 }
+
+/**
+ * The invariants a batch must keep on every topology: its keys really are on the server under
+ * test, every mailbox rotated with a working AWSCURRENT key, no duplicate mint, no orphan, no leak.
+ */
+export function expectBatchKeptInvariants(run: BatchRun): void {
+    expect(run.keysInTarget).toBeGreaterThan(0);
+    expect(run.report.violations).toEqual([]);
+    expect(run.rotationsCompleted).toBe(run.mailboxes);
+    expect(run.report.figures.mailboxesWithWorkingCurrentKey).toBe(run.mailboxes);
+    expect(run.report.figures.duplicateMints).toBe(0);
+    expect(run.report.figures.orphanedLiveKeys).toBe(0);
+    expect(run.report.figures.plaintextLeaks).toBe(0);
+}
