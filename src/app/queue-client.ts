@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { RotatorSettings } from '../config';
 import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisPurpose } from '../queue/redis-connection';
 import { RotationQueue } from '../queue/rotation-queue';
@@ -56,6 +57,10 @@ export function createQueueClient(settings: RotatorSettings, redis?: RedisClient
       // Closing the queue on a connection that never became ready would leave its commands (and
       // their errors) with no listener; the queue keeps its error listener when left open.
       if (connection.status === 'ready') await waitAtMost(1_000, queue.close().catch(() => undefined));
+      // BullMQ's connection wrapper reports a start-up check still unfinished when the socket
+      // closes (a Redis node that stopped answering) as an 'error' event; once the queue is
+      // closed nobody listens, and an unheard 'error' would crash the process on its way out.
+      (queue.queue as unknown as { connection?: EventEmitter }).connection?.on('error', () => undefined);
       if (!redis) await closeRedisConnection(connection);
     },
   };

@@ -1,12 +1,13 @@
-import type { RedisClient } from '../queue/redis-connection';
+import { pingRedis, type RedisClient } from '../queue/redis-connection';
 
 export const READINESS_PING_TIMEOUT_MS = 1_000;
 
 export type RedisCheck = { ok: true } | { ok: false; reason: string };
 
 /**
- * Whether Redis answers PING within `timeoutMs`. A connection that is not `ready` fails at once:
- * ioredis would otherwise park the PING in its offline queue until it reconnects.
+ * Whether Redis answers PING within `timeoutMs` (every master, in a cluster: see pingRedis). A
+ * connection that is not `ready` fails at once: ioredis would otherwise park the PING in its
+ * offline queue until it reconnects.
  */
 export async function checkRedis(redis: RedisClient, timeoutMs = READINESS_PING_TIMEOUT_MS): Promise<RedisCheck> {
   if (redis.status !== 'ready') return { ok: false, reason: `connection is ${redis.status}` };
@@ -14,7 +15,7 @@ export async function checkRedis(redis: RedisClient, timeoutMs = READINESS_PING_
   const timedOut = new Promise<RedisCheck>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, reason: `PING got no answer within ${timeoutMs}ms` }), timeoutMs);
   });
-  const pinged = redis.ping().then(
+  const pinged = pingRedis(redis).then(
     (answer): RedisCheck => (answer === 'PONG' ? { ok: true } : { ok: false, reason: `PING answered ${JSON.stringify(answer).slice(0, 40)}` }),
     (err: unknown): RedisCheck => ({ ok: false, reason: `PING failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200) }),
   );

@@ -150,12 +150,25 @@ export function unreachableReason(client: RedisClient): string {
  * Resolves once `client` answers PING; rejects with RedisUnreachableError after `timeoutMs`
  * (milliseconds) or when the PING fails, with the connection's last error as the reason.
  */
+/**
+ * PING, on every master of a cluster: a Cluster client's own PING goes to one node, which may not
+ * be the one serving the queue's hash slot, so a frozen queue node would look healthy half the time.
+ * Resolves with the single node's answer, or 'PONG' when every master answered PONG.
+ */
+export async function pingRedis(client: RedisClient): Promise<string> {
+  if (!(client instanceof Cluster)) return client.ping();
+  const masters = client.nodes('master');
+  if (masters.length === 0) return client.ping();
+  const answers = await Promise.all(masters.map((node) => node.ping()));
+  return answers.find((answer) => answer !== 'PONG') ?? 'PONG';
+}
+
 export async function waitUntilReachable(client: RedisClient, target: RedisTarget, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new RedisUnreachableError(target, `${unreachableReason(client)} (no answer within ${Math.round(timeoutMs / 100) / 10} s)`)), timeoutMs);
   });
-  const pinged = client.ping().then(
+  const pinged = pingRedis(client).then(
     () => undefined,
     (err: Error) => {
       throw new RedisUnreachableError(target, lastRedisError(client) ? unreachableReason(client) : err.message);

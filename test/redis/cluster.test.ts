@@ -3,6 +3,8 @@ import type { RedisTarget } from '../../src/config';
 import { runCaptured } from '../cli/capture';
 import { RedisClusterDeployment } from '../support/redis-topologies';
 import { writeConfigFile } from '../support/rotator-process';
+import { createRedisConnection, waitUntilReachable } from '../../src/queue/redis-connection';
+import { checkRedis } from '../../src/http/readiness';
 import { expectBatchKeptInvariants, runRotationBatch } from './support/rotation-batch';
 
 /**
@@ -45,4 +47,30 @@ describe('Redis Cluster mode (3 masters)', () => {
     expect(cliRuns[1]!.stdout).toContain('queue running');
     expectBatchKeptInvariants(run);
   }, 90_000);
+
+  it('with one master frozen, fails the emergency stop within seconds and answers /readyz 503 every time', async () => {
+    const target: RedisTarget = { mode: 'cluster', variable: 'REDIS_CLUSTER_NODES', nodes: cluster.seeds.slice(-1), tls: false };
+    const client = createRedisConnection(target, 'producer');
+    try {
+      await waitUntilReachable(client, target, 10_000);
+      expect(await checkRedis(client, 2_000)).toEqual({ ok: true });
+      cluster.nodes[0]!.freeze();
+      try {
+        // The cluster client's own PING goes to one node: several probes would sometimes pass.
+        for (let i = 0; i < 5; i++) expect((await checkRedis(client, 500)).ok).toBe(false);
+        const env = { ...process.env, SENDMUX_API_KEY: 'smx_root_testtesttesttesttest', REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.clusterNodesVariable, ROTATOR_QUEUE_PREFIX: '{frozen-master}' };
+        const configPath = writeConfigFile({ mailboxes: ['mbx_test_0001'], schedule: '0 3 * * *' });
+        const started = Date.now();
+        const pause = await runCaptured(['pause', '--config', configPath], { cwd: process.cwd(), env });
+        expect(pause.code).toBe(1);
+        expect(pause.stderr).toContain('cannot reach Redis at cluster ');
+        expect(Date.now() - started).toBeLessThan(12_000);
+      } finally {
+        cluster.nodes[0]!.thaw();
+      }
+    } finally {
+      client.disconnect();
+    }
+  }, 60_000);
 });
+
