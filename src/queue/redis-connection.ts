@@ -141,15 +141,13 @@ export class RedisUnreachableError extends Error {
 export function unreachableReason(client: RedisClient): string {
   const err = lastRedisError(client);
   const message = err ? (err.message || err.name).split('\n')[0]!.slice(0, 200) : '';
+  // A TLS verification failure has one fix: trust the server's CA.
+  if (/certificate|self[- ]signed/i.test(message)) return `${message}; give the CA's PEM file in REDIS_TLS_CA_FILE`;
   if (message !== '') return message;
   // 'connect': the TCP (and TLS) connection is up, but Redis never answered the ready check.
   return client.status === 'connect' ? 'connected, but Redis does not answer' : `connection is ${client.status}`;
 }
 
-/**
- * Resolves once `client` answers PING; rejects with RedisUnreachableError after `timeoutMs`
- * (milliseconds) or when the PING fails, with the connection's last error as the reason.
- */
 /**
  * PING, on every master of a cluster: a Cluster client's own PING goes to one node, which may not
  * be the one serving the queue's hash slot, so a frozen queue node would look healthy half the time.
@@ -163,6 +161,10 @@ export async function pingRedis(client: RedisClient): Promise<string> {
   return answers.find((answer) => answer !== 'PONG') ?? 'PONG';
 }
 
+/**
+ * Resolves once `client` answers PING; rejects with RedisUnreachableError after `timeoutMs`
+ * (milliseconds) or when the PING fails, with the connection's last error as the reason.
+ */
 export async function waitUntilReachable(client: RedisClient, target: RedisTarget, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_resolve, reject) => {

@@ -62,6 +62,7 @@ describe('TLS Redis with a private CA and a password', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`cannot reach Redis at ${server.url} (REDIS_URL): `);
     expect(run.stderr).toMatch(/certificate/i);
+    expect(run.stderr).toContain('REDIS_TLS_CA_FILE');
     expect(run.stderr).not.toContain(PASSWORD);
   });
 });
