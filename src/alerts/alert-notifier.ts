@@ -9,9 +9,9 @@ import { scrubSecrets } from '../security/scrub-secrets';
 import {
   DEFAULT_WEBHOOK_RETRY,
   WebhookDelivery,
-  withinTimeout,
   type WebhookRetryPolicy,
 } from '../webhooks/webhook-delivery';
+import { settlesWithin } from '../shared/deadline';
 
 /** How alerts are retried: the shared webhook retry policy. */
 export type AlertRetryPolicy = WebhookRetryPolicy;
@@ -135,7 +135,7 @@ export class AlertNotifier implements RotatorEventSink {
    * Resolves true when everything finished, false on timeout.
    */
   async flush(timeoutMs: number = this.flushTimeoutMs): Promise<boolean> {
-    const finished = await withinTimeout(this.settled(), timeoutMs);
+    const finished = await settlesWithin(this.settled(), timeoutMs);
     if (!finished) {
       this.log.warn({ queued: this.delivery?.queued ?? 0, delivering: this.delivery ? !this.delivery.idle : false, timeoutMs }, 'alert flush timed out');
     }

@@ -3,15 +3,9 @@ import type { RotatorSettings } from '../config';
 import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisPurpose } from '../queue/redis-connection';
 import { RotationQueue } from '../queue/rotation-queue';
 import { MailboxLedger } from '../rotation/mailbox-ledger';
+import { settlesWithin } from '../shared/deadline';
 
 const QUEUE_READY_WAIT_MS = 2_000;
-
-/** Resolves when `promise` settles or after `ms`, whichever is first; never rejects. */
-async function waitAtMost(ms: number, promise: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 /**
  * The producer side only: what the CLI, the HTTP API and the scheduler need to enqueue and
@@ -53,10 +47,10 @@ export function createQueueClient(settings: RotatorSettings, redis?: RedisClient
       // it that early). So let the check finish first, but never wait long on an absent Redis
       // (both waits are bounded): Queue.close() sends commands, and with Redis gone it would wait
       // for a reconnect.
-      await waitAtMost(QUEUE_READY_WAIT_MS, queue.queue.waitUntilReady());
+      await settlesWithin(queue.queue.waitUntilReady(), QUEUE_READY_WAIT_MS);
       // Closing the queue on a connection that never became ready would leave its commands (and
       // their errors) with no listener; the queue keeps its error listener when left open.
-      if (connection.status === 'ready') await waitAtMost(1_000, queue.close().catch(() => undefined));
+      if (connection.status === 'ready') await settlesWithin(queue.close(), 1_000);
       // BullMQ's connection wrapper reports a start-up check still unfinished when the socket
       // closes (a Redis node that stopped answering) as an 'error' event; once the queue is
       // closed nobody listens, and an unheard 'error' would crash the process on its way out.

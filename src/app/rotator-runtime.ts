@@ -25,6 +25,7 @@ import type { Job } from 'bullmq';
 import { createRevokePreviousKeyProcessor } from '../../jobs/revoke-previous-key';
 import { createManagementKeySource } from './management-key';
 import { clampServerDelay } from '../retry/server-delay';
+import { settlesWithin } from '../shared/deadline';
 
 export interface RotatorRuntimeOptions {
   settings: RotatorSettings;
@@ -171,10 +172,8 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
   let closed = false;
   const abandon = async () => {
     closed = true;
-    let timer: NodeJS.Timeout | undefined;
     // close(true) does not wait for the processors; it may still wait on a Redis that is gone.
-    if (worker) await Promise.race([worker.close(true).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1_000)))]);
-    clearTimeout(timer);
+    if (worker) await settlesWithin(worker.close(true), 1_000);
     await queueClient.close();
     if (workerRedis) workerRedis.disconnect();
     if (!opts.secretsManagerClient) smClient.destroy();

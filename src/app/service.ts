@@ -17,6 +17,7 @@ import { collectMailboxOverview } from '../overview/mailbox-overview';
 import { Reconciler, queueRevocationJobs } from '../reconcile/reconciler';
 import { bullmqJobDirectory } from '../rotation/exclusion';
 import { createIncidentCommands } from '../incidents';
+import { settlesWithin } from '../shared/deadline';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -241,25 +242,19 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
  * once another worker has taken its job over.
  */
 async function closeWithin(runtime: RotatorRuntime, timeoutMs: number, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  const outcome = await Promise.race([runtime.close().then(() => 'closed' as const), timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    const jobIds = runtime.jobsInProgress();
-    const lockDurationMs = runtime.settings.file.rotation.lockDurationMs;
-    if (jobIds.length > 0) {
-      // Their locks are no longer renewed: once lockDuration has passed, the stalled-job check of
-      // another worker moves them back to waiting and it resumes them from the step they reached.
-      logger.warn(
-        { timeoutMs, jobIds, lockDurationMs },
-        `shutdown timeout reached with ${jobIds.length} job(s) still running; abandoning them: their locks expire within ${lockDurationMs} ms and another worker resumes them from the step they reached`,
-      );
-    } else {
-      logger.warn({ timeoutMs }, 'shutdown timeout reached while closing the worker (Redis unreachable?); stopping without waiting further');
-    }
-    await runtime.abandon();
+  const closing = runtime.close();
+  if (await settlesWithin(closing, timeoutMs)) return closing; // a failed close still reports its error
+  const jobIds = runtime.jobsInProgress();
+  const lockDurationMs = runtime.settings.file.rotation.lockDurationMs;
+  if (jobIds.length > 0) {
+    // Their locks are no longer renewed: once lockDuration has passed, the stalled-job check of
+    // another worker moves them back to waiting and it resumes them from the step they reached.
+    logger.warn(
+      { timeoutMs, jobIds, lockDurationMs },
+      `shutdown timeout reached with ${jobIds.length} job(s) still running; abandoning them: their locks expire within ${lockDurationMs} ms and another worker resumes them from the step they reached`,
+    );
+  } else {
+    logger.warn({ timeoutMs }, 'shutdown timeout reached while closing the worker (Redis unreachable?); stopping without waiting further');
   }
+  await runtime.abandon();
 }

@@ -1,4 +1,5 @@
 import { pingRedis, type RedisClient } from '../queue/redis-connection';
+import { withDeadline } from '../shared/deadline';
 
 export const READINESS_PING_TIMEOUT_MS = 1_000;
 
@@ -11,17 +12,9 @@ export type RedisCheck = { ok: true } | { ok: false; reason: string };
  */
 export async function checkRedis(redis: RedisClient, timeoutMs = READINESS_PING_TIMEOUT_MS): Promise<RedisCheck> {
   if (redis.status !== 'ready') return { ok: false, reason: `connection is ${redis.status}` };
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<RedisCheck>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, reason: `PING got no answer within ${timeoutMs}ms` }), timeoutMs);
-  });
   const pinged = pingRedis(redis).then(
     (answer): RedisCheck => (answer === 'PONG' ? { ok: true } : { ok: false, reason: `PING answered ${JSON.stringify(answer).slice(0, 40)}` }),
     (err: unknown): RedisCheck => ({ ok: false, reason: `PING failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200) }),
   );
-  try {
-    return await Promise.race([pinged, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withDeadline(pinged, timeoutMs, () => new Error('timeout')).catch((): RedisCheck => ({ ok: false, reason: `PING got no answer within ${timeoutMs}ms` }));
 }

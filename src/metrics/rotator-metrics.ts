@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RotatorEvent, RotatorEventSink } from '../rotation/events';
 import type { SendmuxCallRecord } from '../sendmux/types';
+import { withDeadline } from '../shared/deadline';
 
 /** The queue states exported as `rotator_queue_jobs{state}`. */
 export const QUEUE_JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized'] as const;
@@ -241,19 +242,9 @@ export class RotatorMetrics implements RotatorEventSink {
 
   /** Resolves undefined when the read fails or takes longer than collectTimeoutMs. */
   private async readOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.collectTimeoutMs);
-      timer.unref();
-    });
-    try {
-      return await Promise.race([read().catch(() => undefined), timeout]);
-    } catch {
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(Promise.resolve().then(read), this.collectTimeoutMs, () => new Error('collect timeout')).catch(() => undefined);
   }
+
 }
 
 function ageSeconds(nowMs: number, atMs: number): number {

@@ -4,9 +4,10 @@ import { parseWebhookUrl } from '../alerts/webhook-url';
 import type { SecretStore } from '../aws/secret-store';
 import type { RevocationAttemptEvent, RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { positiveInteger } from '../shared/positive-integer';
-import { WebhookDelivery, withinTimeout, type WebhookRetryPolicy } from '../webhooks/webhook-delivery';
+import { WebhookDelivery, type WebhookRetryPolicy } from '../webhooks/webhook-delivery';
 import type { ConsumerNotification, KeyRevokedNotification, RotationSucceededNotification } from './notification-payloads';
 import { scrubSecrets } from '../security/scrub-secrets';
+import { settlesWithin } from '../shared/deadline';
 
 export interface ConsumerNotifierOptions {
   /** notify.webhookUrl. */
@@ -97,7 +98,7 @@ export class ConsumerNotifier implements RotatorEventSink {
 
   /** Waits for every notification recorded so far to be delivered or given up on; false on timeout. */
   async flush(timeoutMs: number = this.flushTimeoutMs): Promise<boolean> {
-    const finished = await withinTimeout(this.settled(), timeoutMs);
+    const finished = await settlesWithin(this.settled(), timeoutMs);
     if (!finished) this.log.warn({ queued: this.delivery.queued, timeoutMs }, 'notification flush timed out');
     return finished;
   }

@@ -2,6 +2,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { RedisTarget } from '../config/types';
 import { describeRedisTarget } from '../config/redis-target';
+import { settlesWithin, withDeadline } from '../shared/deadline';
 
 export { describeRedisTarget };
 
@@ -166,22 +167,13 @@ export async function pingRedis(client: RedisClient): Promise<string> {
  * (milliseconds) or when the PING fails, with the connection's last error as the reason.
  */
 export async function waitUntilReachable(client: RedisClient, target: RedisTarget, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new RedisUnreachableError(target, `${unreachableReason(client)} (no answer within ${Math.round(timeoutMs / 100) / 10} s)`)), timeoutMs);
-  });
   const pinged = pingRedis(client).then(
     () => undefined,
     (err: Error) => {
       throw new RedisUnreachableError(target, lastRedisError(client) ? unreachableReason(client) : err.message);
     },
   );
-  try {
-    await Promise.race([pinged, timedOut]);
-  } finally {
-    clearTimeout(timer);
-    pinged.catch(() => undefined);
-  }
+  await withDeadline(pinged, timeoutMs, () => new RedisUnreachableError(target, `${unreachableReason(client)} (no answer within ${Math.round(timeoutMs / 100) / 10} s)`));
 }
 
 /** QUIT, but never wait longer than `timeoutMs`: then drop the socket (Redis may be gone). */
@@ -191,8 +183,6 @@ export async function closeRedisConnection(client: RedisClient, timeoutMs = 1_00
     client.disconnect();
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([client.quit().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-  clearTimeout(timer);
+  await settlesWithin(client.quit(), timeoutMs);
   if ((client.status as string) !== 'end') client.disconnect();
 }

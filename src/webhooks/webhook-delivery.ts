@@ -215,22 +215,6 @@ export class WebhookDelivery {
   }
 }
 
-/**
- * Races `settled` against a timer. Resolves true when it finished, false on timeout. The timer is
- * unref'd so a pending flush never keeps the process alive.
- */
-export async function withinTimeout(settled: Promise<void>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([settled.then(() => true as const), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Duck-typed: fetch's errors come from another realm under some runners, so `instanceof Error` is unreliable. */
 function describeFetchError(err: unknown): string {

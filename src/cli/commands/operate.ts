@@ -13,6 +13,7 @@ import { collectStatus, formatStatus } from '../status';
 import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
 import { RedisUnreachableError, waitUntilReachable } from '../../queue/redis-connection';
 import { resumeProcessing } from '../../queue/queue-control';
+import { withDeadline } from '../../shared/deadline';
 
 interface CommonOptions {
   config?: string;
@@ -26,7 +27,7 @@ async function withQueueClient<T>(ctx: CliContext, options: CommonOptions, work:
     await waitUntilReachable(client.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
     // Redis answered a moment ago; a node that stops answering now must not hang the command
     // (the runbook's emergency stop) for minutes.
-    return await withinDeadline(work(client, settings), CLI_REDIS_TIMEOUT_MS, () => new RedisUnreachableError(settings.env.redis,
+    return await withDeadline(work(client, settings), CLI_REDIS_TIMEOUT_MS, () => new RedisUnreachableError(settings.env.redis,
       `no answer within ${CLI_REDIS_TIMEOUT_MS / 1000} s to the command itself; it may still take effect when Redis answers again — check with rotator status`,
     )).catch((err: unknown) => {
       throw asRedisUnreachable(err, client.redis, settings.env.redis);
@@ -131,18 +132,4 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       await runtime.close();
     }
   });
-}
-
-/** `work`, or `timeout()` thrown when it has not settled within `ms`. */
-async function withinDeadline<T>(work: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(timeout()), ms);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-    work.catch(() => undefined);
-  }
 }
