@@ -6,22 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { waitFor } from '../support/test-bed';
-import { REPO_ROOT, RotatorProcess, writeConfigFile } from '../support/rotator-process';
+import { REPO_ROOT, RotatorProcess, writeConfigFile, isRunning } from '../support/rotator-process';
 import { freePort } from '../http/support/redis-server-process';
 import { duplicateKeys } from '../support/duplicate-keys';
 import { TEST_REDIS_URL } from '../support/redis';
 
 /** A port where nothing listens: bound and released a moment ago. */
 const closedRedisUrl = async () => `redis://127.0.0.1:${await freePort()}`;
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The README's CLI examples against the demo (the lines that start with `node --env-file=.rotator-demo.env`). */
 function readmeCliExamples(): string[] {

@@ -1,3 +1,4 @@
+import { isRunning } from '../support/rotator-process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -5,15 +6,6 @@ import { ensureDemoRedis, probeRedis } from '../../src/cli/demo/demo-redis';
 import { findExecutable, PrivateRedisError, startPrivateRedis } from '../../src/cli/demo/private-redis';
 import { TEST_REDIS_URL } from '../support/redis';
 import { freePort } from '../http/support/redis-server-process';
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the demo’s Redis', () => {
   it('uses REDIS_URL when a Redis answers there, and starts nothing', async () => {

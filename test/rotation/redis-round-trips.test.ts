@@ -1,6 +1,7 @@
 import { redisTargetFromUrl } from '../../src/config';
 import { Redis } from 'ioredis';
-import { TestBed, waitFor } from '../support/test-bed';
+import { TestBed } from '../support/test-bed';
+import { rotateEveryMailbox } from './support/rotate-every-mailbox';
 import { RedisServerProcess } from '../http/support/redis-server-process';
 import type { RotatorRuntime } from '../../src/app/rotator-runtime';
 
@@ -53,18 +54,8 @@ describe('Redis round trips of one rotation', () => {
     await redisServer.stop();
   });
 
-  /** Rotates every mailbox and waits, watching only the sandbox (no Redis polling), until every previous key is revoked. */
-  async function rotateAll(): Promise<void> {
-    const mintsBefore = bed.sandbox.state.mintLog.length;
-    await runtime.queue.requestRotations(bed.mailboxIds.map((mailboxId) => ({ mailboxId, reason: 'manual' as const, requestedBy: 'test', force: true })));
-    await waitFor(
-      () => bed.sandbox.state.mintLog.length === mintsBefore + ROTATIONS && bed.sandbox.state.liveKeys().length === ROTATIONS,
-      30_000,
-      'every mailbox rotated and its previous key revoked',
-    );
-    // The last jobs' completion bookkeeping follows the last Sendmux call by a few milliseconds.
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  const rotateAll = () => rotateEveryMailbox(bed, runtime);
+
 
   it(`stays within ${MAX_COMMANDS_PER_ROTATION} commands per rotation including its revocation`, async () => {
     await rotateAll(); // first keys: every mailbox now has a current key to supersede

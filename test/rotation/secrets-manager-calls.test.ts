@@ -1,4 +1,5 @@
-import { TestBed, waitFor } from '../support/test-bed';
+import { TestBed } from '../support/test-bed';
+import { rotateEveryMailbox } from './support/rotate-every-mailbox';
 import type { RotatorRuntime } from '../../src/app/rotator-runtime';
 
 /**
@@ -31,19 +32,13 @@ describe('Secrets Manager calls of one rotation', () => {
 
   async function rotateAll(revocations: number): Promise<void> {
     const tagsBefore = bed.standIn.counters['TagResource'] ?? 0;
-    const mintsBefore = bed.sandbox.state.mintLog.length;
-    await runtime.queue.requestRotations(bed.mailboxIds.map((mailboxId) => ({ mailboxId, reason: 'manual' as const, requestedBy: 'test', force: true })));
-    await waitFor(
-      () => bed.sandbox.state.mintLog.length === mintsBefore + ROTATIONS && bed.sandbox.state.liveKeys().length === ROTATIONS,
-      30_000,
-      'every mailbox rotated and its previous key revoked',
-    );
     // The revocation job tags the secret right after its Sendmux call.
-    await waitFor(() => (bed.standIn.counters['TagResource'] ?? 0) >= tagsBefore + revocations, 10_000, 'every revocation recorded its retired key');
-    // The last jobs' completion bookkeeping (which frees each mailbox's deduplication id) follows
-    // the last call by a few milliseconds; the next round's requests must not meet it.
-    await new Promise((r) => setTimeout(r, 300));
+    await rotateEveryMailbox(bed, runtime, {
+      done: () => (bed.standIn.counters['TagResource'] ?? 0) >= tagsBefore + revocations,
+      what: 'every revocation recorded its retired key',
+    });
   }
+
 
   it('makes the bare loop’s calls and none that answers ResourceNotFound', async () => {
     await rotateAll(0); // first keys: every mailbox now has a current key to supersede

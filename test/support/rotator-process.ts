@@ -87,3 +87,13 @@ export async function runRotatorCli(args: string[], env: NodeJS.ProcessEnv, time
   clearTimeout(timer);
   return { code, stdout: proc.stdout.join('\n'), stderr: proc.stderr.join('\n') };
 }
+
+/** Whether a process with this pid exists (signal 0 probes without signalling). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -108,27 +108,25 @@ export class RedisServerProcess {
 
   /** SIGKILL (a crash: nothing flushed, no goodbye to replicas), then wait for the exit. */
   async kill(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = undefined;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+    await this.end('SIGKILL');
   }
 
   /** SIGTERM, then wait for the process to exit. */
   async stop(): Promise<void> {
+    await this.end('SIGTERM');
+  }
+
+  private async end(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
     if (child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGTERM');
+      child.kill(signal);
       // A frozen (SIGSTOPped) process only acts on SIGTERM once continued.
-      child.kill('SIGCONT');
+      if (signal === 'SIGTERM') child.kill('SIGCONT');
     });
   }
+
 }
