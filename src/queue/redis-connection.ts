@@ -155,10 +155,10 @@ export function unreachableReason(client: RedisClient): string {
  * Resolves with the single node's answer, or 'PONG' when every master answered PONG.
  */
 export async function pingRedis(client: RedisClient): Promise<string> {
-  if (!(client instanceof Cluster)) return client.ping();
-  const masters = client.nodes('master');
-  if (masters.length === 0) return client.ping();
-  const answers = await Promise.all(masters.map((node) => node.ping()));
+  const first = await client.ping();
+  if (!(client instanceof Cluster)) return first;
+  // The first PING waited for the cluster client to be ready, so its node list is the slot map's.
+  const answers = await Promise.all(client.nodes('master').map((node) => node.ping()));
   return answers.find((answer) => answer !== 'PONG') ?? 'PONG';
 }
 

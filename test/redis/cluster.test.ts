@@ -54,11 +54,17 @@ describe('Redis Cluster mode (3 masters)', () => {
     try {
       await waitUntilReachable(client, target, 10_000);
       expect(await checkRedis(client, 2_000)).toEqual({ ok: true });
-      cluster.nodes[0]!.freeze();
+      // Freeze the master that serves the queue's hash slot: the node the emergency stop must reach.
+      const prefix = '{frozen-master}';
+      const slot = Number(await nodes[0]!.cluster('KEYSLOT', prefix));
+      const ranges = await nodes[0]!.cluster('SLOTS');
+      const ownerPort = ranges.find(([start, end]) => slot >= start && slot <= end)![2]![1];
+      const owner = cluster.nodes.find((node) => node.port === ownerPort)!;
+      owner.freeze();
       try {
         // The cluster client's own PING goes to one node: several probes would sometimes pass.
         for (let i = 0; i < 5; i++) expect((await checkRedis(client, 500)).ok).toBe(false);
-        const env = { ...process.env, SENDMUX_API_KEY: 'smx_root_testtesttesttesttest', REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.clusterNodesVariable, ROTATOR_QUEUE_PREFIX: '{frozen-master}' };
+        const env = { ...process.env, SENDMUX_API_KEY: 'smx_root_testtesttesttesttest', REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.clusterNodesVariable, ROTATOR_QUEUE_PREFIX: prefix };
         const configPath = writeConfigFile({ mailboxes: ['mbx_test_0001'], schedule: '0 3 * * *' });
         const started = Date.now();
         const pause = await runCaptured(['pause', '--config', configPath], { cwd: process.cwd(), env });
@@ -66,7 +72,7 @@ describe('Redis Cluster mode (3 masters)', () => {
         expect(pause.stderr).toContain('cannot reach Redis at cluster ');
         expect(Date.now() - started).toBeLessThan(12_000);
       } finally {
-        cluster.nodes[0]!.thaw();
+        owner.thaw();
       }
     } finally {
       client.disconnect();
