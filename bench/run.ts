@@ -91,17 +91,18 @@ async function main(): Promise<void> {
       latencyMs: '0-5',
       concurrency: 16,
       pairs: options.only.includes('overhead') ? options.runs : 0,
+      warmUp: !q,
       memoryRotations: options.only.includes('memory') ? (q ? 1500 : 10_000) : 0,
       sampleEveryMs: 250,
     };
     say(
       `\n[overhead + memory] no rate limit, ${params.latencyMs} ms latency, ${params.mailboxes} mailboxes, concurrency ${params.concurrency}; ` +
-        `${params.pairs} alternating pair(s) of bare loop / rotator, then the same worker process on to ${params.memoryRotations} rotations ` +
+        `${params.warmUp && params.pairs > 0 ? 'one unmeasured warm-up round on each side, then ' : ''}${params.pairs} alternating pair(s) of bare loop / rotator, then the same worker process on to ${params.memoryRotations} rotations ` +
         `(RSS sampled every ${params.sampleEveryMs} ms)`,
     );
     if (params.pairs > 0 && params.memoryRotations > 0) {
       reductions.push(
-        `The memory scenario's worker is the overhead scenario's: its first ${params.pairs * params.mailboxes} rotations are the overhead pairs' ` +
+        `The memory scenario's worker is the overhead scenario's: its first ${(params.pairs + (params.warmUp ? 1 : 0)) * params.mailboxes} rotations are the overhead warm-up and pairs' ` +
           `rotator passes (idle while the bare loop runs). That saves a second seeding and ${params.pairs * params.mailboxes} rotations, to keep the bench under 10 minutes.`,
       );
     }
