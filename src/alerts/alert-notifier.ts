@@ -12,6 +12,7 @@ import {
   type WebhookRetryPolicy,
 } from '../webhooks/webhook-delivery';
 import { settlesWithin } from '../shared/deadline';
+import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
 
 /** How alerts are retried: the shared webhook retry policy. */
 export type AlertRetryPolicy = WebhookRetryPolicy;
@@ -26,6 +27,8 @@ export interface AlertNotifierOptions {
   /** Upper bound in ms for a webhook's Retry-After (`rotation.backoffMaxDelay`). Default 5 minutes. */
   maxServerDelayMs?: number;
   redis: RedisClient;
+  /** Batches the counter updates with the process's other bookkeeping; default: a coalescer of its own on `redis`. */
+  writes?: RedisWriteCoalescer;
   prefix: string;
   logger: Logger;
   /** Per request (default 5000). */
@@ -40,7 +43,11 @@ export interface AlertNotifierOptions {
 export const DEFAULT_ALERT_RETRY: AlertRetryPolicy = DEFAULT_WEBHOOK_RETRY;
 const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
 
-type MultiReply = Array<[Error | null, unknown]> | null;
+/** HGET then HDEL, atomically: two replicas cannot both announce the same recovery. Returns the count or false. */
+const TAKE_COUNTER_SCRIPT = `
+local count = redis.call('HGET', KEYS[1], ARGV[1])
+if count then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return count`;
 
 /**
  * Alerts an operator through a webhook when a rotation fails for good, when a mailbox recovers,
@@ -50,6 +57,7 @@ type MultiReply = Array<[Error | null, unknown]> | null;
  */
 export class AlertNotifier implements RotatorEventSink {
   private readonly redis: RedisClient;
+  private readonly writes: RedisWriteCoalescer;
   private readonly counterKey: string;
   private readonly log: Logger;
   /** Undefined when no webhook is configured: counters are kept, nothing is posted. */
@@ -63,6 +71,7 @@ export class AlertNotifier implements RotatorEventSink {
   constructor(opts: AlertNotifierOptions) {
     if (!opts.prefix) throw new TypeError('prefix must be a non-empty string (the queue prefix)');
     this.redis = opts.redis;
+    this.writes = opts.writes ?? new RedisWriteCoalescer(opts.redis);
     this.counterKey = `${opts.prefix}:alerts:consecutive-failures`;
     this.log = opts.logger.child({ component: 'alerts' });
     this.delivery = opts.webhookUrl
@@ -173,7 +182,8 @@ export class AlertNotifier implements RotatorEventSink {
   private async countFailure(event: RotationAttemptEvent): Promise<AlertPayload | null> {
     let count: number | null;
     try {
-      count = await this.redis.hincrby(this.counterKey, event.mailboxId, 1);
+      const [reply] = await this.writes.request(1, (pipeline) => pipeline.hincrby(this.counterKey, event.mailboxId, 1));
+      count = Number(reply);
     } catch (err) {
       // The failure still deserves an alert; only its streak length is unknown.
       this.log.error({ err: errorSummary(err), mailboxId: event.mailboxId }, 'could not count a rotation failure in Redis');
@@ -182,17 +192,11 @@ export class AlertNotifier implements RotatorEventSink {
     return this.delivery ? rotationFailedAlert(event, count) : null;
   }
 
-  /** HGET then HDEL in one MULTI: the reset is atomic, so two replicas cannot both announce the same recovery. */
+  /** Takes the mailbox's failure count (TAKE_COUNTER_SCRIPT), in the batch of the turn's bookkeeping writes. */
   private async resetFailures(event: RotationAttemptEvent): Promise<AlertPayload | null> {
     let previous: number;
     try {
-      const replies = (await this.redis
-        .multi()
-        .hget(this.counterKey, event.mailboxId)
-        .hdel(this.counterKey, event.mailboxId)
-        .exec()) as MultiReply;
-      const [hgetError, value] = replies?.[0] ?? [new Error('transaction aborted'), null];
-      if (hgetError) throw hgetError;
+      const [value] = await this.writes.request(1, (pipeline) => pipeline.eval(TAKE_COUNTER_SCRIPT, 1, this.counterKey, event.mailboxId));
       previous = typeof value === 'string' ? Number.parseInt(value, 10) : 0;
     } catch (err) {
       this.log.error({ err: errorSummary(err), mailboxId: event.mailboxId }, 'could not reset the consecutive-failure count in Redis');

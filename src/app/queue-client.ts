@@ -3,6 +3,7 @@ import type { RotatorSettings } from '../config';
 import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisPurpose } from '../queue/redis-connection';
 import { RotationQueue } from '../queue/rotation-queue';
 import { MailboxLedger } from '../rotation/mailbox-ledger';
+import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
 import { settlesWithin } from '../shared/deadline';
 
 const QUEUE_READY_WAIT_MS = 2_000;
@@ -15,6 +16,8 @@ export interface QueueClient {
   redis: RedisClient;
   queue: RotationQueue;
   ledger: MailboxLedger;
+  /** Batches bookkeeping writes (ledger, audit, alert counters) on `redis`. */
+  writes: RedisWriteCoalescer;
   close(): Promise<void>;
 }
 
@@ -22,10 +25,16 @@ export interface QueueClient {
  * Uses `redis` when given (the caller closes it), else opens a connection for `purpose` to
  * `settings.env.redis`. Connecting is lazy: the first command waits for it (see waitUntilReachable).
  */
-export function createQueueClient(settings: RotatorSettings, redis?: RedisClient, purpose: Exclude<RedisPurpose, 'worker'> = 'producer'): QueueClient {
+export function createQueueClient(
+  settings: RotatorSettings,
+  redis?: RedisClient,
+  purpose: Exclude<RedisPurpose, 'worker'> = 'producer',
+  writes?: RedisWriteCoalescer,
+): QueueClient {
   const { env, file } = settings;
   const connection = redis ?? createRedisConnection(env.redis, purpose);
-  const ledger = new MailboxLedger(connection, env.queuePrefix);
+  const bookkeeping = writes ?? new RedisWriteCoalescer(connection);
+  const ledger = new MailboxLedger(connection, env.queuePrefix, bookkeeping);
   const queue = new RotationQueue({
     connection,
     prefix: env.queuePrefix,
@@ -40,7 +49,10 @@ export function createQueueClient(settings: RotatorSettings, redis?: RedisClient
     redis: connection,
     queue,
     ledger,
+    writes: bookkeeping,
     async close() {
+      // Recorded rotations go out before the connection does (bounded: Redis may be gone).
+      if (connection.status === 'ready') await settlesWithin(bookkeeping.flush(), 1_000);
       // BullMQ's Queue drops its error listeners when closed, while its start-up check on a shared
       // connection may still be running; quitting the connection then fails that check with no
       // listener, which crashes the process (`rotator plan`, which never touches the queue, closed

@@ -13,6 +13,7 @@ import { createRotationWorker } from '../queue/rotation-worker';
 import { RateLimitGuard } from '../queue/rate-limit-guard';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
 import { createQueueClient } from './queue-client';
+import type { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
 import {
   createAbandonedRotationHandler,
   createRotateMailboxKeyProcessor,
@@ -34,6 +35,8 @@ export interface RotatorRuntimeOptions {
   runWorker: boolean;
   /** The producer Redis connection, when the caller shares it (audit, alerts); closed by the caller then. */
   redis?: RedisClient;
+  /** Batches bookkeeping writes on `redis` with the caller's (the service's audit and alerts). */
+  writes?: RedisWriteCoalescer;
   /** 'cli' gives up connecting sooner than the service's 'producer' (when `redis` is not given). */
   redisPurpose?: 'producer' | 'cli';
   /** Told about the worker connection's outages, so they are logged once per state change. */
@@ -78,7 +81,7 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     createSecretsManagerClient({ region: env.awsRegion ?? 'us-east-1', requestTimeoutMs: file.sendmux.timeoutMs });
   const secrets = new SecretStore({ client: smClient, logger: logger.child({ component: 'secrets-manager' }), maxServerDelayMs: file.rotation.backoffMaxMs });
 
-  const queueClient = createQueueClient(settings, opts.redis, opts.redisPurpose ?? 'producer');
+  const queueClient = createQueueClient(settings, opts.redis, opts.redisPurpose ?? 'producer', opts.writes);
   const { redis, queue, ledger } = queueClient;
 
   // Every queue-wide pause passes here: whatever delay a server named, the queue never stops for

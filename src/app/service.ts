@@ -18,6 +18,7 @@ import { Reconciler, queueRevocationJobs } from '../reconcile/reconciler';
 import { bullmqJobDirectory } from '../rotation/exclusion';
 import { createIncidentCommands } from '../incidents';
 import { settlesWithin } from '../shared/deadline';
+import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -76,13 +77,16 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   outageLog.watch(redis, 'producer');
   // AuditLog, AlertNotifier, RotationScheduler, the HTTP server and SendmuxClient add their own
   // `component` binding; a second one here would repeat the key in every line they log.
-  const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger });
+  // One batch per event-loop turn for the audit entries, alert counters and ledger of every job.
+  const writes = new RedisWriteCoalescer(redis);
+  const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger, writes });
   const alerts = new AlertNotifier({
     webhookUrl: file.alerts.webhookUrl,
     webhookHeaders: file.alerts.webhookHeaders,
     allowPrivateTargets: file.alerts.allowPrivateTargets ?? false,
     maxServerDelayMs: file.rotation.backoffMaxMs,
     redis,
+    writes,
     prefix: env.queuePrefix,
     logger,
   });
@@ -143,6 +147,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       settings,
       logger,
       redis,
+      writes,
       outageLog,
       runWorker: roles.has('worker'),
       secretsManagerClient: opts.secretsManagerClient,

@@ -2,6 +2,7 @@ import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
 import { positiveInteger } from '../shared/positive-integer';
 import type { RotatorEvent, RotatorEventSink } from '../rotation/events';
+import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
 
 export interface AuditEntry {
   /** The Redis stream id: `<ms since epoch on the Redis clock>-<seq>`. */
@@ -18,6 +19,8 @@ export interface AuditLogOptions {
   maxPerMailbox?: number;
   /** Approximate bound of the stream of all events (default 10000). */
   maxGlobal?: number;
+  /** Batches the writes with the process's other bookkeeping; default: a coalescer of its own on `redis`. */
+  writes?: RedisWriteCoalescer;
 }
 
 export const DEFAULT_AUDIT_MAX_PER_MAILBOX = 200;
@@ -39,7 +42,7 @@ export class AuditLog implements RotatorEventSink {
   private readonly log: Logger;
   private readonly maxPerMailbox: number;
   private readonly maxGlobal: number;
-  private readonly writes = new Set<Promise<void>>();
+  private readonly writes: RedisWriteCoalescer;
 
   constructor(opts: AuditLogOptions) {
     this.redis = opts.redis;
@@ -47,6 +50,7 @@ export class AuditLog implements RotatorEventSink {
     this.log = opts.logger.child({ component: 'audit' });
     this.maxPerMailbox = positiveInteger('maxPerMailbox', opts.maxPerMailbox ?? DEFAULT_AUDIT_MAX_PER_MAILBOX);
     this.maxGlobal = positiveInteger('maxGlobal', opts.maxGlobal ?? DEFAULT_AUDIT_MAX_GLOBAL);
+    this.writes = opts.writes ?? new RedisWriteCoalescer(this.redis);
   }
 
   get globalKey(): string {
@@ -58,26 +62,22 @@ export class AuditLog implements RotatorEventSink {
   }
 
   record(event: RotatorEvent): void {
-    let write: Promise<void>;
     try {
       const json = JSON.stringify(event);
-      write = this.redis
-        .pipeline()
-        .xadd(this.globalKey, 'MAXLEN', '~', this.maxGlobal, '*', EVENT_FIELD, json)
-        .xadd(this.mailboxKey(event.mailboxId), 'MAXLEN', '~', this.maxPerMailbox, '*', EVENT_FIELD, json)
-        .exec()
-        .then((results) => {
-          const failed = results?.find(([err]) => err !== null)?.[0];
-          if (failed) throw failed;
-        })
-        .catch((err: unknown) => this.logWriteFailure(event, err));
+      this.writes.write(
+        2,
+        (pipeline) =>
+          pipeline
+            .xadd(this.globalKey, 'MAXLEN', '~', this.maxGlobal, '*', EVENT_FIELD, json)
+            .xadd(this.mailboxKey(event.mailboxId), 'MAXLEN', '~', this.maxPerMailbox, '*', EVENT_FIELD, json),
+        (err) => {
+          if (err) this.logWriteFailure(event, err);
+        },
+      );
     } catch (err) {
       // A sink must never throw into the job.
       this.logWriteFailure(event, err);
-      return;
     }
-    this.writes.add(write);
-    void write.finally(() => this.writes.delete(write));
   }
 
   /** The last `limit` attempts of one mailbox, oldest first. */
@@ -112,7 +112,7 @@ export class AuditLog implements RotatorEventSink {
 
   /** Resolves when every write started so far has finished (tests, graceful shutdown). */
   async flush(): Promise<void> {
-    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+    await this.writes.flush();
   }
 
   private async lastEntries(key: string, limit: number): Promise<AuditEntry[]> {
