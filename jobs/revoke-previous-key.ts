@@ -14,13 +14,15 @@ import { RETIRED_KEY_TAG } from '../src/reconcile/retired-key-tag';
 import { retireStalePending } from '../src/reconcile/stale-pending';
 import { errorSummary } from '../src/logging/error-summary';
 import { settleJobFailure } from './job-failure';
+import { awsRequestIdFields, noteAwsCall } from '../src/rotation/steps/deps';
 import { revokeByHandNotice } from '../src/rotation/adoption';
 
 export interface RevokePreviousKeyDeps {
   /** The configuration the secret name is derived from (job data is only a request). */
   file: Pick<RotatorFileConfig, 'mailboxes' | 'groups' | 'secretName' | 'revokePreviousAfterMs' | 'minRotationIntervalMs' | 'kmsKeyId' | 'tags' | 'schedule' | 'timezone' | 'rotation'>;
   sendmux: Pick<SendmuxClient, 'revokeMailboxKey'>;
-  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'tagSecret' | 'moveStage'>;
+  /** Observed per attempt (observedBy): the attempt's lines name each call's AWS request id. */
+  secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'tagSecret' | 'moveStage' | 'observedBy'>;
   /** Whether a rotation job may still run (for the reconciler's `stale-pending` clean-ups). */
   jobs: Pick<RotationJobDirectory, 'isAlive'>;
   /** How long a stale-pending clean-up waits before looking again while the rotation may still run (ms). */
@@ -47,9 +49,9 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
    * reconciler adds no job for it again. Best effort: the key is revoked either way; without the
    * tag the reconciler's next pass repeats one harmless DELETE (200 for a revoked key).
    */
-  const recordRetired = async (secretName: string, keyId: string, log: Logger): Promise<void> => {
+  const recordRetired = async (secrets: Pick<SecretStore, 'tagSecret'>, secretName: string, keyId: string, log: Logger): Promise<void> => {
     try {
-      await deps.secrets.tagSecret(secretName, { [RETIRED_KEY_TAG]: keyId });
+      await secrets.tagSecret(secretName, { [RETIRED_KEY_TAG]: keyId });
     } catch (err) {
       log.warn({ err: errorSummary(err) }, `could not tag ${secretName} with ${RETIRED_KEY_TAG}; the reconciler may revoke key ${keyId} again (harmless)`);
     }
@@ -58,6 +60,8 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
     const { mailboxId, keyId, cause } = data;
     const log = deps.logger.child({ jobId: job.id, mailboxId, keyId, attempt: job.attemptsMade + 1, step: 'revoke', cause });
     const startedAt = Date.now();
+    const calls = { awsRequestIds: [] as string[] };
+    const secrets = deps.secrets.observedBy((call) => noteAwsCall(calls, call));
     const emit = (fields: Pick<RevocationAttemptEvent, 'outcome'> & Partial<RevocationAttemptEvent>) =>
       deps.events?.record({ kind: 'revocation', at: now().toISOString(), jobId: String(job.id), mailboxId, keyId,
         attempt: job.attemptsMade + 1, durationMs: Date.now() - startedAt, ...fields });
@@ -66,15 +70,15 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
       if (!resolution.covered) throw new UnrecoverableError(`refusing to revoke key ${keyId}: ${resolution.reason}`);
       const { secretName } = resolution.settings;
       if (cause === 'stale-pending') {
-        const cleared = await retireStalePending(deps, { mailboxId, keyId, versionId: data.versionId, secretName, log });
+        const cleared = await retireStalePending({ ...deps, secrets }, { mailboxId, keyId, versionId: data.versionId, secretName, log, calls });
         if (cleared.outcome === 'not-needed') {
-          log.info({ outcome: 'not-needed' }, `stale AWSPENDING clean-up: nothing to do (${cleared.reason})`);
+          log.info({ ...awsRequestIdFields(calls), outcome: 'not-needed' }, `stale AWSPENDING clean-up: nothing to do (${cleared.reason})`);
           return { outcome: 'not-needed', mailboxId, keyId };
         }
         emit({ outcome: cleared.outcome, ...(cleared.requestId ? { requestId: cleared.requestId } : {}) });
         return { outcome: cleared.outcome, mailboxId, keyId, ...(cleared.requestId ? { requestId: cleared.requestId } : {}) };
       }
-      const proof = await proveSuperseded(deps.secrets, secretName, mailboxId, keyId);
+      const proof = await proveSuperseded(secrets, secretName, mailboxId, keyId);
       if (!proof.proven) {
         throw new UnrecoverableError(`refusing to revoke key ${keyId} of mailbox ${mailboxId}: Secrets Manager does not prove it superseded — ${proof.reason}`);
       }
@@ -87,10 +91,12 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
       }
       const revoked = await revokeKey(deps.sendmux, mailboxId, keyId);
       const result: RevocationResult = { outcome: revoked.outcome, mailboxId, keyId, ...(revoked.requestId ? { requestId: revoked.requestId } : {}) };
-      if (revoked.outcome === 'revoked') log.info({ sendmuxRequestId: revoked.requestId, outcome: 'revoked', supersededBy: proof.supersededBy }, 'previous key revoked');
-      else if (proof.adopted) log.warn({ sendmuxRequestId: revoked.requestId, outcome: 'not-found' }, revokeByHandNotice(mailboxId, keyId));
-      else log.warn({ sendmuxRequestId: revoked.requestId, outcome: 'not-found' }, `Sendmux knows no key ${keyId} in mailbox ${mailboxId} (404); nothing was revoked`);
-      if (proof.direct) await recordRetired(secretName, keyId, log);
+      if (proof.direct) await recordRetired(secrets, secretName, keyId, log);
+      // After the tag, so this line names every Secrets Manager call of the attempt.
+      const fields = { ...awsRequestIdFields(calls), sendmuxRequestId: revoked.requestId, outcome: revoked.outcome };
+      if (revoked.outcome === 'revoked') log.info({ ...fields, supersededBy: proof.supersededBy }, 'previous key revoked');
+      else if (proof.adopted) log.warn(fields, revokeByHandNotice(mailboxId, keyId));
+      else log.warn(fields, `Sendmux knows no key ${keyId} in mailbox ${mailboxId} (404); nothing was revoked`);
       // An adopted value's key id is only the operator's word: a 404 means the real original key was never named, so it may still be live.
       const byHand = revoked.outcome === 'not-found' && proof.adopted;
       emit({ outcome: revoked.outcome, ...(revoked.requestId ? { requestId: revoked.requestId } : {}),
@@ -99,7 +105,7 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
     } catch (err) {
       const settled = await settleJobFailure(err, { job, token, mailboxId, describe: (m) => `revoking key ${keyId} of mailbox ${mailboxId}: ${m}`, pauseQueueFor: deps.pauseQueueFor });
       const level = settled.final ? 'error' : settled.outcome === 'retrying' ? 'warn' : 'info';
-      log[level]({ outcome: settled.outcome, retryAfterMs: settled.retryAfterMs }, settled.message);
+      log[level]({ ...awsRequestIdFields(calls), outcome: settled.outcome, retryAfterMs: settled.retryAfterMs }, settled.message);
       emit({ outcome: settled.outcome, message: settled.message });
       throw settled.error;
     }

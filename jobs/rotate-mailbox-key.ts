@@ -3,13 +3,16 @@ import type { Logger } from 'pino';
 import type { RotatorFileConfig } from '../src/config';
 import { resolveMailboxSettings, settingsNeedEmail } from '../src/config/mailbox-settings';
 import type { SendmuxClient } from '../src/sendmux/client';
+import type { SecretStore } from '../src/aws/secret-store';
 import { appNameFor, clientRequestTokenFor, idempotencyKeyFor, rotationJobId } from '../src/rotation/identity';
 import type { RotationJobData, RotationResult, RotationStep } from '../src/rotation/job-data';
 import type { RotationAttemptEvent, RotatorEventSink } from '../src/rotation/events';
 import { createRotationStepOperations, type CurrentVersion, type RotationRun, type RotationStepOperations, type StagedKey, type StepDeps } from '../src/rotation/steps';
 import { settleJobFailure } from './job-failure';
+import { awsRequestIdFields, noteAwsCall } from '../src/rotation/steps/deps';
 import { scrubError } from '../src/security/scrub-secrets';
 import { revokeByHandNotice } from '../src/rotation/adoption';
+import { DeferredStepProgress } from '../src/rotation/step-progress';
 
 /**
  * The rotation of one mailbox: docs/design.md steps 0-5, in order, as a saga. Each step operation is
@@ -88,7 +91,9 @@ export class Compensations {
   }
 }
 
-export interface RotateMailboxKeyDeps extends Omit<StepDeps, 'job' | 'onStep' | 'now' | 'busyRetryMs'> {
+export interface RotateMailboxKeyDeps extends Omit<StepDeps, 'job' | 'onStep' | 'now' | 'busyRetryMs' | 'secrets'> {
+  /** Observed per attempt (observedBy): the attempt's lines name each call's AWS request id. */
+  secrets: StepDeps['secrets'] & Pick<SecretStore, 'observedBy'>;
   /** The configuration the processor derives everything from (job data is only a request). */
   file: RotatorFileConfig;
   /** Read when the mailbox's group can depend on its email (emailGlob groups). */
@@ -120,13 +125,17 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
       deps.logger.error({ jobId: job.id, mailboxId: data.mailboxId, err }, `rotation refused: ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     });
-    const stepDeps = stepDepsFor(deps, job, data);
+    const progress = new DeferredStepProgress(
+      (step) => job.updateProgress({ step, at: (deps.now?.() ?? new Date()).toISOString() }),
+      (err, step) => run.log.warn({ step, err }, 'could not write the step to the job progress; the rotation goes on'),
+    );
+    const stepDeps = stepDepsFor(deps, job, data, run, progress);
     const compensations = new Compensations();
     try {
       const outcome = await rotateMailboxKey(run, (deps.operations ?? createRotationStepOperations)(stepDeps), compensations);
       run.step = 'done';
       const durationMs = Date.now() - startedAt;
-      run.log.info({ step: 'done', outcome: outcome.outcome, newKeyId: outcome.newKeyId, previousKeyId: outcome.previousKeyId,
+      run.log.info({ ...awsRequestIdFields(run), step: 'done', outcome: outcome.outcome, newKeyId: outcome.newKeyId, previousKeyId: outcome.previousKeyId,
         secretVersionId: outcome.secretVersionId, sendmuxRequestIds: outcome.requestIds, durationMs, note: outcome.note }, `rotation ${outcome.outcome}`);
       emit(deps, job, run, { outcome: outcome.outcome, durationMs, newKeyId: outcome.newKeyId, previousKeyId: outcome.previousKeyId,
         secretVersionId: outcome.secretVersionId, requestIds: outcome.requestIds, message: outcome.note, ...(outcome.adopted ? { adopted: outcome.adopted } : {}) });
@@ -137,7 +146,7 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
         knownSecrets: heldSecrets(run) });
       const level = settled.final ? 'error' : settled.outcome === 'retrying' ? 'warn' : 'info';
       run.log[level](
-        { step: run.step, err: settled.final || settled.outcome === 'retrying' ? err : undefined, final: settled.final, retryAfterMs: settled.retryAfterMs },
+        { ...awsRequestIdFields(run), step: run.step, err: settled.final || settled.outcome === 'retrying' ? err : undefined, final: settled.final, retryAfterMs: settled.retryAfterMs },
         settled.final ? `rotation failed: ${settled.message}` : settled.outcome === 'waiting' ? `rotation waits: ${settled.message}` : `rotation attempt failed, will retry: ${settled.message}`,
       );
       // The compensations run before the event: a key only they learn (a replayed mint) is named in it.
@@ -145,6 +154,8 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
       emit(deps, job, run, { outcome: settled.outcome, durationMs: Date.now() - startedAt, requestIds: run.requestIds, message: settled.message });
       if (settled.final) await releaseClaim(deps, job, run);
       throw settled.error;
+    } finally {
+      progress.stop();
     }
   };
 }
@@ -157,9 +168,10 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
 export function createAbandonedRotationHandler(deps: RotateMailboxKeyDeps) {
   return async function onAbandonedRotation(job: Job<RotationJobData>, data: RotationJobData, reason: string): Promise<void> {
     const run = await prepareRun(deps, job, data);
-    const ops = (deps.operations ?? createRotationStepOperations)(stepDepsFor(deps, job, data));
+    // Clean-up only: no step of its own to show.
+    const ops = (deps.operations ?? createRotationStepOperations)(stepDepsFor(deps, job, data, run, { enter: () => undefined }));
     const message = `the job failed without finishing: ${reason}`;
-    run.log.error({ step: run.step }, `rotation abandoned: ${message}`);
+    run.log.error({ ...awsRequestIdFields(run), step: run.step }, `rotation abandoned: ${message}`);
     const compensations = new Compensations();
     compensations.push(() => ops.discardMintedKey(run), () => ops.unstage(run));
     await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
@@ -199,7 +211,7 @@ async function prepareRun(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>,
     idempotencyKey, clientRequestToken, appName: appNameFor(settings.appNamePrefix, slot),
     recorded: { ...(data.mintedKeyId ? { mintedKeyId: data.mintedKeyId } : {}), ...(data.mintedAt ? { mintedAt: data.mintedAt } : {}),
       ...(data.mintRequestId ? { mintRequestId: data.mintRequestId } : {}), ...(data.orphanKeyId ? { orphanKeyId: data.orphanKeyId } : {}) },
-    step: 'look', mintOutcomeUnknown: false, requestIds: {},
+    step: 'look', mintOutcomeUnknown: false, requestIds: {}, awsRequestIds: [],
     log: deps.logger.child({ jobId, mailboxId, attempt: job.attemptsMade + 1, idempotencyKey, reason: data.reason }),
   };
 }
@@ -214,14 +226,14 @@ function longerGrace(configured: number | null, requested: number | null | undef
   return Math.max(configured, requested);
 }
 
-function stepDepsFor(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>, data: RotationJobData): StepDeps {
+function stepDepsFor(deps: RotateMailboxKeyDeps, job: Job<RotationJobData>, data: RotationJobData, run: RotationRun, progress: Pick<DeferredStepProgress, 'enter'>): StepDeps {
   let recorded = data;
   return {
-    sendmux: deps.sendmux, secrets: deps.secrets, ledger: deps.ledger, jobs: deps.jobs, scheduleRevocation: deps.scheduleRevocation,
+    sendmux: deps.sendmux, secrets: deps.secrets.observedBy((call) => noteAwsCall(run, call)), ledger: deps.ledger, jobs: deps.jobs, scheduleRevocation: deps.scheduleRevocation,
     busyRetryMs: deps.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS, now: deps.now ?? (() => new Date()),
     onStep: deps.onStep ? (step) => deps.onStep?.(job, step) : undefined,
     job: {
-      progress: (step) => job.updateProgress({ step, at: (deps.now?.() ?? new Date()).toISOString() }),
+      progress: (step) => progress.enter(step),
       recordMint: async (mint) => {
         recorded = { ...recorded, ...mint };
         await job.updateData(recorded);
@@ -250,7 +262,7 @@ function reportCleanupFailure(run: RotationRun, err: unknown): void {
   scrubError(err, heldSecrets(run));
   const keyId = run.key?.keyId ?? run.recorded.mintedKeyId;
   run.log.error(
-    { step: run.step, keyId, err },
+    { ...awsRequestIdFields(run), step: run.step, keyId, err },
     `could not clean up after the failed rotation of ${run.mailboxId}: key ${keyId ?? '(unknown)'} may still be live; ` +
       `revoke it in Sendmux if it is not the key stored as AWSCURRENT of ${run.settings.secretName}`,
   );

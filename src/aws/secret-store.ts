@@ -55,6 +55,18 @@ export interface SecretStoreOptions {
   logger?: Logger;
   /** Bound in ms for a server-given delay on an AWS error (`rotation.backoffMaxDelay`); default 5 minutes. */
   maxServerDelayMs?: number;
+  /**
+   * Told of every call Secrets Manager answered (a failure is logged at warn as always). With it,
+   * the store logs those calls at debug only: the observer (a job) names their request ids in its
+   * own lines, next to the job and mailbox they were made for.
+   */
+  onCall?: (call: SecretsManagerCall) => void;
+}
+
+/** A Secrets Manager call that got an answer: its operation name and AWS request id (x-amzn-RequestId). */
+export interface SecretsManagerCall {
+  operation: string;
+  requestId: string | undefined;
 }
 
 interface CallMetadata {
@@ -66,11 +78,18 @@ export class SecretStore {
   private readonly logger: Logger;
 
   private readonly maxServerDelayMs: number | undefined;
+  private readonly onCall: ((call: SecretsManagerCall) => void) | undefined;
 
   constructor(options: SecretStoreOptions) {
     this.client = options.client;
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.maxServerDelayMs = options.maxServerDelayMs;
+    this.onCall = options.onCall;
+  }
+
+  /** The same store (client, logger, bounds) with `onCall` told of each answered call; see SecretStoreOptions.onCall. */
+  observedBy(onCall: (call: SecretsManagerCall) => void): SecretStore {
+    return new SecretStore({ client: this.client, logger: this.logger, ...(this.maxServerDelayMs === undefined ? {} : { maxServerDelayMs: this.maxServerDelayMs }), onCall });
   }
 
   /** DescribeSecret; null when the secret does not exist. */
@@ -273,7 +292,8 @@ export class SecretStore {
     const started = Date.now();
     try {
       const output = await send();
-      this.logger.info(
+      this.onCall?.({ operation, requestId: output.$metadata.requestId });
+      this.logger[this.onCall ? 'debug' : 'info'](
         {
           operation,
           secretId,
@@ -306,7 +326,8 @@ export class SecretStore {
         retryable: storeError.retryable,
       };
       if (expectedAbsence) {
-        this.logger.info(fields, `secrets manager ${operation}: ${storeError.awsErrorName}`);
+        this.onCall?.({ operation, requestId: storeError.requestId });
+        this.logger[this.onCall ? 'debug' : 'info'](fields, `secrets manager ${operation}: ${storeError.awsErrorName}`);
         return null;
       }
       this.logger.warn({ ...fields, err: { message: storeError.message } }, `secrets manager ${operation} failed`);

@@ -8,6 +8,8 @@ import { RetryLaterError } from '../rotation/failures';
 import { rotationJobId } from '../rotation/identity';
 import { parseStoredMailboxSecret, slotOfDocument } from '../rotation/secret-value';
 import { revokeKey, type KeyRevocation } from '../rotation/steps/revoke';
+import { awsRequestIdFields } from '../rotation/steps/deps';
+import type { RotationRun } from '../rotation/steps/types';
 
 export interface StalePendingDeps {
   secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'moveStage'>;
@@ -33,7 +35,11 @@ export type StalePendingOutcome = KeyRevocation | { outcome: 'not-needed'; reaso
  */
 export async function retireStalePending(
   deps: StalePendingDeps,
-  input: { mailboxId: string; keyId: string; versionId: string | undefined; secretName: string; log: Logger },
+  input: {
+    mailboxId: string; keyId: string; versionId: string | undefined; secretName: string; log: Logger;
+    /** The job's answered Secrets Manager calls, named in the line logged when the label is cleared. */
+    calls?: Pick<RotationRun, 'awsRequestIds'>;
+  },
 ): Promise<StalePendingOutcome> {
   const { mailboxId, keyId, secretName, log } = input;
   const description = await deps.secrets.describeSecret(secretName);
@@ -67,7 +73,7 @@ export async function retireStalePending(
   if (currentKeyId !== keyId) revoked = await revokeKey(deps.sendmux, mailboxId, keyId);
   await deps.secrets.moveStage(secretName, { stage: AWSPENDING, removeFromVersionId: pendingVersionId });
   log.warn(
-    { staleVersionId: pendingVersionId, staleJobId: owner, outcome: revoked.outcome },
+    { ...(input.calls ? awsRequestIdFields(input.calls) : {}), staleVersionId: pendingVersionId, staleJobId: owner, outcome: revoked.outcome },
     `cleared the stale AWSPENDING version left by rotation ${owner}, which is gone or over` +
       (revoked.outcome === 'revoked' ? `; its key ${keyId} (never current) is revoked` : revoked.outcome === 'not-found' ? `; Sendmux knows no key ${keyId} in this mailbox (404)` : ''),
   );

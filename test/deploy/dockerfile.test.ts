@@ -54,6 +54,15 @@ describe('Dockerfile', () => {
     expect(fromHost.filter((source) => /^(src|jobs|tsconfig.*\.json)$/.test(source))).toEqual([]);
   });
 
+  it('gives V8 its default 16 MB semi-spaces next to the heap cap, which alone would shrink them (GC thrash)', () => {
+    const nodeOptions = instructionsOf(finalStage, 'ENV')
+      .map((instruction) => /^NODE_OPTIONS=("?)(.*)\1$/.exec(instruction.args)?.[2])
+      .find((value) => value !== undefined);
+    expect(nodeOptions).toBeDefined();
+    const flags = nodeOptions!.split(/\s+/);
+    if (flags.some((flag) => flag.startsWith('--max-old-space-size='))) expect(flags).toContain('--max-semi-space-size=16');
+  });
+
   it('sets NODE_ENV=production in the final stage', () => {
     expect(instructionsOf(finalStage, 'ENV').map((instruction) => instruction.args)).toContainEqual('NODE_ENV=production');
   });

@@ -9,16 +9,18 @@ import type { RotatorRuntime } from '../../src/app/rotator-runtime';
  * Redis round trips per rotation (the rotation job and the revocation job it schedules), counted
  * with MONITOR on a private redis-server so nothing else on the machine adds to them; commands a
  * Lua script runs inside Redis are not round trips and are left out. The
- * saga is the hot path: each step visible to operators costs a progress write, and the rest is
- * BullMQ's own bookkeeping. A bound, not a timing: it fails when a change adds round trips.
+ * saga is the hot path: a step that lasts shows in the job's progress (src/rotation/step-progress.ts),
+ * bookkeeping rides in one batch per event-loop turn, and the rest is BullMQ's own. A bound, not a
+ * timing: it fails when a change adds round trips.
  */
 const ROTATIONS = 40;
 /**
- * Measured 10.3 per rotation with its revocation (12.3 before the saga: six progress writes, now
- * three — mint, verify, promote — and one GET for the per-mailbox exclusion). The bound leaves
- * room for BullMQ's background checks, not for another write per rotation.
+ * Measured 7.3 per rotation with its revocation: 5.2 BullMQ scripts, the exclusion claim, the
+ * minted key id and the ledger entry (12.3 before the saga with six progress writes, 10.3 with
+ * three; steps this fast write none now). The bound leaves room for BullMQ's background checks,
+ * not for another write per rotation.
  */
-const MAX_COMMANDS_PER_ROTATION = 11;
+const MAX_COMMANDS_PER_ROTATION = 8;
 
 /** Counts, by command name, what clients send while `work` runs (MONITOR marks script-internal commands "lua"). */
 async function countRoundTrips(url: string, work: () => Promise<void>): Promise<Map<string, number>> {

@@ -29,7 +29,7 @@ function newRun(overrides: Partial<RotationRun> = {}): RotationRun {
     settings: { mailboxId: 'mbx_1', group: null, secretName: 'sendmux/mailboxes/mbx_1', appNamePrefix: 'rotator', revokePreviousAfterMs: 0,
       minRotationIntervalMs: 0, onLimitExceeded: 'fail', tags: {}, schedule: '0 3 * * 1', timezone: 'UTC' },
     idempotencyKey: 'rot-mbx_1-s1', clientRequestToken: '00000000-0000-5000-8000-000000000000', appName: 'rotator s1',
-    recorded: {}, step: 'look', mintOutcomeUnknown: false, requestIds: {}, log: pino({ level: 'silent' }),
+    recorded: {}, step: 'look', mintOutcomeUnknown: false, requestIds: {}, awsRequestIds: [], log: pino({ level: 'silent' }),
     ...overrides,
   };
 }

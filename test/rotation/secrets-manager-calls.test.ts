@@ -49,4 +49,23 @@ describe('Secrets Manager calls of one rotation', () => {
     const notFound = Object.keys(bed.standIn.counters).filter((name) => name.endsWith(':ResourceNotFoundException'));
     expect(notFound.map((name) => [name, delta(name)]).filter(([, d]) => d !== 0)).toEqual([]);
   }, 60_000);
+
+  it('names each call’s AWS request id once, in the lines of the job that made it, and logs no info line per call', async () => {
+    const from = bed.logs.lines.length;
+    await rotateAll(ROTATIONS);
+    const lines = bed.logs.parsed().slice(from);
+    const named = lines.flatMap((line) => (Array.isArray(line['awsRequestIds']) ? (line['awsRequestIds'] as string[]).map((entry) => ({ entry, line })) : []));
+    // Every entry is "<operation> <request id>" on a line of a rotation or revocation job of this bed's mailboxes.
+    for (const { entry, line } of named) {
+      expect(entry).toMatch(/^[A-Za-z]+ [0-9a-f-]{36}$/);
+      expect(bed.mailboxIds).toContain(line['mailboxId']);
+      expect(typeof line['jobId']).toBe('string');
+    }
+    const perOperation = (operation: string) => named.filter(({ entry }) => entry.startsWith(`${operation} `)).length / ROTATIONS;
+    for (const [operation, perRotation] of Object.entries(EXPECTED_PER_ROTATION)) expect([operation, perOperation(operation)]).toEqual([operation, perRotation]);
+    expect(new Set(named.map(({ entry }) => entry)).size).toBe(named.length);
+    // The store's own line per call is debug (30 is pino's info).
+    const infoPerCall = lines.filter((line) => typeof line['msg'] === 'string' && (line['msg'] as string).startsWith('secrets manager ') && (line['level'] as number) >= 30);
+    expect(infoPerCall).toEqual([]);
+  }, 60_000);
 });

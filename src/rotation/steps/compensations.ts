@@ -1,3 +1,4 @@
+import { awsRequestIdFields } from './deps';
 import { AWSCURRENT, AWSPENDING } from '../../aws/staging-labels';
 import type { StepDeps } from './deps';
 import { replayMint } from './mint';
@@ -16,7 +17,7 @@ export async function discardMintedKey(deps: StepDeps, run: RotationRun): Promis
   const orphan = run.recorded.orphanKeyId;
   if (orphan && orphan !== run.recorded.mintedKeyId) {
     const revoked = await revokeKey(deps.sendmux, run.mailboxId, orphan);
-    run.log.warn({ step: run.step, orphanKeyId: orphan, revocation: revoked.outcome, sendmuxRequestId: revoked.requestId },
+    run.log.warn({ ...awsRequestIdFields(run), step: run.step, orphanKeyId: orphan, revocation: revoked.outcome, sendmuxRequestId: revoked.requestId },
       revoked.outcome === 'revoked' ? `revoked the orphaned key ${orphan} of an earlier attempt` : `Sendmux knows no orphaned key ${orphan} in mailbox ${run.mailboxId} (404); nothing revoked`);
   }
   const description = await deps.secrets.describeSecret(secretName);
@@ -30,7 +31,7 @@ export async function discardMintedKey(deps: StepDeps, run: RotationRun): Promis
     const mintedAt = deps.now().toISOString();
     run.recorded = { ...run.recorded, mintedKeyId: replayed.keyId, mintedAt, ...(replayed.requestId ? { mintRequestId: replayed.requestId } : {}) };
     await deps.job.recordMint({ ...run.recorded, mintedKeyId: replayed.keyId, mintedAt });
-    run.log.warn({ step: run.step, keyId: replayed.keyId, sendmuxRequestId: replayed.requestId },
+    run.log.warn({ ...awsRequestIdFields(run), step: run.step, keyId: replayed.keyId, sendmuxRequestId: replayed.requestId },
       `the replayed mint returned key ${replayed.keyId} whose first answer was lost; recorded it in the job before revoking it`);
   }
   if (!key) return;
@@ -79,5 +80,5 @@ export async function unstage(deps: StepDeps, run: RotationRun): Promise<void> {
   const stages = description?.versionIdsToStages[run.clientRequestToken] ?? [];
   if (stages.includes(AWSCURRENT) || !stages.includes(AWSPENDING)) return;
   await deps.secrets.moveStage(secretName, { stage: AWSPENDING, removeFromVersionId: run.clientRequestToken });
-  run.log.info({ step: run.step, secretVersionId: run.clientRequestToken }, 'AWSPENDING removed from the failed rotation’s version');
+  run.log.info({ ...awsRequestIdFields(run), step: run.step, secretVersionId: run.clientRequestToken }, 'AWSPENDING removed from the failed rotation’s version');
 }

@@ -18,8 +18,8 @@ export interface StepDeps {
   busyRetryMs: number;
   now: () => Date;
   job: {
-    /** Makes the step visible to operators (BullMQ progress). */
-    progress(step: RotationStep): Promise<void>;
+    /** Makes the step visible to operators (BullMQ progress) once it has lasted PROGRESS_AFTER_MS. */
+    progress(step: RotationStep): void;
     /** Records the minted key's public id in the job data. */
     recordMint(recorded: Required<Pick<RotationJobData, 'mintedKeyId' | 'mintedAt'>> & Pick<RotationJobData, 'mintRequestId' | 'orphanKeyId'>): Promise<void>;
   };
@@ -27,11 +27,28 @@ export interface StepDeps {
   onStep?: (step: RotationStep) => void;
 }
 
-/** Marks the step in progress; `visible` also writes it to the job (one Redis round trip). */
+/** Marks the step in progress; `visible` also shows it in the job's progress if it lasts (src/rotation/step-progress.ts). */
 export async function enterStep(deps: StepDeps, run: RotationRun, step: RotationStep, visible: boolean): Promise<void> {
   run.step = step;
   deps.onStep?.(step);
-  if (visible) await deps.job.progress(step);
+  if (visible) deps.job.progress(step);
+}
+
+/**
+ * `{ awsRequestIds }` for the next log line of the attempt: the Secrets Manager calls answered
+ * since the last line that named them (none: no field). Every step's line, and the attempt's last
+ * line (done or failed), spreads it in, so each call's request id is logged once, with the job.
+ */
+export function awsRequestIdFields(run: Pick<RotationRun, 'awsRequestIds'>): { awsRequestIds?: string[] } {
+  if (run.awsRequestIds.length === 0) return {};
+  const awsRequestIds = run.awsRequestIds;
+  run.awsRequestIds = [];
+  return { awsRequestIds };
+}
+
+/** Records an answered Secrets Manager call of the attempt (SecretStore's onCall). */
+export function noteAwsCall(run: Pick<RotationRun, 'awsRequestIds'>, call: { operation: string; requestId: string | undefined }): void {
+  run.awsRequestIds.push(`${call.operation} ${call.requestId ?? '(none)'}`);
 }
 
 /** A version's document, or null when the version is gone. Throws UnreadableStoredSecretError for a foreign document. */

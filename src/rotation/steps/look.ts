@@ -3,7 +3,7 @@ import { RetryLaterError, RotationAbortedError } from '../failures';
 import { rotationJobId } from '../identity';
 import { slotOfDocument } from '../secret-value';
 import { adoptionVerdict, carriedSizeProblem, readSecretValue } from '../adoption';
-import { enterStep, readDocument, type StepDeps } from './deps';
+import { enterStep, readDocument, type StepDeps, awsRequestIdFields } from './deps';
 import { revokeKey } from './revoke';
 import type { CurrentVersion, RotationRun, SecretLook, StagedKey } from './types';
 
@@ -39,7 +39,7 @@ export async function look(deps: StepDeps, run: RotationRun): Promise<SecretLook
   const ourStages = description.versionIdsToStages[run.clientRequestToken];
   if (ourStages?.includes(AWSCURRENT) || ourStages?.includes(AWSPENDING)) {
     const staged = await readOurVersion(deps, run, ourStages);
-    run.log.info({ step: 'look', keyId: staged.key.keyId, stages: ourStages }, `resuming: this job's version is already ${ourStages.includes(AWSCURRENT) ? 'AWSCURRENT' : 'AWSPENDING'}`);
+    run.log.info({ ...awsRequestIdFields(run), step: 'look', keyId: staged.key.keyId, stages: ourStages }, `resuming: this job's version is already ${ourStages.includes(AWSCURRENT) ? 'AWSCURRENT' : 'AWSPENDING'}`);
     return { kind: ourStages.includes(AWSCURRENT) ? 'promoted' : 'staged', staged };
   }
   if (ourStages) return { kind: 'superseded', arn: description.arn, stages: ourStages };
@@ -89,7 +89,7 @@ async function readCurrent(deps: StepDeps, run: RotationRun, versionId: string):
   const createdDate = version.createdDate ? { createdDate: version.createdDate } : {};
   if (reading.kind === 'rotator') return { versionId, keyId: reading.document.key_id, carried: reading.carried, ...createdDate };
   run.log.info(
-    { step: 'look', adoptedVersionId: versionId, format: reading.format, adoptedKeyId: reading.keyId },
+    { ...awsRequestIdFields(run), step: 'look', adoptedVersionId: versionId, format: reading.format, adoptedKeyId: reading.keyId },
     `AWSCURRENT of ${run.settings.secretName} is not a rotator document (${adoptionVerdict(reading)}): this rotation adopts it; it stays as AWSPREVIOUS`,
   );
   return { versionId, keyId: reading.keyId, adopted: { format: reading.format }, carried: reading.carried, ...createdDate };
@@ -119,7 +119,7 @@ async function clearPendingIfStale(deps: StepDeps, run: RotationRun, pendingVers
       const revoked = await revokeKey(deps.sendmux, run.mailboxId, pending.document.key_id);
       run.requestIds.stalePendingRevoke = revoked.requestId;
       run.log.warn(
-        { step: run.step, staleVersionId: pendingVersionId, keyId: pending.document.key_id, staleJobId: owner, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
+        { ...awsRequestIdFields(run), step: run.step, staleVersionId: pendingVersionId, keyId: pending.document.key_id, staleJobId: owner, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
         revoked.outcome === 'revoked'
           ? `revoked the key of a stale AWSPENDING version left by rotation ${owner}, which is over`
           : `the key of a stale AWSPENDING version left by rotation ${owner} is unknown to Sendmux in this mailbox (404); nothing revoked`,
@@ -127,5 +127,5 @@ async function clearPendingIfStale(deps: StepDeps, run: RotationRun, pendingVers
     }
   }
   await deps.secrets.moveStage(secretName, { stage: AWSPENDING, removeFromVersionId: pendingVersionId });
-  run.log.info({ step: run.step, staleVersionId: pendingVersionId }, 'stale AWSPENDING label cleared');
+  run.log.info({ ...awsRequestIdFields(run), step: run.step, staleVersionId: pendingVersionId }, 'stale AWSPENDING label cleared');
 }

@@ -1,7 +1,7 @@
 import { isSendmuxError, SendmuxApiError } from '../../sendmux/errors';
 import type { MintedMailboxKey, SendmuxResult } from '../../sendmux/types';
 import { RotationAbortedError } from '../failures';
-import { enterStep, readDocument, type StepDeps } from './deps';
+import { enterStep, readDocument, type StepDeps, awsRequestIdFields } from './deps';
 import { revokeKey } from './revoke';
 import { UnreadableStoredSecretError } from '../secret-value';
 import type { FreshLook, NewKey, RotationRun } from './types';
@@ -29,7 +29,7 @@ export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): P
   run.requestIds.mint = minted.requestId;
   run.key = { keyId, secret: minted.data.secret, minted: minted.data, ...(minted.requestId ? { requestId: minted.requestId } : {}) };
   run.log.info(
-    { step: 'mint', keyId, sendmuxRequestId: minted.requestId, status: minted.status, shape: minted.data.shape, appName: run.appName },
+    { ...awsRequestIdFields(run), step: 'mint', keyId, sendmuxRequestId: minted.requestId, status: minted.status, shape: minted.data.shape, appName: run.appName },
     'new key minted',
   );
 
@@ -46,7 +46,7 @@ export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): P
     const revoked = await revokeKey(deps.sendmux, run.mailboxId, orphan);
     run.requestIds.orphanRevoke = revoked.requestId;
     run.log.warn(
-      { step: 'mint', orphanKeyId: orphan, keyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
+      { ...awsRequestIdFields(run), step: 'mint', orphanKeyId: orphan, keyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
       revoked.outcome === 'revoked'
         ? 'idempotency window had expired: the new key is recorded; revoked the orphaned key minted by an earlier attempt'
         : 'idempotency window had expired: the new key is recorded; Sendmux does not know the orphaned earlier key in this mailbox (404), nothing revoked',
@@ -131,7 +131,7 @@ async function freeCredentialSlot(deps: StepDeps, run: RotationRun, look: FreshL
   }
   const revoked = await revokeKey(deps.sendmux, run.mailboxId, previousKeyId);
   run.log.warn(
-    { step: 'mint', keyId: previousKeyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
+    { ...awsRequestIdFields(run), step: 'mint', keyId: previousKeyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
     revoked.outcome === 'revoked'
       ? 'credential limit reached: revoked the AWSPREVIOUS key to free a slot (rotation.onLimitExceeded: revoke-previous)'
       : 'credential limit reached: the AWSPREVIOUS key is unknown to Sendmux in this mailbox (404); nothing revoked',

@@ -1,6 +1,6 @@
 import { SecretStoreError } from '../../aws/errors';
 import { AWSCURRENT, AWSPENDING } from '../../aws/staging-labels';
-import { enterStep, type StepDeps } from './deps';
+import { enterStep, type StepDeps, awsRequestIdFields } from './deps';
 import type { RotationRun, StagedKey } from './types';
 
 /**
@@ -15,19 +15,22 @@ export async function promote(deps: StepDeps, run: RotationRun, staged: StagedKe
   await enterStep(deps, run, 'promote', true);
   const ours = staged.versionId;
   if (staged.stages.includes(AWSCURRENT)) {
-    run.log.info({ step: 'promote', secretVersionId: ours }, 'this job’s version is already AWSCURRENT; nothing to move');
+    run.log.info({ ...awsRequestIdFields(run), step: 'promote', secretVersionId: ours }, 'this job’s version is already AWSCURRENT; nothing to move');
   } else {
     // Documents written before `supersedes` existed: the version AWSCURRENT sits on now.
     // An adopted value whose key id is unknown is superseded without a `supersedes` record: `adopted` names its version.
     const from = staged.document.supersedes === undefined ? await currentHolder(deps, run) : (staged.document.supersedes?.version_id ?? staged.document.adopted?.version_id);
     await moveOrConfirm(deps, run, { stage: AWSCURRENT, moveToVersionId: ours, ...(from ? { removeFromVersionId: from } : {}) });
-    run.log.info({ step: 'promote', secretVersionId: ours, previousVersionId: from ?? null }, 'new key is AWSCURRENT');
+    run.log.info({ ...awsRequestIdFields(run), step: 'promote', secretVersionId: ours, previousVersionId: from ?? null }, 'new key is AWSCURRENT');
   }
   if (staged.stages.includes(AWSPENDING)) {
     await moveOrConfirm(deps, run, { stage: AWSPENDING, removeFromVersionId: ours });
   }
   staged.stages = [AWSCURRENT];
-  await deps.ledger.recordRotation(run.mailboxId, deps.now().getTime(), staged.key.keyId);
+  // Bookkeeping, batched with other jobs' (RedisWriteCoalescer): the rotation is done whether or not it lands.
+  deps.ledger.recordRotation(run.mailboxId, deps.now().getTime(), staged.key.keyId).catch((err: unknown) =>
+    run.log.warn({ ...awsRequestIdFields(run), step: 'promote', err }, 'could not record the rotation in the last-rotation ledger (overview, metrics); the rotation itself is done'),
+  );
 }
 
 async function moveOrConfirm(
@@ -47,7 +50,7 @@ async function moveOrConfirm(
       : !stagesOf(move.removeFromVersionId).includes(move.stage);
     if (!inPlace) throw err;
     run.log.info(
-      { step: run.step, stage: move.stage, secretVersionId: move.moveToVersionId ?? move.removeFromVersionId },
+      { ...awsRequestIdFields(run), step: run.step, stage: move.stage, secretVersionId: move.moveToVersionId ?? move.removeFromVersionId },
       move.moveToVersionId
         ? `${move.stage} was already on this job's version when the move was refused (an overlapping run of this job moved it)`
         : `${move.stage} was already off this job's version when the removal was refused (an overlapping run of this job removed it)`,

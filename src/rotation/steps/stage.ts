@@ -2,7 +2,7 @@ import { SecretStoreError } from '../../aws/errors';
 import { AWSCURRENT, AWSPENDING } from '../../aws/staging-labels';
 import { buildStoredMailboxSecret, parseStoredMailboxSecret } from '../secret-value';
 import { carriedValues, NO_CARRIED_FIELDS } from '../adoption';
-import { enterStep, type StepDeps } from './deps';
+import { enterStep, type StepDeps, awsRequestIdFields } from './deps';
 import type { FreshLook, NewKey, RotationRun, StagedKey } from './types';
 
 /**
@@ -27,7 +27,7 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
       description: `Sendmux mailbox key for ${run.mailboxId}, rotated by the rotator`,
     });
     arn = created.arn;
-    run.log.info({ step: 'stage', secretArn: created.arn, created: created.created }, created.created ? 'secret created' : 'secret already existed');
+    run.log.info({ ...awsRequestIdFields(run), step: 'stage', secretArn: created.arn, created: created.created }, created.created ? 'secret created' : 'secret already existed');
   }
   if (!key.minted) throw new Error(`stage: the key ${key.keyId} of this attempt has no mint answer to store`);
 
@@ -60,7 +60,7 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
     if (!(err instanceof SecretStoreError && err.awsErrorName === 'ResourceExistsException')) throw err;
     const existing = await deps.secrets.getSecretVersion(secretName, { versionId: run.clientRequestToken });
     if (!existing || parseStoredMailboxSecret(secretName, run.clientRequestToken, existing.secretString).key_id !== key.keyId) throw err;
-    run.log.info({ step: 'stage', secretVersionId: run.clientRequestToken }, 'this job’s version already holds the same key (stored by an earlier run of this job); using it');
+    run.log.info({ ...awsRequestIdFields(run), step: 'stage', secretVersionId: run.clientRequestToken }, 'this job’s version already holds the same key (stored by an earlier run of this job); using it');
     arn = existing.arn;
     stages = existing.versionStages;
     stored = existing.secretString;
@@ -68,7 +68,7 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
 
   const firstVersion = stages.includes(AWSCURRENT) && !look.current;
   run.log.info(
-    { step: 'stage', secretVersionId: run.clientRequestToken, stages, supersededKeyId: supersedes?.key_id ?? null },
+    { ...awsRequestIdFields(run), step: 'stage', secretVersionId: run.clientRequestToken, stages, supersededKeyId: supersedes?.key_id ?? null },
     firstVersion
       ? "new key stored as the secret's first version: Secrets Manager made it AWSCURRENT as well (it does so for every first version); it was verified before staging"
       : 'new key staged as AWSPENDING',

@@ -32,6 +32,11 @@ export interface RotationRun {
   /** The mailbox GET /mailbox/me says the key opens, when that is not this mailbox. */
   keyOpensMailbox?: string;
   requestIds: RotationResult['requestIds'];
+  /**
+   * "<operation> <AWS request id>" of the Secrets Manager calls answered since the last log line
+   * that named them (the store logs them at debug; awsRequestIdFields drains this into a line).
+   */
+  awsRequestIds: string[];
   log: Logger;
 }
 

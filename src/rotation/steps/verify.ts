@@ -1,5 +1,5 @@
 import { RotationAbortedError } from '../failures';
-import { enterStep, type StepDeps } from './deps';
+import { enterStep, type StepDeps, awsRequestIdFields } from './deps';
 import type { NewKey, RotationRun } from './types';
 
 /**
@@ -18,5 +18,5 @@ export async function verify(deps: StepDeps, run: RotationRun, key: NewKey): Pro
         `(request ${me.requestId ?? '?'}); refusing to promote it`,
     );
   }
-  run.log.info({ step: 'verify', keyId: key.keyId, sendmuxRequestId: me.requestId, status: me.status }, 'new key verified');
+  run.log.info({ ...awsRequestIdFields(run), step: 'verify', keyId: key.keyId, sendmuxRequestId: me.requestId, status: me.status }, 'new key verified');
 }
