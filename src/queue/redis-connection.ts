@@ -1,3 +1,4 @@
+import { batchSocketWrites } from './socket-write-batching';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { RedisTarget } from '../config/types';
@@ -88,6 +89,7 @@ export function createRedisConnection(target: RedisTarget, purpose: RedisPurpose
     failedSinceReady.add(client);
   });
   client.on('ready', () => failedSinceReady.delete(client));
+  batchSocketWrites(client);
   return client;
 }
 
