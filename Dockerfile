@@ -45,9 +45,10 @@ ENV NODE_ENV=production
 # scheduler over very large mailbox lists. The semi-space size must be given with it: V8 sizes the
 # young generation from the heap cap, and at 160 MB it picks ~1 MB semi-spaces, so the objects of
 # 16 rotations in flight are promoted and the old space is marked and compacted ~10 times a second
-# (503 mark-compacts in 4,000 rotations, worker CPU 12.8 ms a rotation; with 16 MB semi-spaces,
-# V8's default without a cap: 33 and 7.3 ms, RSS still under 190 MiB; `npm run bench`).
-ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=16"
+# (503 mark-compacts in 4,000 rotations, worker CPU 12.8 ms a rotation). 12 MB semi-spaces: 7 ms
+# and RSS 180 MiB after 10,000 rotations; 16 MB (V8's default without a cap) saves a little more
+# CPU but ends at 186-195 MiB, too close to the 200 MB budget (`npm run bench -- --only memory`).
+ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=12"
 WORKDIR /app
 
 COPY package.json package-lock.json ./
