@@ -29,6 +29,8 @@ export class DeferredStepProgress {
       this.timer = undefined;
       this.write(step).catch((err: unknown) => this.onError(err, step));
     }, this.afterMs);
+    // A progress write never keeps a stopping process alive.
+    this.timer.unref();
   }
 
   stop(): void {
