@@ -142,6 +142,8 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
       await releaseClaim(deps, job, run);
       return outcome;
     } catch (err) {
+      // Failures are rare and the step they stopped at is what an operator asks first: always written.
+      await progress.writeNow(run.step);
       const settled = await settleJobFailure(err, { job, token, mailboxId: run.mailboxId, describe: (m) => `step ${run.step}: ${m}`, pauseQueueFor: deps.pauseQueueFor,
         knownSecrets: heldSecrets(run) });
       const level = settled.final ? 'error' : settled.outcome === 'retrying' ? 'warn' : 'info';
@@ -151,6 +153,8 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
       );
       // The compensations run before the event: a key only they learn (a replayed mint) is named in it.
       if (settled.final) await compensations.run((cleanupErr) => reportCleanupFailure(run, cleanupErr));
+      const cleanupCalls = awsRequestIdFields(run);
+      if (cleanupCalls.awsRequestIds) run.log.info({ step: run.step, ...cleanupCalls }, 'Secrets Manager calls of the clean-up');
       emit(deps, job, run, { outcome: settled.outcome, durationMs: Date.now() - startedAt, requestIds: run.requestIds, message: settled.message });
       if (settled.final) await releaseClaim(deps, job, run);
       throw settled.error;

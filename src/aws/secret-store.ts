@@ -63,10 +63,11 @@ export interface SecretStoreOptions {
   onCall?: (call: SecretsManagerCall) => void;
 }
 
-/** A Secrets Manager call that got an answer: its operation name and AWS request id (x-amzn-RequestId). */
+/** A Secrets Manager call that got an answer: its operation name, AWS request id (x-amzn-RequestId) and, if it failed, the AWS error name. */
 export interface SecretsManagerCall {
   operation: string;
   requestId: string | undefined;
+  awsErrorName?: string;
 }
 
 interface CallMetadata {
@@ -331,6 +332,8 @@ export class SecretStore {
         return null;
       }
       this.logger.warn({ ...fields, err: { message: storeError.message } }, `secrets manager ${operation} failed`);
+      // The observer's own failure line then names it next to its job (this line knows only the secret).
+      this.onCall?.({ operation, requestId: storeError.requestId, awsErrorName: storeError.awsErrorName });
       throw storeError;
     }
   }

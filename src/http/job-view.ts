@@ -41,7 +41,8 @@ export async function describeJob(job: Job): Promise<JobView> {
     type: job.name === ROTATE_JOB_NAME ? 'rotation' : job.name === REVOKE_JOB_NAME ? 'revocation' : 'unknown',
     mailboxId: stringField(job.data, 'mailboxId'),
     state,
-    step: stringField(job.progress, 'step'),
+    // A completed job is past every step; progress keeps only the last step that lasted (or none).
+    step: state === 'completed' ? 'done' : stringField(job.progress, 'step'),
     attempts: job.opts.attempts ?? 1,
     attemptsMade: job.attemptsMade,
     result: pickResult(job.returnvalue),

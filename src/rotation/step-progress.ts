@@ -33,6 +33,12 @@ export class DeferredStepProgress {
     this.timer.unref();
   }
 
+  /** Writes `step` now (the attempt failed in it: the job keeps showing where), reporting a failed write. */
+  async writeNow(step: RotationStep): Promise<void> {
+    this.stop();
+    await this.write(step).catch((err: unknown) => this.onError(err, step));
+  }
+
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;

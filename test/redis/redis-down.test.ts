@@ -42,6 +42,8 @@ describe('when Redis cannot be reached', () => {
       ['resume'],
       ['rotate', 'mbx_test_0001'],
       ['history', 'mbx_test_0001'],
+      ['retry', 'rotate__mbx_test_0001__s1'],
+      ['revoke', 'mbx_test_0001', 'smx_abcdefghij'],
     ])('%s fails within seconds with "cannot reach Redis at <url> (REDIS_URL)", exit 1, password masked', async (...argv) => {
       const url = `redis://:${PASSWORD}@127.0.0.1:${deadPort}`;
       const { result, ms } = await timed(() => runCaptured([...argv, '--config', configPath], { cwd: CWD, env: { ...bed.env(), REDIS_URL: url } }));

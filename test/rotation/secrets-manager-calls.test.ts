@@ -1,4 +1,4 @@
-import { TestBed } from '../support/test-bed';
+import { TestBed, waitFor } from '../support/test-bed';
 import { rotateEveryMailbox } from './support/rotate-every-mailbox';
 import type { RotatorRuntime } from '../../src/app/rotator-runtime';
 
@@ -67,5 +67,22 @@ describe('Secrets Manager calls of one rotation', () => {
     // The store's own line per call is debug (30 is pino's info).
     const infoPerCall = lines.filter((line) => typeof line['msg'] === 'string' && (line['msg'] as string).startsWith('secrets manager ') && (line['level'] as number) >= 30);
     expect(infoPerCall).toEqual([]);
+  }, 60_000);
+
+  it('names, at info, every Secrets Manager call of a rotation that fails for good after minting, its clean-up included', async () => {
+    const mailboxId = bed.mailboxIds[0]!;
+    const from = bed.logs.lines.length;
+    bed.sandbox.faults.inject({ kind: 'wrongMailboxMe', mailboxId });
+    const [outcome] = await runtime.queue.requestRotations([{ mailboxId, reason: 'manual', requestedBy: 'test', force: true }]);
+    if (!outcome || outcome.status !== 'enqueued') throw new Error(`rotation not enqueued as a new job: ${JSON.stringify(outcome)}`);
+    const jobId = outcome.jobId;
+    await waitFor(async () => (await runtime.queue.queue.getJob(jobId))?.finishedOn !== undefined, 20_000, 'the rotation failed for good');
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = bed.logs.parsed().slice(from);
+    // The store's debug line per answered call carries its request id; each must be named at info or above.
+    const calls = lines.filter((line) => line['level'] === 20 && typeof line['awsRequestId'] === 'string' && line['secretId'] === `sendmux/mailboxes/${mailboxId}`);
+    expect(calls.length).toBeGreaterThan(0);
+    const named = lines.filter((line) => (line['level'] as number) >= 30 && line['jobId'] === jobId).flatMap((line) => (line['awsRequestIds'] as string[] | undefined) ?? []);
+    for (const call of calls) expect(named).toContain(`${String(call['operation'])} ${String(call['awsRequestId'])}`);
   }, 60_000);
 });

@@ -8,7 +8,8 @@ import { createMailboxCoverage } from '../../scheduler/mailbox-coverage';
 import { isSendmuxId } from '../../sendmux/ids';
 import { JOB_ID_PATTERN } from '../../rotation/identity';
 import { cliUser } from './rotate';
-import { addConfigOption, EXIT_FAILURE, EXIT_REFUSED, EXIT_USAGE, type CliContext } from '../context';
+import { addConfigOption, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_REFUSED, EXIT_USAGE, type CliContext } from '../context';
+import { waitUntilReachable } from '../../queue/redis-connection';
 
 interface IncidentOptions {
   config?: string;
@@ -33,8 +34,10 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
       }
     }
     const settings = ctx.loadSettings(options.config);
-    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
+    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
     try {
+      // Before any Sendmux call: every revocation attempt is an audit entry, and Redis holds them.
+      await waitUntilReachable(runtime.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
       const answer = await revokeKeyByHand(
         { file: settings.file, sendmux: runtime.sendmux, secrets: runtime.secrets, events: audit },
@@ -61,8 +64,9 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
       return;
     }
     const settings = ctx.loadSettings(options.config);
-    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false });
+    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
     try {
+      await waitUntilReachable(runtime.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
       const answer = await retryRotation(
         { queue: runtime.queue, ledger: runtime.ledger, covers: createMailboxCoverage({ file: settings.file, sendmux: runtime.sendmux }) },
         jobId,

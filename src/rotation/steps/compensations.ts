@@ -48,7 +48,7 @@ export async function discardMintedKey(deps: StepDeps, run: RotationRun): Promis
   }
   const proof = key.secret ? await keyAuthenticates(deps.sendmux, key.secret) : null;
   const tried = candidates.slice(0, candidates.indexOf(home) + 1).join(', ');
-  const fields = { step: run.step, keyId: key.keyId, keyMailboxId: home, triedMailboxIds: tried, sendmuxRequestId: revoked.requestId,
+  const fields = { ...awsRequestIdFields(run), step: run.step, keyId: key.keyId, keyMailboxId: home, triedMailboxIds: tried, sendmuxRequestId: revoked.requestId,
     revocation: revoked.outcome, proof: proof?.state ?? 'not-checked' };
   if (proof?.state === 'live') {
     run.log.error(

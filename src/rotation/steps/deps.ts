@@ -27,11 +27,14 @@ export interface StepDeps {
   onStep?: (step: RotationStep) => void;
 }
 
-/** Marks the step in progress; `visible` also shows it in the job's progress if it lasts (src/rotation/step-progress.ts). */
-export async function enterStep(deps: StepDeps, run: RotationRun, step: RotationStep, visible: boolean): Promise<void> {
+/**
+ * Marks the step in progress; the job's progress shows it once it has lasted PROGRESS_AFTER_MS
+ * (src/rotation/step-progress.ts), so a step that stalls is seen by name whichever it is.
+ */
+export async function enterStep(deps: StepDeps, run: RotationRun, step: RotationStep): Promise<void> {
   run.step = step;
   deps.onStep?.(step);
-  if (visible) deps.job.progress(step);
+  deps.job.progress(step);
 }
 
 /**
@@ -47,8 +50,8 @@ export function awsRequestIdFields(run: Pick<RotationRun, 'awsRequestIds'>): { a
 }
 
 /** Records an answered Secrets Manager call of the attempt (SecretStore's onCall). */
-export function noteAwsCall(run: Pick<RotationRun, 'awsRequestIds'>, call: { operation: string; requestId: string | undefined }): void {
-  run.awsRequestIds.push(`${call.operation} ${call.requestId ?? '(none)'}`);
+export function noteAwsCall(run: Pick<RotationRun, 'awsRequestIds'>, call: { operation: string; requestId: string | undefined; awsErrorName?: string }): void {
+  run.awsRequestIds.push(`${call.operation} ${call.requestId ?? '(none)'}${call.awsErrorName ? ` ${call.awsErrorName}` : ''}`);
 }
 
 /** A version's document, or null when the version is gone. Throws UnreadableStoredSecretError for a foreign document. */
