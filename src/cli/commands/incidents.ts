@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { createRotatorRuntime } from '../../app/rotator-runtime';
+import { createRotatorRuntime, type RotatorRuntime } from '../../app/rotator-runtime';
+import type { RotatorSettings } from '../../config';
 import { AuditLog } from '../../audit/audit-log';
 import { revokeKeyByHand, type ManualRevocation } from '../../incidents/revoke-key';
 import { retryRotation, type RetryOutcome } from '../../incidents/retry-rotation';
@@ -33,11 +34,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
         return;
       }
     }
-    const settings = ctx.loadSettings(options.config);
-    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
-    try {
-      // Before any Sendmux call: every revocation attempt is an audit entry, and Redis holds them.
-      await waitUntilReachable(runtime.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
+    await withIncidentRuntime(ctx, options, async (runtime, settings) => {
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
       const answer = await revokeKeyByHand(
         { file: settings.file, sendmux: runtime.sendmux, secrets: runtime.secrets, events: audit },
@@ -46,9 +43,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
       await audit.flush();
       ctx.io.stdout(options.json ? `${JSON.stringify(answer, null, 2)}\n` : `${formatRevocation(answer)}\n`);
       ctx.setExitCode(answer.outcome === 'revoked' ? 0 : answer.outcome === 'refused' ? EXIT_REFUSED : EXIT_FAILURE);
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
   addConfigOption(
@@ -63,10 +58,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
       ctx.setExitCode(EXIT_USAGE);
       return;
     }
-    const settings = ctx.loadSettings(options.config);
-    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
-    try {
-      await waitUntilReachable(runtime.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
+    await withIncidentRuntime(ctx, options, async (runtime, settings) => {
       const answer = await retryRotation(
         { queue: runtime.queue, ledger: runtime.ledger, covers: createMailboxCoverage({ file: settings.file, sendmux: runtime.sendmux }) },
         jobId,
@@ -74,10 +66,23 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
       );
       ctx.io.stdout(options.json ? `${JSON.stringify(answer, null, 2)}\n` : `${formatRetry(answer)}\n`);
       if (answer.outcome === 'refused') ctx.setExitCode(EXIT_REFUSED);
-    } finally {
-      await runtime.close();
-    }
+    });
   });
+}
+
+/**
+ * A runtime without a worker on the CLI's bounded Redis connection, checked reachable before
+ * `work` makes any call (a revocation's audit entry lives in Redis, so none is sent without it).
+ */
+async function withIncidentRuntime(ctx: CliContext, options: IncidentOptions, work: (runtime: RotatorRuntime, settings: RotatorSettings) => Promise<void>): Promise<void> {
+  const settings = ctx.loadSettings(options.config);
+  const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
+  try {
+    await waitUntilReachable(runtime.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
+    await work(runtime, settings);
+  } finally {
+    await runtime.close();
+  }
 }
 
 function formatRevocation(answer: ManualRevocation): string {
