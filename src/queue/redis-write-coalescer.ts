@@ -64,12 +64,10 @@ export class RedisWriteCoalescer {
   }
 
   private send(): void {
+    // flush() may have sent the batch a scheduled send was for: that one then finds nothing to do.
+    if (this.inFlight || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0 || this.inFlight) {
-      this.pending = batch.concat(this.pending);
-      return;
-    }
     let sent: Promise<Array<[Error | null, unknown]> | null>;
     try {
       const pipeline = this.redis.pipeline();

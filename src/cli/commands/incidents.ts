@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { createRotatorRuntime, type RotatorRuntime } from '../../app/rotator-runtime';
-import type { RotatorSettings } from '../../config';
+import { withReachableRuntime } from '../cli-runtime';
 import { AuditLog } from '../../audit/audit-log';
 import { revokeKeyByHand, type ManualRevocation } from '../../incidents/revoke-key';
 import { retryRotation, type RetryOutcome } from '../../incidents/retry-rotation';
@@ -9,8 +8,7 @@ import { createMailboxCoverage } from '../../scheduler/mailbox-coverage';
 import { isSendmuxId } from '../../sendmux/ids';
 import { JOB_ID_PATTERN } from '../../rotation/identity';
 import { cliUser } from './rotate';
-import { addConfigOption, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_REFUSED, EXIT_USAGE, type CliContext } from '../context';
-import { waitUntilReachable } from '../../queue/redis-connection';
+import { addConfigOption, EXIT_FAILURE, EXIT_REFUSED, EXIT_USAGE, type CliContext } from '../context';
 
 interface IncidentOptions {
   config?: string;
@@ -34,7 +32,8 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
         return;
       }
     }
-    await withIncidentRuntime(ctx, options, async (runtime, settings) => {
+    const settings = ctx.loadSettings(options.config);
+    await withReachableRuntime(settings, async (runtime) => {
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
       const answer = await revokeKeyByHand(
         { file: settings.file, sendmux: runtime.sendmux, secrets: runtime.secrets, events: audit },
@@ -58,7 +57,8 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
       ctx.setExitCode(EXIT_USAGE);
       return;
     }
-    await withIncidentRuntime(ctx, options, async (runtime, settings) => {
+    const settings = ctx.loadSettings(options.config);
+    await withReachableRuntime(settings, async (runtime) => {
       const answer = await retryRotation(
         { queue: runtime.queue, ledger: runtime.ledger, covers: createMailboxCoverage({ file: settings.file, sendmux: runtime.sendmux }) },
         jobId,
@@ -68,21 +68,6 @@ export function registerIncidentCommands(program: Command, ctx: CliContext): voi
       if (answer.outcome === 'refused') ctx.setExitCode(EXIT_REFUSED);
     });
   });
-}
-
-/**
- * A runtime without a worker on the CLI's bounded Redis connection, checked reachable before
- * `work` makes any call (a revocation's audit entry lives in Redis, so none is sent without it).
- */
-async function withIncidentRuntime(ctx: CliContext, options: IncidentOptions, work: (runtime: RotatorRuntime, settings: RotatorSettings) => Promise<void>): Promise<void> {
-  const settings = ctx.loadSettings(options.config);
-  const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
-  try {
-    await waitUntilReachable(runtime.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
-    await work(runtime, settings);
-  } finally {
-    await runtime.close();
-  }
 }
 
 function formatRevocation(answer: ManualRevocation): string {

@@ -13,6 +13,7 @@ import { collectStatus, formatStatus } from '../status';
 import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
 import { RedisUnreachableError, waitUntilReachable } from '../../queue/redis-connection';
 import { resumeProcessing } from '../../queue/queue-control';
+import { withReachableRuntime } from '../cli-runtime';
 import { withDeadline } from '../../shared/deadline';
 
 interface CommonOptions {
@@ -47,9 +48,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
       .option('--no-key-ages', 'skip the Secrets Manager look-ups for key ages'),
   ).action(async (options: CommonOptions & { keyAges: boolean }) => {
     const settings = ctx.loadSettings(options.config, 'operator');
-    const runtime = await createRotatorRuntime({ settings, logger: pino({ level: 'silent' }), runWorker: false, redisPurpose: 'cli' });
-    try {
-      await waitUntilReachable(runtime.redis, settings.env.redis, CLI_REDIS_TIMEOUT_MS);
+    await withReachableRuntime(settings, async (runtime) => {
       const audit = new AuditLog({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
       // Without a webhook URL the notifier only reads the shared consecutive-failure counters.
       const alerts = new AlertNotifier({ redis: runtime.redis, prefix: settings.env.queuePrefix, logger: pino({ level: 'silent' }) });
@@ -59,9 +58,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
         })
         .finally(() => alerts.close());
       ctx.io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
-    } finally {
-      await runtime.close();
-    }
+    });
   });
 
   for (const [name, verb] of [

@@ -31,7 +31,7 @@ export interface StepDeps {
  * Marks the step in progress; the job's progress shows it once it has lasted PROGRESS_AFTER_MS
  * (src/rotation/step-progress.ts), so a step that stalls is seen by name whichever it is.
  */
-export async function enterStep(deps: StepDeps, run: RotationRun, step: RotationStep): Promise<void> {
+export function enterStep(deps: StepDeps, run: RotationRun, step: RotationStep): void {
   run.step = step;
   deps.onStep?.(step);
   deps.job.progress(step);

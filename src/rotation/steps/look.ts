@@ -21,7 +21,7 @@ import type { CurrentVersion, RotationRun, SecretLook, StagedKey } from './types
  * current value whose kept fields would not fit in the new document (src/rotation/adoption.ts).
  */
 export async function look(deps: StepDeps, run: RotationRun): Promise<SecretLook> {
-  await enterStep(deps, run, 'look');
+  enterStep(deps, run, 'look');
   const { secretName } = run.settings;
   const description = await deps.secrets.describeSecret(secretName);
   if (description?.deletedDate) {
@@ -114,7 +114,7 @@ async function clearPendingIfStale(deps: StepDeps, run: RotationRun, pendingVers
         { retryAfterMs: deps.busyRetryMs, usesAttempt: false },
       );
     }
-    await enterStep(deps, run, 'clear-stale-pending');
+    enterStep(deps, run, 'clear-stale-pending');
     if (pending.document.key_id !== current?.keyId) {
       const revoked = await revokeKey(deps.sendmux, run.mailboxId, pending.document.key_id);
       run.requestIds.stalePendingRevoke = revoked.requestId;

@@ -16,7 +16,7 @@ import type { FreshLook, NewKey, RotationRun } from './types';
  * the final clean-up; Sendmux answers 200 for a key already revoked).
  */
 export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): Promise<NewKey> {
-  await enterStep(deps, run, 'mint');
+  enterStep(deps, run, 'mint');
   let minted: SendmuxResult<MintedMailboxKey>;
   try {
     minted = await mintOnce(deps, run);

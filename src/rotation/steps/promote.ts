@@ -12,7 +12,7 @@ import type { RotationRun, StagedKey } from './types';
  * refusal — e.g. AWSCURRENT moved away from the version this one supersedes — fails the step.
  */
 export async function promote(deps: StepDeps, run: RotationRun, staged: StagedKey): Promise<void> {
-  await enterStep(deps, run, 'promote');
+  enterStep(deps, run, 'promote');
   const ours = staged.versionId;
   if (staged.stages.includes(AWSCURRENT)) {
     run.log.info({ ...awsRequestIdFields(run), step: 'promote', secretVersionId: ours }, 'this job’s version is already AWSCURRENT; nothing to move');

@@ -11,7 +11,7 @@ import { revokeByHandNotice } from '../adoption';
  * superseded from Secrets Manager again before revoking anything.
  */
 export async function scheduleRetire(deps: StepDeps, run: RotationRun, staged: StagedKey): Promise<RotationResult['revocation']> {
-  await enterStep(deps, run, 'retire');
+  enterStep(deps, run, 'retire');
   const superseded = staged.document.supersedes;
   if (!superseded && staged.document.adopted?.key_id === null) {
     run.log.warn({ ...awsRequestIdFields(run), step: 'retire', adoptedVersionId: staged.document.adopted.version_id, format: staged.document.adopted.format },

@@ -17,7 +17,7 @@ import type { FreshLook, NewKey, RotationRun, StagedKey } from './types';
  */
 export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look: FreshLook): Promise<StagedKey> {
   // No progress write: staging is a Secrets Manager call or two right after the mint's record.
-  await enterStep(deps, run, 'stage');
+  enterStep(deps, run, 'stage');
   const { secretName, kmsKeyId, tags } = run.settings;
   let arn = look.arn;
   if (!look.secretExists) {

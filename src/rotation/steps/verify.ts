@@ -8,7 +8,7 @@ import type { NewKey, RotationRun } from './types';
  * on the run so the clean-up revokes the key where it actually lives.
  */
 export async function verify(deps: StepDeps, run: RotationRun, key: NewKey): Promise<void> {
-  await enterStep(deps, run, 'verify');
+  enterStep(deps, run, 'verify');
   const me = await deps.sendmux.getMailboxMe(key.secret);
   run.requestIds.verify = me.requestId;
   if (me.data.id !== run.mailboxId) {
