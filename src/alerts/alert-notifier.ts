@@ -12,7 +12,7 @@ import {
   type WebhookRetryPolicy,
 } from '../webhooks/webhook-delivery';
 import { settlesWithin } from '../shared/deadline';
-import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
+import { BookkeepingWrites } from '../queue/bookkeeping-writes';
 
 /** How alerts are retried: the shared webhook retry policy. */
 export type AlertRetryPolicy = WebhookRetryPolicy;
@@ -27,8 +27,8 @@ export interface AlertNotifierOptions {
   /** Upper bound in ms for a webhook's Retry-After (`rotation.backoffMaxDelay`). Default 5 minutes. */
   maxServerDelayMs?: number;
   redis: RedisClient;
-  /** Batches the counter updates with the process's other bookkeeping; default: a coalescer of its own on `redis`. */
-  writes?: RedisWriteCoalescer;
+  /** Tracks the counter updates with the process's other bookkeeping (flushed at shutdown); default: its own on `redis`. */
+  writes?: BookkeepingWrites;
   prefix: string;
   logger: Logger;
   /** Per request (default 5000). */
@@ -57,7 +57,7 @@ return count`;
  */
 export class AlertNotifier implements RotatorEventSink {
   private readonly redis: RedisClient;
-  private readonly writes: RedisWriteCoalescer;
+  private readonly writes: BookkeepingWrites;
   private readonly counterKey: string;
   private readonly log: Logger;
   /** Undefined when no webhook is configured: counters are kept, nothing is posted. */
@@ -71,7 +71,7 @@ export class AlertNotifier implements RotatorEventSink {
   constructor(opts: AlertNotifierOptions) {
     if (!opts.prefix) throw new TypeError('prefix must be a non-empty string (the queue prefix)');
     this.redis = opts.redis;
-    this.writes = opts.writes ?? new RedisWriteCoalescer(opts.redis);
+    this.writes = opts.writes ?? new BookkeepingWrites(opts.redis);
     this.counterKey = `${opts.prefix}:alerts:consecutive-failures`;
     this.log = opts.logger.child({ component: 'alerts' });
     this.delivery = opts.webhookUrl
@@ -182,7 +182,7 @@ export class AlertNotifier implements RotatorEventSink {
   private async countFailure(event: RotationAttemptEvent): Promise<AlertPayload | null> {
     let count: number | null;
     try {
-      const [reply] = await this.writes.request(1, (pipeline) => pipeline.hincrby(this.counterKey, event.mailboxId, 1));
+      const [reply] = await this.writes.request((redis) => [redis.hincrby(this.counterKey, event.mailboxId, 1)]);
       count = Number(reply);
     } catch (err) {
       // The failure still deserves an alert; only its streak length is unknown.
@@ -192,11 +192,11 @@ export class AlertNotifier implements RotatorEventSink {
     return this.delivery ? rotationFailedAlert(event, count) : null;
   }
 
-  /** Takes the mailbox's failure count (TAKE_COUNTER_SCRIPT), in the batch of the turn's bookkeeping writes. */
+  /** Takes the mailbox's failure count (TAKE_COUNTER_SCRIPT), with the turn's other bookkeeping writes. */
   private async resetFailures(event: RotationAttemptEvent): Promise<AlertPayload | null> {
     let previous: number;
     try {
-      const [value] = await this.writes.request(1, (pipeline) => pipeline.eval(TAKE_COUNTER_SCRIPT, 1, this.counterKey, event.mailboxId));
+      const [value] = await this.writes.request((redis) => [redis.eval(TAKE_COUNTER_SCRIPT, 1, this.counterKey, event.mailboxId)]);
       previous = typeof value === 'string' ? Number.parseInt(value, 10) : 0;
     } catch (err) {
       this.log.error({ err: errorSummary(err), mailboxId: event.mailboxId }, 'could not reset the consecutive-failure count in Redis');

@@ -3,7 +3,7 @@ import type { RotatorSettings } from '../config';
 import { closeRedisConnection, createRedisConnection, type RedisClient, type RedisPurpose } from '../queue/redis-connection';
 import { RotationQueue } from '../queue/rotation-queue';
 import { MailboxLedger } from '../rotation/mailbox-ledger';
-import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
+import { BookkeepingWrites } from '../queue/bookkeeping-writes';
 import { settlesWithin } from '../shared/deadline';
 
 const QUEUE_READY_WAIT_MS = 2_000;
@@ -17,7 +17,7 @@ export interface QueueClient {
   queue: RotationQueue;
   ledger: MailboxLedger;
   /** Batches bookkeeping writes (ledger, audit, alert counters) on `redis`. */
-  writes: RedisWriteCoalescer;
+  writes: BookkeepingWrites;
   close(): Promise<void>;
 }
 
@@ -29,11 +29,11 @@ export function createQueueClient(
   settings: RotatorSettings,
   redis?: RedisClient,
   purpose: Exclude<RedisPurpose, 'worker'> = 'producer',
-  writes?: RedisWriteCoalescer,
+  writes?: BookkeepingWrites,
 ): QueueClient {
   const { env, file } = settings;
   const connection = redis ?? createRedisConnection(env.redis, purpose);
-  const bookkeeping = writes ?? new RedisWriteCoalescer(connection);
+  const bookkeeping = writes ?? new BookkeepingWrites(connection);
   const ledger = new MailboxLedger(connection, env.queuePrefix, bookkeeping);
   const queue = new RotationQueue({
     connection,

@@ -13,7 +13,7 @@ import { createRotationWorker } from '../queue/rotation-worker';
 import { RateLimitGuard } from '../queue/rate-limit-guard';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
 import { createQueueClient } from './queue-client';
-import type { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
+import type { BookkeepingWrites } from '../queue/bookkeeping-writes';
 import {
   createAbandonedRotationHandler,
   createRotateMailboxKeyProcessor,
@@ -36,7 +36,7 @@ export interface RotatorRuntimeOptions {
   /** The producer Redis connection, when the caller shares it (audit, alerts); closed by the caller then. */
   redis?: RedisClient;
   /** Batches bookkeeping writes on `redis` with the caller's (the service's audit and alerts). */
-  writes?: RedisWriteCoalescer;
+  writes?: BookkeepingWrites;
   /** 'cli' gives up connecting sooner than the service's 'producer' (when `redis` is not given). */
   redisPurpose?: 'producer' | 'cli';
   /** Told about the worker connection's outages, so they are logged once per state change. */

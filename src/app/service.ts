@@ -18,7 +18,7 @@ import { Reconciler, queueRevocationJobs } from '../reconcile/reconciler';
 import { bullmqJobDirectory } from '../rotation/exclusion';
 import { createIncidentCommands } from '../incidents';
 import { settlesWithin } from '../shared/deadline';
-import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
+import { BookkeepingWrites } from '../queue/bookkeeping-writes';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -78,7 +78,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   // AuditLog, AlertNotifier, RotationScheduler, the HTTP server and SendmuxClient add their own
   // `component` binding; a second one here would repeat the key in every line they log.
   // One batch per event-loop turn for the audit entries, alert counters and ledger of every job.
-  const writes = new RedisWriteCoalescer(redis);
+  const writes = new BookkeepingWrites(redis);
   const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger, writes });
   const alerts = new AlertNotifier({
     webhookUrl: file.alerts.webhookUrl,

@@ -2,7 +2,7 @@ import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
 import { positiveInteger } from '../shared/positive-integer';
 import type { RotatorEvent, RotatorEventSink } from '../rotation/events';
-import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
+import { BookkeepingWrites } from '../queue/bookkeeping-writes';
 
 export interface AuditEntry {
   /** The Redis stream id: `<ms since epoch on the Redis clock>-<seq>`. */
@@ -19,8 +19,8 @@ export interface AuditLogOptions {
   maxPerMailbox?: number;
   /** Approximate bound of the stream of all events (default 10000). */
   maxGlobal?: number;
-  /** Batches the writes with the process's other bookkeeping; default: a coalescer of its own on `redis`. */
-  writes?: RedisWriteCoalescer;
+  /** Tracks the writes with the process's other bookkeeping (flushed at shutdown); default: its own on `redis`. */
+  writes?: BookkeepingWrites;
 }
 
 export const DEFAULT_AUDIT_MAX_PER_MAILBOX = 200;
@@ -42,7 +42,7 @@ export class AuditLog implements RotatorEventSink {
   private readonly log: Logger;
   private readonly maxPerMailbox: number;
   private readonly maxGlobal: number;
-  private readonly writes: RedisWriteCoalescer;
+  private readonly writes: BookkeepingWrites;
 
   constructor(opts: AuditLogOptions) {
     this.redis = opts.redis;
@@ -50,7 +50,7 @@ export class AuditLog implements RotatorEventSink {
     this.log = opts.logger.child({ component: 'audit' });
     this.maxPerMailbox = positiveInteger('maxPerMailbox', opts.maxPerMailbox ?? DEFAULT_AUDIT_MAX_PER_MAILBOX);
     this.maxGlobal = positiveInteger('maxGlobal', opts.maxGlobal ?? DEFAULT_AUDIT_MAX_GLOBAL);
-    this.writes = opts.writes ?? new RedisWriteCoalescer(this.redis);
+    this.writes = opts.writes ?? new BookkeepingWrites(this.redis);
   }
 
   get globalKey(): string {
@@ -65,11 +65,10 @@ export class AuditLog implements RotatorEventSink {
     try {
       const json = JSON.stringify(event);
       this.writes.write(
-        2,
-        (pipeline) =>
-          pipeline
-            .xadd(this.globalKey, 'MAXLEN', '~', this.maxGlobal, '*', EVENT_FIELD, json)
-            .xadd(this.mailboxKey(event.mailboxId), 'MAXLEN', '~', this.maxPerMailbox, '*', EVENT_FIELD, json),
+        (redis) => [
+          redis.xadd(this.globalKey, 'MAXLEN', '~', this.maxGlobal, '*', EVENT_FIELD, json),
+          redis.xadd(this.mailboxKey(event.mailboxId), 'MAXLEN', '~', this.maxPerMailbox, '*', EVENT_FIELD, json),
+        ],
         (err) => {
           if (err) this.logWriteFailure(event, err);
         },

@@ -99,6 +99,9 @@ export function revokeByHandNotice(mailboxId: string, unknownKeyId?: string): st
  * slots that held the old ones. The rotator's document is written over them.
  */
 export function carriedValues(carried: CarriedFields, next: { apiKey: string; keyId: string }): Record<string, unknown> {
+  // The usual case, a rotator document with no operator fields, is on every rotation's path (twice):
+  // it needs no structured clone.
+  if (carried.tokenFields.length === 0 && carried.keyIdFields.length === 0 && isEmptyObject(carried.fields)) return {};
   const value = structuredClone(carried.fields);
   for (const slot of carried.tokenFields) fill(value, slot, next.apiKey);
   for (const slot of carried.keyIdFields) fill(value, slot, next.keyId);
@@ -187,4 +190,9 @@ export function bearerTokenFor(secretString: string, keyId: string): string | nu
   if (object.key_id !== keyId && object.public_id !== keyId) return null;
   const token = typeof object.api_key === 'string' ? object.api_key : uniqueTokenField(object);
   return token && token.length > 0 ? token : null;
+}
+
+function isEmptyObject(object: Record<string, unknown>): boolean {
+  for (const _ in object) return false;
+  return true;
 }

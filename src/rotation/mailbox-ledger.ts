@@ -1,5 +1,5 @@
 import type { RedisClient } from '../queue/redis-connection';
-import { RedisWriteCoalescer } from '../queue/redis-write-coalescer';
+import { BookkeepingWrites } from '../queue/bookkeeping-writes';
 
 export interface LastRotation {
   at: number;
@@ -14,27 +14,27 @@ export interface LastRotation {
 export class MailboxLedger {
   private readonly key: string;
 
-  private readonly writes: RedisWriteCoalescer;
+  private readonly writes: BookkeepingWrites;
 
-  /** `writes` batches the ledger's writes with the process's other bookkeeping (default: its own). */
+  /** `writes` tracks the ledger's writes with the process's other bookkeeping (default: its own). */
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
-    writes?: RedisWriteCoalescer,
+    writes?: BookkeepingWrites,
   ) {
-    this.writes = writes ?? new RedisWriteCoalescer(redis);
+    this.writes = writes ?? new BookkeepingWrites(redis);
     // Same prefix as the queue, so a hash-tagged prefix ('{rotator}') keeps it in the queue's cluster slot.
     this.key = `${prefix}:ledger:last-rotation`;
   }
 
   /**
-   * Records the mailbox's last rotation (`at`: ms since the epoch). Sent with the next batch of
-   * bookkeeping writes (RedisWriteCoalescer), so a caller need not wait for it: the ledger feeds
+   * Records the mailbox's last rotation (`at`: ms since the epoch). Sent at once with the turn's
+   * other bookkeeping writes (BookkeepingWrites), so a caller need not wait for it: the ledger feeds
    * the overview, the metrics and the enqueue-time minRotationInterval refusal, while the rotation
    * job's own guard reads Secrets Manager. Resolves once written; rejects if Redis refused it.
    */
   recordRotation(mailboxId: string, at: number, keyId: string): Promise<void> {
-    return this.writes.request(1, (pipeline) => pipeline.hset(this.key, mailboxId, `${at}|${keyId}`)).then(() => undefined);
+    return this.writes.request((redis) => [redis.hset(this.key, mailboxId, `${at}|${keyId}`)]).then(() => undefined);
   }
 
   /** Resolves once every recorded rotation has been written (or refused). */

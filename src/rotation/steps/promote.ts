@@ -27,7 +27,7 @@ export async function promote(deps: StepDeps, run: RotationRun, staged: StagedKe
     await moveOrConfirm(deps, run, { stage: AWSPENDING, removeFromVersionId: ours });
   }
   staged.stages = [AWSCURRENT];
-  // Bookkeeping, batched with other jobs' (RedisWriteCoalescer): the rotation is done whether or not it lands.
+  // Bookkeeping, not waited for (BookkeepingWrites): the rotation is done whether or not it lands.
   deps.ledger.recordRotation(run.mailboxId, deps.now().getTime(), staged.key.keyId).catch((err: unknown) =>
     run.log.warn({ ...awsRequestIdFields(run), step: 'promote', err }, 'could not record the rotation in the last-rotation ledger (overview, metrics); the rotation itself is done'),
   );
