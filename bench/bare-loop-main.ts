@@ -41,6 +41,9 @@ async function main(): Promise<void> {
   smClient.destroy();
 }
 
+// A clean exit on SIGTERM, so a --cpu-prof run writes its profile.
+process.on('SIGTERM', () => process.exit(0));
+
 main().catch((err: unknown) => {
   process.stderr.write(`bare loop failed: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

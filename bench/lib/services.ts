@@ -102,7 +102,7 @@ export async function startWorker(
     `worker ${label}`,
     CLI_ENTRY,
     ['start', '--role', 'worker', '--config', configPath],
-    nodeOptions ? { ...env, NODE_OPTIONS: nodeOptions } : env,
+    { ...(nodeOptions ? { ...env, NODE_OPTIONS: nodeOptions } : env), ...Object.fromEntries((process.env.BENCH_WORKER_ENV ?? '').split(/\s+/).filter(Boolean).map((kv) => kv.split('='))) },
     path.join(logDir, `worker-${label}.log`),
     nodeArgs,
   );

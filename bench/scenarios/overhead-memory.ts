@@ -6,6 +6,11 @@ import { BARE_LOOP_ENTRY } from '../lib/paths';
 import { benchPrefix } from '../lib/redis-tools';
 import { seedMailboxes } from '../lib/sandbox-admin';
 import { deployedNodeOptions } from '../lib/services';
+
+/** Extra Node flags for the bare loop, for profiling it like a worker: BENCH_BARE_NODE_ARGS="--cpu-prof …". */
+function bareLoopNodeArgs(): string[] {
+  return (process.env.BENCH_BARE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
 import { median, round } from '../lib/stats';
 import { BenchWorld, benchConfig } from '../lib/world';
 
@@ -168,7 +173,7 @@ class BareLoopProcess {
   static async start(world: BenchWorld, config: Record<string, unknown>): Promise<BareLoopProcess> {
     const prefix = benchPrefix('bare');
     const { path: configPath } = world.configure('bare', config, prefix);
-    const proc = new BenchProcess('bare loop', BARE_LOOP_ENTRY, [configPath, String(world.mailboxIds.length)], world.env(prefix), path.join(world.logDir, 'bare-loop.log'));
+    const proc = new BenchProcess('bare loop', BARE_LOOP_ENTRY, [configPath, String(world.mailboxIds.length)], world.env(prefix), path.join(world.logDir, 'bare-loop.log'), bareLoopNodeArgs());
     await proc.waitForLine(/"ready":true/);
     return new BareLoopProcess(proc);
   }
