@@ -102,7 +102,7 @@ export async function startWorker(
     `worker ${label}`,
     CLI_ENTRY,
     ['start', '--role', 'worker', '--config', configPath],
-    { ...(nodeOptions ? { ...env, NODE_OPTIONS: nodeOptions } : env), ...Object.fromEntries((process.env.BENCH_WORKER_ENV ?? '').split(/\s+/).filter(Boolean).map((kv) => kv.split('='))) },
+    { ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...workerExtraEnv() },
     path.join(logDir, `worker-${label}.log`),
     nodeArgs,
   );
@@ -116,6 +116,21 @@ export async function startWorker(
  */
 export function workerNodeArgs(): string[] {
   return (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
+/**
+ * Extra environment for every worker, for experiments: BENCH_WORKER_ENV="MALLOC_ARENA_MAX=2 …"
+ * (space-separated NAME=value pairs). Empty by default: workers run as deployed.
+ */
+export function workerExtraEnv(): Record<string, string> {
+  const pairs = (process.env.BENCH_WORKER_ENV ?? '').split(/\s+/).filter(Boolean);
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`BENCH_WORKER_ENV: expected NAME=value pairs separated by spaces, got "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }
 
 /**
