@@ -56,7 +56,7 @@ export const storedMailboxSecretSchema = z.object({
 
 export type StoredMailboxSecret = z.infer<typeof storedMailboxSecretSchema>;
 
-export function buildStoredMailboxSecret(input: {
+export interface StoredMailboxSecretInput {
   mailboxId: string;
   minted: MintedMailboxKey;
   rotatedAt: string;
@@ -68,8 +68,20 @@ export function buildStoredMailboxSecret(input: {
   adopted?: StoredMailboxSecret['adopted'];
   /** The operator's own fields (src/rotation/adoption.ts, carriedValues); the rotator's fields are written over them. */
   operatorFields?: Record<string, unknown>;
-}): string {
-  const value: StoredMailboxSecret = {
+}
+
+/** The SecretString of a new version (see storedMailboxDocument). */
+export function buildStoredMailboxSecret(input: StoredMailboxSecretInput): string {
+  return storedMailboxDocument(input).secretString;
+}
+
+/**
+ * A new version's document and its SecretString: the operator's fields with the rotator's written
+ * over them. `document` is what parseStoredMailboxSecret would return for `secretString` (the
+ * rotator's fields only), built from typed values, so a job need not parse back what it wrote.
+ */
+export function storedMailboxDocument(input: StoredMailboxSecretInput): { document: StoredMailboxSecret; secretString: string } {
+  const document: StoredMailboxSecret = {
     mailbox_id: input.mailboxId,
     key_id: input.minted.keyId,
     api_key: input.minted.secret,
@@ -86,7 +98,7 @@ export function buildStoredMailboxSecret(input: {
     revoke_not_before: input.revokeNotBefore,
     ...(input.adopted ? { adopted: input.adopted } : {}),
   };
-  return JSON.stringify({ ...input.operatorFields, ...value });
+  return { document, secretString: JSON.stringify({ ...input.operatorFields, ...document }) };
 }
 
 export class UnreadableStoredSecretError extends Error {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ENV_VARS } from '../../src/config';
+import { runtimeEnvOfDockerfile } from '../../bench/lib/services';
 import { DOCKERFILE_PATH, REPO_ROOT, execForm, instructionsOf, parseDockerfile, parseHealthcheck, readRepoFile, type DockerStage } from './deploy-files';
 
 /**
@@ -63,6 +64,24 @@ describe('Dockerfile', () => {
     if (!flags.some((flag) => flag.startsWith('--max-old-space-size='))) return;
     const semiSpace = flags.map((flag) => /^--max-semi-space-size=(\d+)$/.exec(flag)?.[1]).find((mb) => mb !== undefined);
     expect(Number(semiSpace)).toBeGreaterThanOrEqual(8);
+  });
+
+  it("caps glibc's malloc arenas, whose per-thread arenas would otherwise take the memory the semi-spaces need", () => {
+    const envs = instructionsOf(finalStage, 'ENV').map((instruction) => instruction.args);
+    const arenas = envs.map((args) => /^MALLOC_ARENA_MAX=(\d+)$/.exec(args)?.[1]).find((value) => value !== undefined);
+    expect(Number(arenas)).toBeGreaterThanOrEqual(1);
+    expect(Number(arenas)).toBeLessThanOrEqual(4);
+  });
+
+  it('is what the bench runs its workers with: the final stage\'s NODE_OPTIONS and MALLOC_ARENA_MAX', () => {
+    const fromImage = Object.fromEntries(
+      instructionsOf(finalStage, 'ENV')
+        .map((instruction) => /^(NODE_OPTIONS|MALLOC_ARENA_MAX)=("?)(.*)\2$/.exec(instruction.args))
+        .filter((match): match is RegExpExecArray => match !== null)
+        .map((match) => [match[1]!, match[3]!]),
+    );
+    expect(Object.keys(fromImage).sort()).toEqual(['MALLOC_ARENA_MAX', 'NODE_OPTIONS']);
+    expect(runtimeEnvOfDockerfile(readFileSync(DOCKERFILE_PATH, 'utf8'))).toEqual(fromImage);
   });
 
   it('sets NODE_ENV=production in the final stage', () => {

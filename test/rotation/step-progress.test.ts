@@ -63,3 +63,40 @@ describe('DeferredStepProgress', () => {
     expect(errors).toEqual([{ step: 'verify', message: 'Redis is gone' }]);
   });
 });
+
+describe('DeferredStepProgress timing', () => {
+  it('gives a step entered while the timer was armed for an earlier one its full time before writing it', async () => {
+    const { progress, written } = recordingProgress();
+    progress.enter('mint');
+    await sleep(AFTER_MS * 0.7);
+    progress.enter('verify');
+    // The timer armed for mint fires now, when verify has lasted only ~0.3 of the threshold.
+    await sleep(AFTER_MS * 0.5);
+    expect(written).toEqual([]);
+    await sleep(AFTER_MS * 1.5);
+    progress.stop();
+    expect(written).toEqual(['verify']);
+  });
+
+  it('writes each long step of an attempt once', async () => {
+    const { progress, written } = recordingProgress();
+    progress.enter('mint');
+    await sleep(AFTER_MS * 2);
+    progress.enter('verify');
+    await sleep(AFTER_MS * 2);
+    progress.stop();
+    expect(written).toEqual(['mint', 'verify']);
+  });
+
+  it('keeps at most one timer per attempt however many steps it passes through', () => {
+    const created = jest.spyOn(global, 'setTimeout');
+    try {
+      const { progress } = recordingProgress();
+      for (const step of ['look', 'mint', 'stage', 'verify', 'promote'] as RotationStep[]) progress.enter(step);
+      progress.stop();
+      expect(created).toHaveBeenCalledTimes(1);
+    } finally {
+      created.mockRestore();
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { SecretStoreError } from '../../aws/errors';
 import { AWSCURRENT, AWSPENDING } from '../../aws/staging-labels';
-import { buildStoredMailboxSecret, parseStoredMailboxSecret } from '../secret-value';
+import { parseStoredMailboxSecret, storedMailboxDocument } from '../secret-value';
 import { carriedValues, NO_CARRIED_FIELDS } from '../adoption';
 import { enterStep, type StepDeps, awsRequestIdFields } from './deps';
 import type { FreshLook, NewKey, RotationRun, StagedKey } from './types';
@@ -37,7 +37,7 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
   const current = look.current;
   const supersedes = current?.keyId ? { key_id: current.keyId, version_id: current.versionId } : null;
   const adopted = current?.adopted ? { version_id: current.versionId, format: current.adopted.format, key_id: current.keyId } : undefined;
-  const secretString = buildStoredMailboxSecret({
+  const built = storedMailboxDocument({
     mailboxId: run.mailboxId,
     minted: key.minted,
     rotatedAt: mintedAt,
@@ -51,19 +51,20 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
   });
 
   let stages: string[];
-  let stored = secretString;
+  let document = built.document;
   try {
-    const put = await deps.secrets.putSecretVersion(secretName, { clientRequestToken: run.clientRequestToken, secretString, versionStages: [AWSPENDING] });
+    const put = await deps.secrets.putSecretVersion(secretName, { clientRequestToken: run.clientRequestToken, secretString: built.secretString, versionStages: [AWSPENDING] });
     arn = put.arn;
     stages = put.versionStages;
   } catch (err) {
     if (!(err instanceof SecretStoreError && err.awsErrorName === 'ResourceExistsException')) throw err;
     const existing = await deps.secrets.getSecretVersion(secretName, { versionId: run.clientRequestToken });
-    if (!existing || parseStoredMailboxSecret(secretName, run.clientRequestToken, existing.secretString).key_id !== key.keyId) throw err;
+    const existingDocument = existing ? parseStoredMailboxSecret(secretName, run.clientRequestToken, existing.secretString) : null;
+    if (!existing || !existingDocument || existingDocument.key_id !== key.keyId) throw err;
     run.log.info({ ...awsRequestIdFields(run), step: 'stage', secretVersionId: run.clientRequestToken }, 'this job’s version already holds the same key (stored by an earlier run of this job); using it');
     arn = existing.arn;
     stages = existing.versionStages;
-    stored = existing.secretString;
+    document = existingDocument;
   }
 
   const firstVersion = stages.includes(AWSCURRENT) && !look.current;
@@ -77,7 +78,7 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
     key,
     versionId: run.clientRequestToken,
     ...(arn ? { arn } : {}),
-    document: parseStoredMailboxSecret(secretName, run.clientRequestToken, stored),
+    document,
     stages,
   };
 }
