@@ -45,10 +45,16 @@ ENV NODE_ENV=production
 # scheduler over very large mailbox lists. The semi-space size must be given with it: V8 sizes the
 # young generation from the heap cap, and at 160 MB it picks ~1 MB semi-spaces, so the objects of
 # 16 rotations in flight are promoted and the old space is marked and compacted ~10 times a second
-# (503 mark-compacts in 4,000 rotations, worker CPU 12.8 ms a rotation). 12 MB semi-spaces: 7 ms
-# and RSS 180 MiB after 10,000 rotations; 16 MB (V8's default without a cap) saves a little more
-# CPU but ends at 186-195 MiB, too close to the 200 MB budget (`npm run bench -- --only memory`).
-ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=12"
+# (503 mark-compacts in 4,000 rotations, worker CPU 12.8 ms a rotation). Larger semi-spaces promote
+# less (12 MB: ~7 ms a rotation) but cost resident memory, twice their size.
+# MALLOC_ARENA_MAX=2: glibc otherwise gives each thread that allocates (V8's compiler and GC
+# helpers, libuv's pool) an arena of its own, ~10 MB of resident memory the rotator does not need.
+# That pays for 16 MB semi-spaces: in alternating overhead runs (`npm run bench -- --only
+# overhead`) 0.710 / 0.687 at 12 MB without the arena cap, 0.765 / 0.758 at 16 MB with it; the
+# memory scenario ends at ~185 MiB of its 200 MB budget (`--only memory`). 24-32 MB semi-spaces end
+# it at 209-219 MiB.
+ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=16"
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 
 COPY package.json package-lock.json ./

@@ -110,7 +110,7 @@ export function markdownReport(results: BenchResults): string {
   if (mem) {
     lines.push(
       `**Memory** — 1 worker, ${mem.params.rotations.toLocaleString('en-US')} rotations (+ as many revocations) over ${mem.params.mailboxes} mailboxes, ` +
-        `${mem.params.latencyMs} ms latency, default retention; VmRSS from /proc every ${mem.params.sampleEveryMs} ms; worker NODE_OPTIONS: ${mem.nodeOptions ?? '(none)'}.`,
+        `${mem.params.latencyMs} ms latency, default retention; VmRSS from /proc every ${mem.params.sampleEveryMs} ms; worker environment: ${Object.entries(mem.runtimeEnv).map(([name, value]) => `${name}=${value}`).join(', ') || '(no runtime tuning)'}.`,
     );
     lines.push('');
     lines.push(`| RSS at start | peak RSS in each round of ${mem.params.mailboxes.toLocaleString('en-US')} rotations | end | last 2,000 rotations (peak − previous peak) | rotations/s |`);

@@ -11,7 +11,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadavg } from 'node:os';
 import { ensureDir, RESULTS_DIR } from './lib/paths';
-import { deployedNodeOptions } from './lib/services';
+import { deployedRuntimeEnv } from './lib/services';
 import { checkTargets, describeMachine, markdownReport, type BenchResults } from './report';
 import { runCeilingScenario, type CeilingParams } from './scenarios/ceiling';
 import { runWorkerLoadScenarios, type WorkerLoadParams } from './scenarios/overhead-memory';
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     loadAverages: {},
   };
   say(`rotator bench on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; logs in ${logDir}`);
-  say(`worker processes: rotator start --role worker, LOG_LEVEL=info, NODE_OPTIONS=${deployedNodeOptions() ?? '(none; the Dockerfile sets none)'}`);
+  say(`worker processes: rotator start --role worker, LOG_LEVEL=info, ${Object.entries(deployedRuntimeEnv()).map(([name, value]) => `${name}=${value}`).join(', ') || 'no runtime tuning (the Dockerfile sets none)'}`);
   const load = () => loadavg().map((n) => n.toFixed(2)).join(' ');
   const noteLoad = (scenario: string, before: string) => {
     results.loadAverages[scenario] = { before, after: load() };

@@ -97,12 +97,11 @@ export async function startWorker(
   label: string,
   nodeArgs: string[] = workerNodeArgs(),
 ): Promise<BenchProcess> {
-  const nodeOptions = deployedNodeOptions();
   const proc = new BenchProcess(
     `worker ${label}`,
     CLI_ENTRY,
     ['start', '--role', 'worker', '--config', configPath],
-    { ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...workerExtraEnv() },
+    { ...env, ...deployedRuntimeEnv(), ...workerExtraEnv() },
     path.join(logDir, `worker-${label}.log`),
     nodeArgs,
   );
@@ -133,17 +132,25 @@ export function workerExtraEnv(): Record<string, string> {
   );
 }
 
+/** The variables of the image's environment that shape the process's memory and CPU use. */
+export const RUNTIME_TUNING_VARIABLES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const;
+
 /**
- * The NODE_OPTIONS the container image runs the rotator with (`ENV NODE_OPTIONS=…` in the
- * Dockerfile), so bench workers run as deployed; undefined when the image sets none.
+ * The runtime-tuning variables the container image sets (`ENV NAME=…` lines of the Dockerfile:
+ * NODE_OPTIONS, MALLOC_ARENA_MAX), so bench workers run as deployed. Throws when the Dockerfile
+ * cannot be read: a worker silently run untuned would measure something nobody deploys.
  */
-export function deployedNodeOptions(): string | undefined {
-  let dockerfile: string;
-  try {
-    dockerfile = readFileSync(`${REPO_ROOT}/Dockerfile`, 'utf8');
-  } catch {
-    return undefined;
+export function deployedRuntimeEnv(): Record<string, string> {
+  return runtimeEnvOfDockerfile(readFileSync(`${REPO_ROOT}/Dockerfile`, 'utf8'));
+}
+
+/** RUNTIME_TUNING_VARIABLES as a Dockerfile's text sets them; `{}` when it sets none. */
+export function runtimeEnvOfDockerfile(dockerfile: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of RUNTIME_TUNING_VARIABLES) {
+    const match = new RegExp(`^ENV\\s+${name}[= ]\\s*"?([^"\\n]+?)"?\\s*$`, 'm').exec(dockerfile);
+    const value = match?.[1]?.trim();
+    if (value) env[name] = value;
   }
-  const match = /^ENV\s+NODE_OPTIONS[= ]\s*"?([^"\n]+?)"?\s*$/m.exec(dockerfile);
-  return match?.[1]?.trim() || undefined;
+  return env;
 }

@@ -5,7 +5,7 @@ import { MeasuredWorker, type RoundMeasurement } from '../lib/measured-worker';
 import { BARE_LOOP_ENTRY } from '../lib/paths';
 import { benchPrefix } from '../lib/redis-tools';
 import { seedMailboxes } from '../lib/sandbox-admin';
-import { deployedNodeOptions } from '../lib/services';
+import { deployedRuntimeEnv } from '../lib/services';
 
 /** Extra Node flags for the bare loop, for profiling it like a worker: BENCH_BARE_NODE_ARGS="--cpu-prof …". */
 function bareLoopNodeArgs(): string[] {
@@ -57,8 +57,8 @@ export interface OverheadResult {
 
 export interface MemoryResult {
   params: Pick<WorkerLoadParams, 'mailboxes' | 'latencyMs' | 'concurrency' | 'sampleEveryMs'> & { rotations: number };
-  /** NODE_OPTIONS the worker ran with (the Dockerfile's), if any. */
-  nodeOptions: string | undefined;
+  /** The runtime-tuning environment the worker ran with (the Dockerfile's NODE_OPTIONS, MALLOC_ARENA_MAX). */
+  runtimeEnv: Record<string, string>;
   rounds: RoundMeasurement[];
   samples: Array<{ atMs: number; rssMiB: number }>;
   startRssMiB: number;
@@ -153,7 +153,7 @@ export async function runWorkerLoadScenarios(
     const samples = worker.samples;
     result.memory = {
       params: { mailboxes: params.mailboxes, latencyMs: params.latencyMs, concurrency: params.concurrency, sampleEveryMs: params.sampleEveryMs, rotations: last.rotations },
-      nodeOptions: deployedNodeOptions(),
+      runtimeEnv: deployedRuntimeEnv(),
       rounds,
       samples,
       startRssMiB: round(worker.startRssMiB, 1),
