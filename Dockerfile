@@ -51,7 +51,7 @@ ENV NODE_ENV=production
 # helpers, libuv's pool) an arena of its own, ~10 MB of resident memory the rotator does not need.
 # That pays for 16 MB semi-spaces: in alternating overhead runs (`npm run bench -- --only
 # overhead`) 0.710 / 0.687 at 12 MB without the arena cap, 0.765 / 0.758 at 16 MB with it; the
-# memory scenario ends at ~185 MiB of its 200 MB budget (`--only memory`). 24-32 MB semi-spaces end
+# memory scenario ends at ~176 MiB of its 200 MB budget (`--only memory`). 24-32 MB semi-spaces end
 # it at 209-219 MiB.
 ENV NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=16"
 ENV MALLOC_ARENA_MAX=2

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../src/sandbox/sendmux/sandbox';
 import { BenchProcess, parseJsonLine } from './child-process';
+import { envOfStage, parseDockerfile } from './dockerfile';
 import { CLI_ENTRY, REPO_ROOT, SANDBOX_ENTRY, STAND_IN_ENTRY } from './paths';
 
 export const BENCH_REGION = 'us-east-1';
@@ -136,21 +137,28 @@ export function workerExtraEnv(): Record<string, string> {
 export const RUNTIME_TUNING_VARIABLES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const;
 
 /**
- * The runtime-tuning variables the container image sets (`ENV NAME=…` lines of the Dockerfile:
- * NODE_OPTIONS, MALLOC_ARENA_MAX), so bench workers run as deployed. Throws when the Dockerfile
- * cannot be read: a worker silently run untuned would measure something nobody deploys.
+ * The runtime-tuning variables the container image sets (ENV of the Dockerfile's final stage:
+ * NODE_OPTIONS, MALLOC_ARENA_MAX; a later ENV wins, as in Docker), so bench workers run as
+ * deployed. Throws when the Dockerfile cannot be read or parsed: a worker silently run untuned
+ * would measure something nobody deploys.
  */
 export function deployedRuntimeEnv(): Record<string, string> {
   return runtimeEnvOfDockerfile(readFileSync(`${REPO_ROOT}/Dockerfile`, 'utf8'));
 }
 
-/** RUNTIME_TUNING_VARIABLES as a Dockerfile's text sets them; `{}` when it sets none. */
+/** RUNTIME_TUNING_VARIABLES as a Dockerfile's final stage sets them; `{}` when it sets none. */
 export function runtimeEnvOfDockerfile(dockerfile: string): Record<string, string> {
+  const stages = parseDockerfile(dockerfile);
+  const finalStage = stages[stages.length - 1];
+  if (!finalStage) throw new Error('the Dockerfile has no FROM: no image to run the bench workers as');
+  const set = envOfStage(finalStage);
   const env: Record<string, string> = {};
   for (const name of RUNTIME_TUNING_VARIABLES) {
-    const match = new RegExp(`^ENV\\s+${name}[= ]\\s*"?([^"\\n]+?)"?\\s*$`, 'm').exec(dockerfile);
-    const value = match?.[1]?.trim();
-    if (value) env[name] = value;
+    const value = set[name];
+    if (!value) continue;
+    // Docker substitutes build arguments and earlier variables; the bench cannot, so it refuses.
+    if (value.includes('$')) throw new Error(`the Dockerfile's ${name} refers to a variable ("${value}"): the bench cannot resolve it; write the value out`);
+    env[name] = value;
   }
   return env;
 }

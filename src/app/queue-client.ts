@@ -16,7 +16,7 @@ export interface QueueClient {
   redis: RedisClient;
   queue: RotationQueue;
   ledger: MailboxLedger;
-  /** Batches bookkeeping writes (ledger, audit, alert counters) on `redis`. */
+  /** Sends and tracks the bookkeeping writes (ledger, audit, alert counters) on `redis`. */
   writes: BookkeepingWrites;
   close(): Promise<void>;
 }

@@ -35,7 +35,7 @@ export interface RotatorRuntimeOptions {
   runWorker: boolean;
   /** The producer Redis connection, when the caller shares it (audit, alerts); closed by the caller then. */
   redis?: RedisClient;
-  /** Batches bookkeeping writes on `redis` with the caller's (the service's audit and alerts). */
+  /** Tracks bookkeeping writes on `redis` with the caller's (the service's audit and alerts), flushed at shutdown. */
   writes?: BookkeepingWrites;
   /** 'cli' gives up connecting sooner than the service's 'producer' (when `redis` is not given). */
   redisPurpose?: 'producer' | 'cli';

@@ -77,7 +77,8 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   outageLog.watch(redis, 'producer');
   // AuditLog, AlertNotifier, RotationScheduler, the HTTP server and SendmuxClient add their own
   // `component` binding; a second one here would repeat the key in every line they log.
-  // One batch per event-loop turn for the audit entries, alert counters and ledger of every job.
+  // One tracker for the audit entries, alert counters and ledger of every job, flushed at shutdown;
+  // they leave with each event-loop turn's socket write.
   const writes = new BookkeepingWrites(redis);
   const audit = new AuditLog({ redis, prefix: env.queuePrefix, logger, writes });
   const alerts = new AlertNotifier({

@@ -22,19 +22,24 @@ export class BookkeepingWrites {
   constructor(private readonly redis: RedisClient) {}
 
   /**
-   * Issues `commands` now; `settle` gets the first error among their replies (or the error that
-   * kept them from being sent) and the replies in order. Never throws; a `settle` that throws is
-   * ignored (the callbacks are the sinks' own error loggers: there is nowhere further to report to).
+   * Issues `commands` now; once every one of them is answered, `settle` gets the first error in
+   * command order (or the error that kept them from being sent) and the replies in order (a failed
+   * command's reply is undefined). Never throws; a `settle` that throws is ignored (the callbacks are
+   * the sinks' own error loggers: there is nowhere further to report to).
    */
   write(commands: BookkeepingCommands, settle: (err: unknown, replies: unknown[]) => void): void {
-    let replies: Promise<unknown[]>;
+    let outcomes: Promise<Array<PromiseSettledResult<unknown>>>;
     try {
-      replies = Promise.all(commands(this.redis));
+      // allSettled, not all: the write is done (for flush) only when every command is answered.
+      outcomes = Promise.allSettled(commands(this.redis));
     } catch (err) {
-      replies = Promise.reject(err);
+      outcomes = Promise.reject(err);
     }
-    const settled = replies.then(
-      (values) => settleSafely(settle, null, values),
+    const settled = outcomes.then(
+      (results) => {
+        const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+        settleSafely(settle, failed ? failed.reason : null, results.map((result) => (result.status === 'fulfilled' ? result.value : undefined)));
+      },
       (err: unknown) => settleSafely(settle, err, []),
     );
     this.inFlight.add(settled);

@@ -74,6 +74,7 @@ export function decodeMintedKey(body: unknown, location: string | null): MintedM
       );
     }
     const c = parsed.data;
+    requireKeyId(c.public_id, 'data.credential.public_id');
     if (c.secret.length === 0) throw new ContractViolation('missing_credential', 'data.credential.secret is empty', keyId);
     return {
       keyId: c.public_id,
@@ -110,6 +111,7 @@ export function decodeMintedKey(body: unknown, location: string | null): MintedM
     ];
     throw new ContractViolation('invalid_response', `response does not match the contract: ${issues.join(', ')}`, keyId);
   }
+  requireKeyId(key.data.public_id, 'data.api_key.public_id');
   if (key.data.key.length === 0) throw new ContractViolation('missing_credential', 'data.api_key.key is empty', keyId);
   if (imap.data.password.length === 0) {
     throw new ContractViolation('missing_credential', 'data.imap_smtp_credentials.password is empty', keyId);
@@ -127,6 +129,18 @@ export function decodeMintedKey(body: unknown, location: string | null): MintedM
     ...withLocation,
     shape: 'legacy',
   };
+}
+
+/**
+ * The new key's public id must be a Sendmux id: it is the key_id of the stored document (which the
+ * revocation job proves supersession with) and what a revocation sends. A key without one could
+ * be stored but never revoked by the rotator, so the mint is refused before anything is stored.
+ */
+function requireKeyId(publicId: string, field: string): void {
+  const length = publicId.length;
+  if (isSendmuxId(publicId)) return;
+  const what = length === 0 ? 'empty' : `${length} characters`;
+  throw new ContractViolation('invalid_response', `response does not match the contract: ${field} is not a Sendmux key id (${what})`);
 }
 
 function readablePublicId(value: unknown): string | undefined {

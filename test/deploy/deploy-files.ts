@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { instructionsOf, parseDockerfile, type DockerInstruction, type DockerStage } from '../../bench/lib/dockerfile';
+
+export { envOf, envOfStage, instructionsOf, parseDockerfile, type DockerInstruction, type DockerStage } from '../../bench/lib/dockerfile';
 
 /**
  * Readers for the deployment files (Dockerfile, docker-compose.yml), so tests can check them
@@ -17,60 +20,6 @@ export function readRepoFile(relativePath: string): string {
 }
 
 // ---------------------------------------------------------------- Dockerfile
-
-export interface DockerInstruction {
-  keyword: string;
-  /** Everything after the keyword, continuation lines joined. */
-  args: string;
-  line: number;
-}
-
-export interface DockerStage {
-  /** `FROM <image> AS <name>`. */
-  image: string;
-  name: string | null;
-  instructions: DockerInstruction[];
-}
-
-/** Splits a Dockerfile into stages of instructions (comments dropped, `\` continuations joined). */
-export function parseDockerfile(text: string): DockerStage[] {
-  const instructions: DockerInstruction[] = [];
-  const lines = text.split('\n');
-  let pending: { text: string; line: number } | null = null;
-  lines.forEach((raw, index) => {
-    const trimmed = raw.trim();
-    if (pending === null && (trimmed === '' || trimmed.startsWith('#'))) return;
-    if (pending !== null && trimmed.startsWith('#')) return;
-    const continued = trimmed.endsWith('\\');
-    const piece = continued ? trimmed.slice(0, -1).trim() : trimmed;
-    pending = pending === null ? { text: piece, line: index + 1 } : { text: `${pending.text} ${piece}`.trim(), line: pending.line };
-    if (!continued) {
-      const match = /^(\S+)\s*(.*)$/.exec(pending.text);
-      if (!match) throw new Error(`Dockerfile line ${pending.line}: cannot read "${pending.text}"`);
-      instructions.push({ keyword: match[1]!.toUpperCase(), args: match[2] ?? '', line: pending.line });
-      pending = null;
-    }
-  });
-  if (pending !== null) throw new Error('Dockerfile ends with a line continuation');
-
-  const stages: DockerStage[] = [];
-  for (const instruction of instructions) {
-    if (instruction.keyword === 'FROM') {
-      const match = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(instruction.args);
-      if (!match) throw new Error(`Dockerfile line ${instruction.line}: cannot read FROM ${instruction.args}`);
-      stages.push({ image: match[1]!, name: match[2] ?? null, instructions: [] });
-    } else {
-      const stage = stages[stages.length - 1];
-      if (!stage) throw new Error(`Dockerfile line ${instruction.line}: ${instruction.keyword} before the first FROM`);
-      stage.instructions.push(instruction);
-    }
-  }
-  return stages;
-}
-
-export function instructionsOf(stage: DockerStage, keyword: string): DockerInstruction[] {
-  return stage.instructions.filter((instruction) => instruction.keyword === keyword);
-}
 
 /** The JSON array of an exec-form instruction (`CMD ["node", ...]`), or null for the shell form. */
 export function execForm(args: string): string[] | null {

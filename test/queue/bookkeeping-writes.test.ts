@@ -107,3 +107,23 @@ describe('BookkeepingWrites', () => {
     expect(await redis.get(`${prefix}:n`)).toBe('3');
   });
 });
+
+describe('BookkeepingWrites with a slow command beside a refused one', () => {
+  it('settles a write, and lets flush return, only once every one of its commands is answered', async () => {
+    const redis = createRedisConnection(redisTargetFromUrl(TEST_REDIS_URL), 'producer') as Redis;
+    const prefix = uniquePrefix('bookkeeping-slow');
+    try {
+      await redis.set(`${prefix}:string`, 'not a hash');
+      const writes = new BookkeepingWrites(redis);
+      let settledWith: unknown;
+      writes.write((r) => [r.hset(`${prefix}:string`, 'f', 'v'), r.blpop(`${prefix}:empty-list`, 0.3)], (err) => (settledWith = err));
+      const started = Date.now();
+      await writes.flush();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(String(settledWith)).toMatch(/WRONGTYPE/);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      redis.disconnect();
+    }
+  });
+});

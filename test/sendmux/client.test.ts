@@ -388,6 +388,18 @@ describe('mint response shapes', () => {
     expect(error.message).toContain('mintMailboxKey mbx_1 key smx_key_new1: 201 missing_credential');
   });
 
+  it.each([
+    ['current shape, empty public_id', () => credentialMintBody(currentCredential({ public_id: '' })), 'data.credential.public_id'],
+    ['current shape, public_id not a Sendmux id', () => credentialMintBody(currentCredential({ public_id: 'not an id!' })), 'data.credential.public_id'],
+    ['legacy shape, empty public_id', () => legacyMintBody(legacyApiKey({ public_id: '' })), 'data.api_key.public_id'],
+  ])('refuses a mint whose key id cannot be stored or revoked (%s) as invalid_response', async (_, body, field) => {
+    server.reply(201, body());
+    const error = await failureOf(clientFor().mintMailboxKey('mbx_1', MINT_REQUEST));
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toContain(field);
+    expectNoSecretIn(error.message + JSON.stringify(error));
+  });
+
   it('rejects a credential of the wrong shape as invalid_response naming the field but not its value', async () => {
     server.reply(201, credentialMintBody(currentCredential({ imap_port: '993' })));
     const error = await failureOf(clientFor().mintMailboxKey('mbx_1', MINT_REQUEST));

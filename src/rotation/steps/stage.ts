@@ -59,8 +59,9 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
   } catch (err) {
     if (!(err instanceof SecretStoreError && err.awsErrorName === 'ResourceExistsException')) throw err;
     const existing = await deps.secrets.getSecretVersion(secretName, { versionId: run.clientRequestToken });
-    const existingDocument = existing ? parseStoredMailboxSecret(secretName, run.clientRequestToken, existing.secretString) : null;
-    if (!existing || !existingDocument || existingDocument.key_id !== key.keyId) throw err;
+    if (!existing) throw err;
+    const existingDocument = parseStoredMailboxSecret(secretName, run.clientRequestToken, existing.secretString);
+    if (existingDocument.key_id !== key.keyId) throw err;
     run.log.info({ ...awsRequestIdFields(run), step: 'stage', secretVersionId: run.clientRequestToken }, 'this job’s version already holds the same key (stored by an earlier run of this job); using it');
     arn = existing.arn;
     stages = existing.versionStages;
