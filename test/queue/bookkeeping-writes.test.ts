@@ -1,24 +1,9 @@
-import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { BookkeepingWrites } from '../../src/queue/bookkeeping-writes';
 import { createRedisConnection } from '../../src/queue/redis-connection';
 import { redisTargetFromUrl } from '../../src/config';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '../support/redis';
-
-/** Counts the writes the connection's socket hands to the operating system (one per _write/_writev). */
-function countSocketWrites(redis: Redis): { count: () => number } {
-  const stream = (redis as unknown as { stream: Socket & { _write: Function; _writev?: Function } }).stream;
-  let writes = 0;
-  for (const method of ['_write', '_writev'] as const) {
-    const original = stream[method]?.bind(stream);
-    if (!original) continue;
-    stream[method] = (...args: unknown[]) => {
-      writes += 1;
-      return original(...args);
-    };
-  }
-  return { count: () => writes };
-}
+import { countSocketWrites } from '../support/socket-writes';
 
 describe('BookkeepingWrites', () => {
   let redis: Redis;

@@ -1,27 +1,8 @@
-import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createRedisConnection } from '../../src/queue/redis-connection';
 import { redisTargetFromUrl } from '../../src/config';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '../support/redis';
-
-/** Counts the writes the connection's socket hands to the operating system (one per _write/_writev). */
-function countSocketWrites(redis: Redis): { count: () => number } {
-  const stream = (redis as unknown as { stream: Socket & { _write: Function; _writev?: Function } }).stream;
-  let writes = 0;
-  const single = stream._write.bind(stream);
-  stream._write = (...args: unknown[]) => {
-    writes += 1;
-    return single(...args);
-  };
-  const batch = stream._writev?.bind(stream);
-  if (batch) {
-    stream._writev = (...args: unknown[]) => {
-      writes += 1;
-      return batch(...args);
-    };
-  }
-  return { count: () => writes };
-}
+import { countSocketWrites } from '../support/socket-writes';
 
 describe('socket writes of a rotator Redis connection', () => {
   let redis: Redis;
