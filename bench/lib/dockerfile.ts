@@ -66,7 +66,7 @@ export function instructionsOf(stage: DockerStage, keyword: string): DockerInstr
 export function envOf(instruction: DockerInstruction): Record<string, string> {
   const args = instruction.args.trim();
   const legacy = /^([A-Za-z_][A-Za-z0-9_]*)\s+([^=\s].*)$/.exec(args);
-  if (legacy && !legacy[1]!.includes('=')) return { [legacy[1]!]: legacy[2]!.trim() };
+  if (legacy) return { [legacy[1]!]: legacy[2]!.trim() };
   const env: Record<string, string> = {};
   let rest = args;
   while (rest.length > 0) {

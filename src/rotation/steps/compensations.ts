@@ -1,6 +1,5 @@
-import { awsRequestIdFields } from './deps';
 import { AWSCURRENT, AWSPENDING } from '../../aws/staging-labels';
-import type { StepDeps } from './deps';
+import { awsRequestIdFields, type StepDeps } from './deps';
 import { replayMint } from './mint';
 import { keyAuthenticates, revokeKey } from './revoke';
 import type { RotationRun } from './types';

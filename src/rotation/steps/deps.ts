@@ -1,5 +1,5 @@
 import type { SendmuxClient } from '../../sendmux/client';
-import type { SecretStore } from '../../aws/secret-store';
+import type { SecretStore, SecretsManagerCall } from '../../aws/secret-store';
 import type { MailboxLedger } from '../mailbox-ledger';
 import type { RevocationJobData, RotationJobData, RotationStep } from '../job-data';
 import type { RotationJobDirectory } from '../exclusion';
@@ -50,7 +50,7 @@ export function awsRequestIdFields(run: Pick<RotationRun, 'awsRequestIds'>): { a
 }
 
 /** Records an answered Secrets Manager call of the attempt (SecretStore's onCall). */
-export function noteAwsCall(run: Pick<RotationRun, 'awsRequestIds'>, call: { operation: string; requestId: string | undefined; awsErrorName?: string }): void {
+export function noteAwsCall(run: Pick<RotationRun, 'awsRequestIds'>, call: SecretsManagerCall): void {
   run.awsRequestIds.push(`${call.operation} ${call.requestId ?? '(none)'}${call.awsErrorName ? ` ${call.awsErrorName}` : ''}`);
 }
 

@@ -28,8 +28,10 @@ export async function promote(deps: StepDeps, run: RotationRun, staged: StagedKe
   }
   staged.stages = [AWSCURRENT];
   // Bookkeeping, not waited for (BookkeepingWrites): the rotation is done whether or not it lands.
+  // Its failure line comes later, from Redis: it must not take the request ids of the AWS calls
+  // made meanwhile, which belong to the line of the step that made them.
   deps.ledger.recordRotation(run.mailboxId, deps.now().getTime(), staged.key.keyId).catch((err: unknown) =>
-    run.log.warn({ ...awsRequestIdFields(run), step: 'promote', err }, 'could not record the rotation in the last-rotation ledger (overview, metrics); the rotation itself is done'),
+    run.log.warn({ step: 'promote', err }, 'could not record the rotation in the last-rotation ledger (overview, metrics); the rotation itself is done'),
   );
 }
 
