@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { positiveInteger } from '../shared/positive-integer';
 import { errorSummary } from '../logging/error-summary';
 import type { RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
-import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, type AlertPayload } from './alert-payloads';
+import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, revocationRefusedAlert, type AlertPayload } from './alert-payloads';
 import { parseWebhookUrl } from './webhook-url';
 import { scrubSecrets } from '../security/scrub-secrets';
 import {
@@ -171,6 +171,7 @@ export class AlertNotifier implements RotatorEventSink {
   /** Starts the Redis work for an event now; resolves to the alert to post, if any. */
   private alertFor(event: RotatorEvent): Promise<AlertPayload | null> | undefined {
     if (event.kind === 'revocation') {
+      if (event.outcome === 'refused') return Promise.resolve(this.delivery ? revocationRefusedAlert(event) : null);
       if (event.outcome !== 'failed') return undefined;
       return Promise.resolve(this.delivery ? revocationFailedAlert(event) : null);
     }

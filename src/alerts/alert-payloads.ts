@@ -34,7 +34,18 @@ export interface RevocationFailedAlert {
   at: string;
 }
 
-export type AlertPayload = RotationFailedAlert | RotationRecoveredAlert | RevocationFailedAlert;
+/** A key the rotator could not prove its own (a possible orphan) and so left live: an operator decides. */
+export interface RevocationRefusedAlert {
+  type: 'revocation_refused';
+  text: string;
+  mailboxId: string;
+  jobId: string;
+  keyId: string;
+  message: string;
+  at: string;
+}
+
+export type AlertPayload = RotationFailedAlert | RotationRecoveredAlert | RevocationFailedAlert | RevocationRefusedAlert;
 
 const MAX_MESSAGE_LENGTH = 1_000;
 
@@ -76,6 +87,21 @@ export function revocationFailedAlert(event: RevocationAttemptEvent): Revocation
     text:
       `:warning: Revoking old key ${code(event.keyId)} of mailbox ${code(event.mailboxId)} failed` +
       ` (job ${code(event.jobId)}); the old key still works: ${slackEscape(message)}`,
+    mailboxId: event.mailboxId,
+    jobId: event.jobId,
+    keyId: event.keyId,
+    message,
+    at: event.at,
+  };
+}
+
+export function revocationRefusedAlert(event: RevocationAttemptEvent): RevocationRefusedAlert {
+  const message = conciseMessage(event.message);
+  return {
+    type: 'revocation_refused',
+    text:
+      `:warning: Key ${code(event.keyId)} of mailbox ${code(event.mailboxId)} was left live: nothing proves it is the rotator's` +
+      ` (job ${code(event.jobId)}): ${slackEscape(message)}`,
     mailboxId: event.mailboxId,
     jobId: event.jobId,
     keyId: event.keyId,

@@ -7,3 +7,8 @@ export function errorSummary(err: unknown): { name?: string; message: string } {
   const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
   return typeof message === 'string' ? { ...(typeof name === 'string' ? { name } : {}), message } : { message: String(err) };
 }
+
+/** The message of a thrown value as text, for messages and API answers (the one way to turn an error into words). */
+export function errorText(err: unknown): string {
+  return errorSummary(err).message;
+}

@@ -196,3 +196,24 @@ function isEmptyObject(object: Record<string, unknown>): boolean {
   for (const _ in object) return false;
   return true;
 }
+
+/**
+ * The bearer token a value holds, whichever key it is: a rotator document's or a JSON value's
+ * `api_key`, the one field of a JSON value shaped `smx_mbx_…`, or a plain value as a whole (a bare
+ * token, or a JSON string). null when it holds none the rotator can tell. Memory only: for telling
+ * two values' keys apart (src/rotation/mailbox-secret.ts) and proving a key dead.
+ */
+export function bearerTokenOf(secretString: string): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString);
+  } catch {
+    const plain = secretString.trim();
+    return plain.length > 0 ? plain : null;
+  }
+  if (typeof json === 'string') return json.trim().length > 0 ? json.trim() : null;
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return null;
+  const object = json as Record<string, unknown>;
+  const token = typeof object.api_key === 'string' ? object.api_key : uniqueTokenField(object);
+  return token && token.length > 0 ? token : null;
+}

@@ -42,8 +42,11 @@ export interface RevocationAttemptEvent {
   mailboxId: string;
   keyId: string;
   attempt: number;
-  /** not-found: Sendmux knows no such key in the mailbox (404), nothing was revoked; waiting: its grace period has not passed. */
-  outcome: 'revoked' | 'not-found' | 'retrying' | 'rate-limited' | 'waiting' | 'failed';
+  /**
+   * not-found: Sendmux knows no such key in the mailbox (404), nothing was revoked; waiting: its grace period has not passed;
+   * refused: nothing proves the key is the rotator's and unused (src/rotation/revocation.ts), so it was left live — an operator must look.
+   */
+  outcome: 'revoked' | 'not-found' | 'retrying' | 'rate-limited' | 'waiting' | 'failed' | 'refused';
   durationMs: number;
   requestId?: string;
   message?: string;

@@ -61,6 +61,7 @@ function healthy(): OutsideView {
     jobs: [{ id: 'rotate__mbx_test_0001__r1', name: 'rotate-mailbox-key', state: 'completed', mailboxId: MAILBOX, attemptsMade: 1 }],
     texts: [{ source: 'logs', text: `{"msg":"new key minted","keyId":"smx_k1","keyPrefix":"${SECRET_1.slice(0, 12)}"}` }],
     managementKeys: ['smx_root_sandbox_local_only'],
+    reportedUnprovenKeys: [],
   };
 }
 
@@ -135,6 +136,16 @@ describe('checkInvariants', () => {
     stillLive.keys.push(key('smx_k0', SECRET_2));
     stillLive.mintLog.unshift(mint('smx_k0', 'rot-1'));
     expect(checkInvariants(stillLive, { idempotencyWindowExpired: true }).figures.duplicateMints).toBe(1);
+  });
+
+  it('excuses a re-mint after the idempotency window expired when the orphan left live was reported as unproven', () => {
+    const reported = healthy();
+    reported.keys.push(key('smx_k0', SECRET_2));
+    reported.mintLog.unshift(mint('smx_k0', 'rot-1'));
+    reported.reportedUnprovenKeys = ['smx_k0'];
+    const report = checkInvariants(reported, { idempotencyWindowExpired: true });
+    expect(report.violations).toEqual([]);
+    expect(report.figures).toEqual(expect.objectContaining({ duplicateMints: 0, orphanedLiveKeys: 0, orphansReportedAfterWindowExpiry: 1 }));
   });
 
   it('reports a mint without an Idempotency-Key', () => {

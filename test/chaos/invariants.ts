@@ -49,12 +49,18 @@ export interface OutsideView {
   /** Where plaintext must never appear: the Redis dump, in-process logs, each process's output. */
   texts: TextToScan[];
   managementKeys: string[];
+  /**
+   * Keys the rotator said it could not prove its own and so left live (log lines with
+   * `revocation: 'refused'`): an expired idempotency window's orphan, which only the job data names.
+   */
+  reportedUnprovenKeys: string[];
 }
 
 export interface InvariantOptions {
   /**
    * The scenario moved the sandbox clock past the 24 h idempotency window between a mint and its
-   * retry: a second mint for one Idempotency-Key is then expected, provided the orphan was revoked.
+   * retry: a second mint for one Idempotency-Key is then expected, provided the orphan was revoked
+   * or reported as a key nothing proves the rotator's (docs/design.md: never revoked on job data's word).
    */
   idempotencyWindowExpired?: boolean;
   /** Most live keys a mailbox may hold (current + previous within grace). Default 2. */
@@ -70,6 +76,8 @@ export interface InvariantFigures {
   duplicateMints: number;
   /** Re-mints after the idempotency window expired, whose orphan was revoked. */
   orphansRevokedAfterWindowExpiry: number;
+  /** Re-mints after the idempotency window expired, whose orphan was reported to the operator and left live (unproven). */
+  orphansReportedAfterWindowExpiry: number;
   /** Live keys at Sendmux that no Secrets Manager version holds. */
   orphanedLiveKeys: number;
   mailboxesOverLiveKeyLimit: number;
@@ -136,6 +144,9 @@ export async function observeFromOutside(bed: TestBed, queue: RotationQueue, pro
       ...processOutput,
     ],
     managementKeys: [...new Set([DEFAULT_SANDBOX_MANAGEMENT_KEY, bed.settings.env.sendmuxApiKey].filter((k): k is string => Boolean(k)))],
+    reportedUnprovenKeys: bed.logs.parsed()
+      .filter((line) => line['revocation'] === 'refused')
+      .map((line) => String(line['orphanKeyId'] ?? line['keyId'])),
   };
 }
 
@@ -153,12 +164,14 @@ export function checkInvariants(view: OutsideView, options: InvariantOptions = {
   const ours = new Set(view.mailboxIds);
   const keyById = new Map(view.keys.map((key) => [key.id, key]));
   const secretByName = new Map(view.secrets.map((secret) => [secret.name, secret]));
+  const reported = new Set(view.reportedUnprovenKeys);
   const figures: InvariantFigures = {
     mailboxesWithWorkingCurrentKey: 0,
     secretsLost: 0,
     plaintextLeaks: 0,
     duplicateMints: 0,
     orphansRevokedAfterWindowExpiry: 0,
+    orphansReportedAfterWindowExpiry: 0,
     orphanedLiveKeys: 0,
     mailboxesOverLiveKeyLimit: 0,
     earlyRevocations: 0,
@@ -207,14 +220,15 @@ export function checkInvariants(view: OutsideView, options: InvariantOptions = {
     }
     const stored = storedByMailbox.get(mailboxId)!;
     for (const key of live) {
-      if (!stored.some((v) => v.keyId === key.id && v.apiKey === key.secret)) {
+      // A key reported as unproven is the operator's to revoke: live, but never silently.
+      if (!stored.some((v) => v.keyId === key.id && v.apiKey === key.secret) && !reported.has(key.id)) {
         figures.orphanedLiveKeys += 1;
         violations.push(`key ${key.id} of mailbox ${mailboxId} is live at Sendmux but no Secrets Manager version holds it (minted ${key.createdAt})`);
       }
     }
   }
 
-  // 4. No more than one mint per job (per Idempotency-Key), unless the window expired and the orphan was revoked.
+  // 4. No more than one mint per job (per Idempotency-Key), unless the window expired and the orphan was revoked or reported.
   const mintsByIdempotencyKey = new Map<string, MintLogEntry[]>();
   for (const mint of view.mintLog) {
     if (!ours.has(mint.mailboxId)) continue;
@@ -230,9 +244,12 @@ export function checkInvariants(view: OutsideView, options: InvariantOptions = {
   for (const [idempotencyKey, mints] of mintsByIdempotencyKey) {
     if (mints.length <= 1) continue;
     const earlier = mints.slice(0, -1);
-    const excused = options.idempotencyWindowExpired && earlier.every((m) => keyById.get(m.keyId)?.status === 'revoked');
+    const excused = options.idempotencyWindowExpired && earlier.every((m) => keyById.get(m.keyId)?.status === 'revoked' || reported.has(m.keyId));
     if (excused) {
-      figures.orphansRevokedAfterWindowExpiry += earlier.length;
+      for (const m of earlier) {
+        if (keyById.get(m.keyId)?.status === 'revoked') figures.orphansRevokedAfterWindowExpiry += 1;
+        else figures.orphansReportedAfterWindowExpiry += 1;
+      }
     } else {
       figures.duplicateMints += mints.length - 1;
       violations.push(

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { promote } from '../../src/rotation/steps/promote';
 import type { StepDeps } from '../../src/rotation/steps/deps';
 import type { RotationRun, StagedKey } from '../../src/rotation/steps/types';
+import { StepLine } from '../../src/rotation/step-line';
 
 /** The lines a logger wrote, parsed. */
 function capturedLogger() {
@@ -30,25 +31,26 @@ describe('promote when the last-rotation ledger write fails', () => {
       mailboxId: 'mbx_1',
       step: 'verify',
       settings: { secretName: 'sendmux/mbx_1' },
-      awsRequestIds: [],
+      line: new StepLine(logger, 'verify'),
       log: logger,
     } as unknown as RotationRun;
     const staged = {
       versionId: 'v-new',
-      stages: ['AWSPENDING'],
+      labels: { current: false, pending: true },
       key: { keyId: 'smx_newkey0000000000000001' },
       document: { supersedes: { key_id: 'smx_oldkey0000000000000001', version_id: 'v-old' } },
     } as unknown as StagedKey;
 
     await promote(deps, run, staged);
     // A later step's Secrets Manager call is answered before the ledger's failure arrives.
-    run.awsRequestIds.push('TagResource req-later');
+    run.line = new StepLine(logger, 'retire');
+    run.line.noteAwsCall({ operation: 'TagResource', requestId: 'req-later' });
     failLedger(new Error('Redis is gone'));
     await new Promise((resolve) => setImmediate(resolve));
 
     const warning = lines.find((line) => String(line.msg).startsWith('could not record the rotation'));
     expect(warning).toBeDefined();
     expect(warning).not.toHaveProperty('awsRequestIds');
-    expect(run.awsRequestIds).toEqual(['TagResource req-later']);
+    expect(run.line.unnamedCalls()).toEqual({ awsRequestIds: ['TagResource req-later'] });
   });
 });

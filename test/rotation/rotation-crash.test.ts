@@ -80,7 +80,7 @@ describe('a worker killed with SIGKILL after the mint and before staging', () =>
     expect(await bed.findLeakedSecrets(second.output() + processes.map((p) => p.output()).join('\n'))).toEqual([]);
   });
 
-  it('revokes the orphaned key and stores a new one when the idempotency window expired meanwhile', async () => {
+  it('stores a new key and reports the orphaned one, left live, when the idempotency window expired meanwhile', async () => {
     const mailboxId = 'mbx_test_0002';
     const { jobId, mintedKeyId: orphan } = await killAfterMint(mailboxId);
     bed.sandbox.clock.advance(25 * 60 * 60 * 1000);
@@ -90,10 +90,11 @@ describe('a worker killed with SIGKILL after the mint and before staging', () =>
     expect(finished.state).toBe('completed');
     const newKeyId = (finished.returnvalue as RotationResult).newKeyId!;
     expect(newKeyId).not.toBe(orphan);
-    expect(bed.sandbox.state.keys.get(orphan)?.status).toBe('revoked');
+    // Only the job data names the orphan: it is reported (log, alert, history), never revoked on that word.
+    expect(bed.sandbox.state.keys.get(orphan)?.status).toBe('live');
     expect(await currentKeyId(mailboxId)).toBe(newKeyId);
-    // No live key is left that Secrets Manager does not hold.
-    expect(bed.sandbox.state.liveKeys(mailboxId).map((k) => k.id)).toEqual([newKeyId]);
+    expect(bed.sandbox.state.liveKeys(mailboxId).map((k) => k.id).sort()).toEqual([newKeyId, orphan].sort());
+    expect(processes.map((p) => p.output()).join('\n')).toMatch(new RegExp(`"revocation":"refused"[^\n]*"orphanKeyId":"${orphan}"|"orphanKeyId":"${orphan}"[^\n]*"revocation":"refused"`));
     expect(await bed.findLeakedSecrets(processes.map((p) => p.output()).join('\n'))).toEqual([]);
   });
 

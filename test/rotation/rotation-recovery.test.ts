@@ -234,7 +234,7 @@ describe('recovery from abandoned work', () => {
     await expectCleanEndState(bed, runtime, mailboxId, run.result.newKeyId!);
   });
 
-  it('revokes the orphaned key when a retry comes after the 24 h idempotency window', async () => {
+  it('reports the orphaned key and leaves it live when a retry comes after the 24 h idempotency window (only the job data names it)', async () => {
     const mailboxId = 'mbx_test_0002';
     bed.standIn.faults.inject({ operation: 'PutSecretValue', kind: 'throttle', times: 1 });
     const jobId = await enqueue(runtime, mailboxId);
@@ -246,10 +246,14 @@ describe('recovery from abandoned work', () => {
     expect(finished.state === 'completed' ? 'completed' : `${finished.state}: ${finished.failedReason}`).toBe('completed');
     const result = finished.returnvalue as RotationResult;
     expect(result.newKeyId).not.toBe(orphan.id);
-    expect(bed.sandbox.state.keys.get(orphan.id)?.status).toBe('revoked');
-    expect(bed.sandbox.state.liveKeys(mailboxId).map((k) => k.id)).toEqual([result.newKeyId]);
+    // Nothing proves the orphan the rotator's (the vendor's replay names the new key): never revoked on the job's word.
+    expect(bed.sandbox.state.keys.get(orphan.id)?.status).toBe('live');
+    expect(bed.sandbox.state.liveKeys(mailboxId).map((k) => k.id).sort()).toEqual([orphan.id, result.newKeyId].sort());
     await expectCleanEndState(bed, runtime, mailboxId, result.newKeyId!);
     expect(bed.logs.text()).toContain('idempotency window had expired');
+    const refusal = bed.logs.parsed().find((line) => line['revocation'] === 'refused' && line['orphanKeyId'] === orphan.id);
+    expect(refusal).toEqual(expect.objectContaining({ level: 40, mailboxId, proofMissing: 'own-mint' }));
+    expect(String(refusal!['msg'])).toContain(`rotator revoke ${mailboxId} ${orphan.id}`);
   });
 });
 

@@ -1,5 +1,6 @@
 import pino from 'pino';
-import { Compensations, rotateMailboxKey } from '../../jobs/rotate-mailbox-key';
+import { Compensations, rotateMailboxKey } from '../../src/rotation/protocol';
+import { StepLine } from '../../src/rotation/step-line';
 import type { FreshLook, NewKey, RotationRun, RotationStepOperations, SecretLook, StagedKey } from '../../src/rotation/steps';
 
 /**
@@ -10,11 +11,11 @@ import type { FreshLook, NewKey, RotationRun, RotationStepOperations, SecretLook
 const KEY: NewKey = { keyId: 'smx_key_new', secret: 'not-a-real-secret' };
 const CURRENT = { versionId: 'v-current', keyId: 'smx_key_old', createdDate: new Date('2020-01-01T00:00:00Z') };
 
-function stagedKey(stages: string[], supersedes: { key_id: string; version_id: string } | null = { key_id: 'smx_key_old', version_id: 'v-current' }): StagedKey {
+function stagedKey(labels: { current: boolean; pending: boolean }, supersedes: { key_id: string; version_id: string } | null = { key_id: 'smx_key_old', version_id: 'v-current' }): StagedKey {
   return {
     key: KEY,
     versionId: 'v-ours',
-    stages,
+    labels,
     document: {
       mailbox_id: 'mbx_1', key_id: KEY.keyId, api_key: KEY.secret, password: 'p', username: 'u', server: 's', imap_port: 993, smtp_port: 465,
       rotated_at: '2030-01-01T00:00:00.000Z', idempotency_key: 'rot-mbx_1-s1', sendmux_request_id: null, slot: 's1', supersedes,
@@ -29,7 +30,7 @@ function newRun(overrides: Partial<RotationRun> = {}): RotationRun {
     settings: { mailboxId: 'mbx_1', group: null, secretName: 'sendmux/mailboxes/mbx_1', appNamePrefix: 'rotator', revokePreviousAfterMs: 0,
       minRotationIntervalMs: 0, onLimitExceeded: 'fail', tags: {}, schedule: '0 3 * * 1', timezone: 'UTC' },
     idempotencyKey: 'rot-mbx_1-s1', clientRequestToken: '00000000-0000-5000-8000-000000000000', appName: 'rotator s1',
-    recorded: {}, step: 'look', mintOutcomeUnknown: false, requestIds: {}, awsRequestIds: [], log: pino({ level: 'silent' }),
+    recorded: {}, step: 'look', mintOutcomeUnknown: false, requestIds: {}, line: new StepLine(pino({ level: 'silent' }), 'look'), log: pino({ level: 'silent' }),
     ...overrides,
   };
 }
@@ -45,7 +46,7 @@ function fakeOperations(lookAnswer: SecretLook, failAt?: keyof RotationStepOpera
   const ops: RotationStepOperations = {
     look: step('look', lookAnswer),
     mint: step('mint', KEY),
-    stage: step('stage', stagedKey(['AWSPENDING'])),
+    stage: step('stage', stagedKey({ current: false, pending: true })),
     verify: step('verify', undefined),
     promote: step('promote', undefined),
     scheduleRetire: step('scheduleRetire', { jobId: 'revoke__mbx_1__smx_key_old', notBefore: '2030-01-01T00:00:00.000Z' }),
@@ -72,19 +73,19 @@ describe('the rotation protocol', () => {
   });
 
   it('resumes a staged version at verify without minting', async () => {
-    const { ops, calls } = fakeOperations({ kind: 'staged', staged: stagedKey(['AWSPENDING']) });
+    const { ops, calls } = fakeOperations({ kind: 'staged', staged: stagedKey({ current: false, pending: true }) });
     await rotateMailboxKey(newRun(), ops, new Compensations());
     expect(calls).toEqual(['look', 'verify', 'promote', 'scheduleRetire']);
   });
 
   it('resumes a promoted version at promote (to finish clearing AWSPENDING) and retire', async () => {
-    const { ops, calls } = fakeOperations({ kind: 'promoted', staged: stagedKey(['AWSCURRENT', 'AWSPENDING']) });
+    const { ops, calls } = fakeOperations({ kind: 'promoted', staged: stagedKey({ current: true, pending: true }) });
     await rotateMailboxKey(newRun(), ops, new Compensations());
     expect(calls).toEqual(['look', 'promote', 'scheduleRetire']);
   });
 
   it('does nothing but look when a later rotation already superseded this slot', async () => {
-    const { ops, calls } = fakeOperations({ kind: 'superseded', arn: 'arn:x', stages: [] });
+    const { ops, calls } = fakeOperations({ kind: 'superseded', arn: 'arn:x', labels: '[]' });
     const result = await rotateMailboxKey(newRun(), ops, new Compensations());
     expect(calls).toEqual(['look']);
     expect(result.outcome).toBe('already-done');
@@ -133,7 +134,7 @@ describe('the rotation protocol', () => {
     const ran: string[] = [];
     const errors: unknown[] = [];
     compensations.push(async () => void ran.push('first'), async () => { throw new Error('second broke'); });
-    await compensations.run((err) => errors.push(err));
+    await compensations.run((err: unknown) => errors.push(err));
     expect(ran).toEqual(['first']);
     expect(errors).toHaveLength(1);
   });

@@ -1,22 +1,22 @@
 import { isSendmuxError, SendmuxApiError } from '../../sendmux/errors';
 import type { MintedMailboxKey, SendmuxResult } from '../../sendmux/types';
 import { RotationAbortedError } from '../failures';
-import { enterStep, readDocument, type StepDeps, awsRequestIdFields } from './deps';
-import { revokeKey } from './revoke';
-import { UnreadableStoredSecretError } from '../secret-value';
+import { revokeWithProof } from '../revocation';
+import { enterStep, type StepDeps } from './deps';
 import type { FreshLook, NewKey, RotationRun } from './types';
 
 /**
  * Step 1: mint. Sendmux replays the same answer (the same key) for the job's Idempotency-Key
  * within 24 h, so re-running this step mints nothing new. Its "already done" record is the job's
  * `mintedKeyId`, written before anything else can fail. When the replay returns ANOTHER key than
- * the recorded one, the vendor's window expired: the new id is recorded first, then the orphaned
- * earlier key (never stored — step 0 found no version) is revoked, so a crash between the two
- * leaves both recorded (the orphan in `orphanKeyId`, revoked again by every later attempt and by
- * the final clean-up; Sendmux answers 200 for a key already revoked).
+ * the recorded one, either the vendor's window expired (the earlier key is orphaned) or the job
+ * data was edited: the record cannot tell which, so it proves nothing. The new id is recorded,
+ * and the earlier one is reported (log, alert, history) and left live — never revoked on the job
+ * data's word (docs/design.md, "A key is revoked only when it is proven ours"); an operator who
+ * knows it is the rotator's ends it with `rotator revoke`.
  */
 export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): Promise<NewKey> {
-  enterStep(deps, run, 'mint');
+  const line = enterStep(deps, run, 'mint');
   let minted: SendmuxResult<MintedMailboxKey>;
   try {
     minted = await mintOnce(deps, run);
@@ -28,31 +28,27 @@ export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): P
   const keyId = minted.data.keyId;
   run.requestIds.mint = minted.requestId;
   run.key = { keyId, secret: minted.data.secret, minted: minted.data, ...(minted.requestId ? { requestId: minted.requestId } : {}) };
-  run.log.info(
-    { ...awsRequestIdFields(run), step: 'mint', keyId, sendmuxRequestId: minted.requestId, status: minted.status, shape: minted.data.shape, appName: run.appName },
-    'new key minted',
-  );
+  line.info({ keyId, sendmuxRequestId: minted.requestId, status: minted.status, shape: minted.data.shape, appName: run.appName }, 'new key minted');
 
   const previous = run.recorded.mintedKeyId;
   if (previous !== keyId) {
-    // Record first: the new key must be findable before anything else (the orphan's revocation) can fail.
+    // Record first: the new key must be findable before anything else can fail.
     const mintedAt = deps.now().toISOString();
-    const orphanKeyId = previous ?? run.recorded.orphanKeyId;
-    run.recorded = { mintedKeyId: keyId, mintedAt, ...(minted.requestId ? { mintRequestId: minted.requestId } : {}), ...(orphanKeyId ? { orphanKeyId } : {}) };
+    run.recorded = { mintedKeyId: keyId, mintedAt, ...(minted.requestId ? { mintRequestId: minted.requestId } : {}) };
     await deps.job.recordMint({ ...run.recorded, mintedKeyId: keyId, mintedAt });
   }
-  const orphan = run.recorded.orphanKeyId;
-  if (orphan && orphan !== keyId) {
-    const revoked = await revokeKey(deps.sendmux, run.mailboxId, orphan);
-    run.requestIds.orphanRevoke = revoked.requestId;
-    run.log.warn(
-      { ...awsRequestIdFields(run), step: 'mint', orphanKeyId: orphan, keyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
-      revoked.outcome === 'revoked'
-        ? 'idempotency window had expired: the new key is recorded; revoked the orphaned key minted by an earlier attempt'
-        : 'idempotency window had expired: the new key is recorded; Sendmux does not know the orphaned earlier key in this mailbox (404), nothing revoked',
-    );
-  }
+  if (previous !== undefined && previous !== keyId) reportUnprovenOrphan(deps, run, previous, keyId);
   return run.key;
+}
+
+/** A key the job data says an earlier attempt minted, which this rotation's own mint no longer names. */
+function reportUnprovenOrphan(deps: StepDeps, run: RotationRun, hintedKeyId: string, keyId: string): void {
+  const reason =
+    `the job recorded key ${hintedKeyId} from an earlier attempt, but this rotation's mint (same Idempotency-Key) now answers with key ${keyId}: ` +
+    'the vendor\'s 24 h idempotency window expired (the earlier key is an orphan) or the job data was edited. Nothing proves the earlier key ' +
+    `is the rotator's, so it was NOT revoked; if Sendmux shows it in mailbox ${run.mailboxId} with app name "${run.appName}", revoke it: rotator revoke ${run.mailboxId} ${hintedKeyId}`;
+  run.line.warn({ orphanKeyId: hintedKeyId, keyId, revocation: 'refused', proofMissing: 'own-mint' }, `idempotency window had expired or the job data was edited: ${reason}`);
+  deps.reportUnprovenKey?.({ keyId: hintedKeyId, reason });
 }
 
 async function mintOnce(deps: StepDeps, run: RotationRun): Promise<SendmuxResult<MintedMailboxKey>> {
@@ -115,23 +111,24 @@ async function mintIntoFreedSlot(deps: StepDeps, run: RotationRun): Promise<Send
 
 /** Opt-in policy for limit_exceeded: revoke the AWSPREVIOUS key (never AWSCURRENT) to free a slot. */
 async function freeCredentialSlot(deps: StepDeps, run: RotationRun, look: FreshLook, limitRequestId: string | undefined): Promise<void> {
+  const noSlot = (why: string) => new RotationAbortedError(
+    `mailbox ${run.mailboxId} has reached the team's credential limit (409 limit_exceeded, request ` +
+      `${limitRequestId ?? '?'}) and has no AWSPREVIOUS key the rotator may revoke (${why}); revoke unused keys in Sendmux`,
+  );
+  const secret = run.secret;
   // An AWSPREVIOUS value the rotator did not write (adopted) is not the rotator's to revoke here.
-  const previous = look.previousVersionId
-    ? await readDocument(deps, run.settings.secretName, look.previousVersionId).catch((err: unknown) => {
-        if (err instanceof UnreadableStoredSecretError) return null;
-        throw err;
-      })
-    : null;
-  const previousKeyId = previous?.document.key_id;
-  if (!previousKeyId || previousKeyId === look.current?.keyId) {
-    throw new RotationAbortedError(
-      `mailbox ${run.mailboxId} has reached the team's credential limit (409 limit_exceeded, request ` +
-        `${limitRequestId ?? '?'}) and has no AWSPREVIOUS key the rotator may revoke; revoke unused keys in Sendmux`,
-    );
-  }
-  const revoked = await revokeKey(deps.sendmux, run.mailboxId, previousKeyId);
-  run.log.warn(
-    { ...awsRequestIdFields(run), step: 'mint', keyId: previousKeyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
+  const previous = secret && look.previousVersionId ? await secret.version(look.previousVersionId) : null;
+  if (!secret || !previous || previous.kind !== 'rotator') throw noSlot(previous ? 'it is not a rotator document' : 'there is none');
+  const revoked = await revokeWithProof(deps, secret, {
+    keyId: previous.keyId,
+    basis: { proof: 'held-by-version', versionId: previous.versionId },
+    line: run.line,
+    purpose: 'rotation.onLimitExceeded: revoke-previous',
+    proveDead: false,
+  });
+  if (revoked.outcome === 'refused') throw noSlot(revoked.reason);
+  run.line.warn(
+    { keyId: previous.keyId, sendmuxRequestId: revoked.requestId, outcome: revoked.outcome },
     revoked.outcome === 'revoked'
       ? 'credential limit reached: revoked the AWSPREVIOUS key to free a slot (rotation.onLimitExceeded: revoke-previous)'
       : 'credential limit reached: the AWSPREVIOUS key is unknown to Sendmux in this mailbox (404); nothing revoked',

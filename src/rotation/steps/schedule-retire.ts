@@ -1,4 +1,4 @@
-import { enterStep, type StepDeps, awsRequestIdFields } from './deps';
+import { enterStep, type StepDeps } from './deps';
 import type { RotationResult } from '../job-data';
 import type { RotationRun, StagedKey } from './types';
 import { revokeByHandNotice } from '../adoption';
@@ -11,22 +11,22 @@ import { revokeByHandNotice } from '../adoption';
  * superseded from Secrets Manager again before revoking anything.
  */
 export async function scheduleRetire(deps: StepDeps, run: RotationRun, staged: StagedKey): Promise<RotationResult['revocation']> {
-  enterStep(deps, run, 'retire');
+  const line = enterStep(deps, run, 'retire');
   const superseded = staged.document.supersedes;
   if (!superseded && staged.document.adopted?.key_id === null) {
-    run.log.warn({ ...awsRequestIdFields(run), step: 'retire', adoptedVersionId: staged.document.adopted.version_id, format: staged.document.adopted.format },
+    line.warn({ adoptedVersionId: staged.document.adopted.version_id, format: staged.document.adopted.format },
       revokeByHandNotice(run.mailboxId));
     return { skipped: 'original-key-unknown' };
   }
   if (!superseded || superseded.key_id === staged.key.keyId) {
-    run.log.info({ ...awsRequestIdFields(run), step: 'retire' }, staged.document.supersedes === undefined
+    line.info({}, staged.document.supersedes === undefined
       ? 'this version was written without a record of the key it superseded; no revocation scheduled'
       : 'first rotation of this mailbox: there is no previous key to revoke');
     return { skipped: 'no-previous-key' };
   }
   const notBeforeDoc = staged.document.revoke_not_before;
   if (notBeforeDoc === null || notBeforeDoc === undefined) {
-    run.log.info({ ...awsRequestIdFields(run), step: 'retire', previousKeyId: superseded.key_id }, 'revokePreviousAfter is "never": the previous key stays live');
+    line.info({ previousKeyId: superseded.key_id }, 'revokePreviousAfter is "never": the previous key stays live');
     return { skipped: 'never' };
   }
   const grace = run.revokeNow ? 0 : (run.settings.revokePreviousAfterMs ?? 0);
@@ -37,6 +37,6 @@ export async function scheduleRetire(deps: StepDeps, run: RotationRun, staged: S
     notBeforeMs - nowMs,
   );
   const notBefore = new Date(notBeforeMs).toISOString();
-  run.log.info({ ...awsRequestIdFields(run), step: 'retire', previousKeyId: superseded.key_id, revocationJobId: jobId, notBefore }, 'revocation of the previous key scheduled');
+  line.info({ previousKeyId: superseded.key_id, revocationJobId: jobId, notBefore }, 'revocation of the previous key scheduled');
   return { jobId, notBefore };
 }

@@ -1,8 +1,8 @@
 import { SecretStoreError } from '../../aws/errors';
-import { AWSCURRENT, AWSPENDING } from '../../aws/staging-labels';
-import { parseStoredMailboxSecret, storedMailboxDocument } from '../secret-value';
+import { storedMailboxDocument } from '../secret-value';
 import { carriedValues, NO_CARRIED_FIELDS } from '../adoption';
-import { enterStep, type StepDeps, awsRequestIdFields } from './deps';
+import { MailboxSecret, type VersionLabels } from '../mailbox-secret';
+import { enterStep, type StepDeps } from './deps';
 import type { FreshLook, NewKey, RotationRun, StagedKey } from './types';
 
 /**
@@ -17,17 +17,19 @@ import type { FreshLook, NewKey, RotationRun, StagedKey } from './types';
  */
 export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look: FreshLook): Promise<StagedKey> {
   // No progress write: staging is a Secrets Manager call or two right after the mint's record.
-  enterStep(deps, run, 'stage');
+  const line = enterStep(deps, run, 'stage');
   const { secretName, kmsKeyId, tags } = run.settings;
+  // Look read the secret; a caller without that snapshot (a test of this step alone) reads it now.
+  const secret = run.secret ?? (run.secret = await MailboxSecret.read(deps.secrets, run.mailboxId, secretName));
   let arn = look.arn;
   if (!look.secretExists) {
-    const created = await deps.secrets.createSecretIfMissing(secretName, {
+    const created = await secret.create({
       ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
       tags,
       description: `Sendmux mailbox key for ${run.mailboxId}, rotated by the rotator`,
     });
     arn = created.arn;
-    run.log.info({ ...awsRequestIdFields(run), step: 'stage', secretArn: created.arn, created: created.created }, created.created ? 'secret created' : 'secret already existed');
+    line.info({ secretArn: created.arn, created: created.created }, created.created ? 'secret created' : 'secret already existed');
   }
   if (!key.minted) throw new Error(`stage: the key ${key.keyId} of this attempt has no mint answer to store`);
 
@@ -50,27 +52,26 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
     operatorFields: carriedValues(current?.carried ?? NO_CARRIED_FIELDS, { apiKey: key.minted.secret, keyId: key.keyId }),
   });
 
-  let stages: string[];
+  let labels: VersionLabels;
   let document = built.document;
   try {
-    const put = await deps.secrets.putSecretVersion(secretName, { clientRequestToken: run.clientRequestToken, secretString: built.secretString, versionStages: [AWSPENDING] });
+    const put = await secret.stage({ clientRequestToken: run.clientRequestToken, secretString: built.secretString });
     arn = put.arn;
-    stages = put.versionStages;
+    labels = put.labels;
   } catch (err) {
     if (!(err instanceof SecretStoreError && err.awsErrorName === 'ResourceExistsException')) throw err;
-    const existing = await deps.secrets.getSecretVersion(secretName, { versionId: run.clientRequestToken });
-    if (!existing) throw err;
-    const existingDocument = parseStoredMailboxSecret(secretName, run.clientRequestToken, existing.secretString);
-    if (existingDocument.key_id !== key.keyId) throw err;
-    run.log.info({ ...awsRequestIdFields(run), step: 'stage', secretVersionId: run.clientRequestToken }, 'this job’s version already holds the same key (stored by an earlier run of this job); using it');
+    const existing = await secret.version(run.clientRequestToken);
+    if (!existing || existing.kind !== 'rotator' || existing.keyId !== key.keyId) throw err;
+    line.info({ secretVersionId: run.clientRequestToken }, 'this job’s version already holds the same key (stored by an earlier run of this job); using it');
+    await secret.refreshLabels();
     arn = existing.arn;
-    stages = existing.versionStages;
-    document = existingDocument;
+    labels = secret.labelsOf(run.clientRequestToken);
+    document = existing.document;
   }
 
-  const firstVersion = stages.includes(AWSCURRENT) && !look.current;
-  run.log.info(
-    { ...awsRequestIdFields(run), step: 'stage', secretVersionId: run.clientRequestToken, stages, supersededKeyId: supersedes?.key_id ?? null },
+  const firstVersion = labels.current && !look.current;
+  line.info(
+    { secretVersionId: run.clientRequestToken, stages: labels.text, supersededKeyId: supersedes?.key_id ?? null },
     firstVersion
       ? "new key stored as the secret's first version: Secrets Manager made it AWSCURRENT as well (it does so for every first version); it was verified before staging"
       : 'new key staged as AWSPENDING',
@@ -80,6 +81,6 @@ export async function stage(deps: StepDeps, run: RotationRun, key: NewKey, look:
     versionId: run.clientRequestToken,
     ...(arn ? { arn } : {}),
     document,
-    stages,
+    labels: { current: labels.current, pending: labels.pending },
   };
 }

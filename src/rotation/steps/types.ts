@@ -4,6 +4,8 @@ import type { MintedMailboxKey } from '../../sendmux/types';
 import type { RotationJobData, RotationResult, RotationStep } from '../job-data';
 import type { StoredMailboxSecret } from '../secret-value';
 import type { CarriedFields } from '../adoption';
+import type { MailboxSecret, VersionLabels } from '../mailbox-secret';
+import type { StepLine } from '../step-line';
 
 /**
  * One attempt of one rotation job: its fixed identity (derived from mailbox + slot + config, never
@@ -21,7 +23,11 @@ export interface RotationRun {
   idempotencyKey: string;
   clientRequestToken: string;
   appName: string;
-  /** What earlier attempts recorded in the job (the minted key's public id and when). */
+  /**
+   * What earlier attempts recorded in the job (the minted key's public id and when). Hints only
+   * (job data is a request, not an authority): they make the attempt replay its own mint or
+   * report a possible orphan, never revoke a key by themselves.
+   */
   recorded: Pick<RotationJobData, 'mintedKeyId' | 'mintedAt' | 'mintRequestId' | 'orphanKeyId'>;
   /** The step in progress, for failure messages and events. */
   step: RotationStep;
@@ -29,14 +35,15 @@ export interface RotationRun {
   mintOutcomeUnknown: boolean;
   /** The key this attempt holds in memory (minted, or read back from its AWSPENDING version). */
   key?: NewKey;
+  /** What the clean-up learned of this attempt's key: proven dead, revoked (200), still live, or not revocable (refused). */
+  keyState?: 'dead' | 'revoked' | 'live' | 'refused';
   /** The mailbox GET /mailbox/me says the key opens, when that is not this mailbox. */
   keyOpensMailbox?: string;
   requestIds: RotationResult['requestIds'];
-  /**
-   * "<operation> <AWS request id>" of the Secrets Manager calls answered since the last log line
-   * that named them (the store logs them at debug; awsRequestIdFields drains this into a line).
-   */
-  awsRequestIds: string[];
+  /** The mailbox's secret as this attempt read it (src/rotation/mailbox-secret.ts): set by look. */
+  secret?: MailboxSecret;
+  /** The log of the step in progress: its lines name that step's Secrets Manager calls (src/rotation/step-line.ts). */
+  line: StepLine;
   log: Logger;
 }
 
@@ -66,7 +73,8 @@ export interface StagedKey {
   versionId: string;
   arn?: string;
   document: StoredMailboxSecret;
-  stages: string[];
+  /** Its labels when last seen (the owner's answer, src/rotation/mailbox-secret.ts). */
+  labels: Pick<VersionLabels, 'current' | 'pending'>;
 }
 
 /**
@@ -76,7 +84,7 @@ export interface StagedKey {
 export type SecretLook =
   | { kind: 'promoted'; staged: StagedKey }
   | { kind: 'staged'; staged: StagedKey }
-  | { kind: 'superseded'; arn: string; stages: string[] }
+  | { kind: 'superseded'; arn: string; labels: string }
   | FreshLook;
 
 export interface FreshLook {
@@ -106,7 +114,7 @@ export interface RotationStepOperations {
   promote(run: RotationRun, staged: StagedKey): Promise<void>;
   /** Step 5: the delayed revocation job of the key this version superseded. */
   scheduleRetire(run: RotationRun, staged: StagedKey): Promise<RotationResult['revocation']>;
-  /** Compensation of mint: revoke the key this job minted (where it lives) unless it is AWSCURRENT. */
+  /** Compensation of mint: revoke the key this job minted (where it lives), when proven its own and not AWSCURRENT. */
   discardMintedKey(run: RotationRun): Promise<void>;
   /** Compensation of stage: take AWSPENDING off this job's version unless it is AWSCURRENT. */
   unstage(run: RotationRun): Promise<void>;

@@ -1,5 +1,5 @@
 import { RotationAbortedError } from '../failures';
-import { enterStep, type StepDeps, awsRequestIdFields } from './deps';
+import { enterStep, type StepDeps } from './deps';
 import type { NewKey, RotationRun } from './types';
 
 /**
@@ -8,7 +8,7 @@ import type { NewKey, RotationRun } from './types';
  * on the run so the clean-up revokes the key where it actually lives.
  */
 export async function verify(deps: StepDeps, run: RotationRun, key: NewKey): Promise<void> {
-  enterStep(deps, run, 'verify');
+  const line = enterStep(deps, run, 'verify');
   const me = await deps.sendmux.getMailboxMe(key.secret);
   run.requestIds.verify = me.requestId;
   if (me.data.id !== run.mailboxId) {
@@ -18,5 +18,5 @@ export async function verify(deps: StepDeps, run: RotationRun, key: NewKey): Pro
         `(request ${me.requestId ?? '?'}); refusing to promote it`,
     );
   }
-  run.log.info({ ...awsRequestIdFields(run), step: 'verify', keyId: key.keyId, sendmuxRequestId: me.requestId, status: me.status }, 'new key verified');
+  line.info({ keyId: key.keyId, sendmuxRequestId: me.requestId, status: me.status }, 'new key verified');
 }
