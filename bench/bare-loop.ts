@@ -52,7 +52,7 @@ export async function bareRotation(deps: BareLoopDeps, mailboxId: string, slot: 
   await deps.secrets.moveStage(secretName, { stage: 'AWSCURRENT', moveToVersionId: token, removeFromVersionId: currentVersionId });
   await deps.secrets.moveStage(secretName, { stage: 'AWSPENDING', removeFromVersionId: token });
 
-  // The revocation job's proof (src/rotation/supersession.ts): the labels, then the AWSCURRENT
+  // The revocation job's proof (src/rotation/mailbox-secret.ts, MAX_SUPERSESSION_CHAIN): the labels, then the AWSCURRENT
   // document; the AWSPENDING one only when a version holds that label (normally none).
   const after = await deps.secrets.describeSecret(secretName);
   const holderOf = (stage: string) => Object.entries(after?.versionIdsToStages ?? {}).find(([, stages]) => stages.includes(stage))?.[0];

@@ -1,4 +1,3 @@
-import { AWSCURRENT } from '../aws/staging-labels';
 import type { Logger } from 'pino';
 import type { RotatorEnv } from '../config';
 import type { SecretStore } from '../aws/secret-store';
@@ -14,7 +13,7 @@ import type { ManagementKeySource } from '../sendmux/client';
  */
 export function createManagementKeySource(deps: {
   env: Pick<RotatorEnv, 'sendmuxApiKey' | 'sendmuxApiKeySecretId'>;
-  secrets: Pick<SecretStore, 'getSecretVersion'>;
+  secrets: Pick<SecretStore, 'getCurrentVersion'>;
   logger: Logger;
 }): ManagementKeySource {
   const { env, secrets, logger } = deps;
@@ -28,7 +27,7 @@ export function createManagementKeySource(deps: {
   let refreshing: Promise<string> | null = null;
 
   const load = async (): Promise<string> => {
-    const version = await secrets.getSecretVersion(secretId, { versionStage: AWSCURRENT });
+    const version = await secrets.getCurrentVersion(secretId);
     if (!version) throw new Error(`SENDMUX_API_KEY_SECRET_ID: secret ${secretId} does not exist or has no AWSCURRENT value`);
     const key = extractManagementKey(version.secretString);
     if (!key) {

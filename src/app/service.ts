@@ -216,7 +216,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
         covers,
-        incidents: createIncidentCommands({ file, sendmux: rt.sendmux, secrets: rt.secrets, events, queue: rt.queue, ledger: rt.ledger, covers }),
+        incidents: createIncidentCommands({ file, sendmux: rt.sendmux, secrets: rt.secrets, events, logger: rt.logger.child({ component: 'incidents' }), queue: rt.queue, ledger: rt.ledger, covers }),
       });
       const server = http;
       // Stop accepting HTTP first, so nothing new is enqueued while the worker drains.

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import pino, { Logger } from 'pino';
 import { SecretStoreError, toSecretStoreError } from './errors';
+import { AWSCURRENT } from './staging-labels';
 
 /**
  * A thin, honest adapter over AWS Secrets Manager for the rotator: one SDK call per method (plus
@@ -207,6 +208,15 @@ export class SecretStore {
       versionStages: [...(output.VersionStages ?? [])],
       ...(output.CreatedDate !== undefined ? { createdDate: output.CreatedDate } : {}),
     };
+  }
+
+  /**
+   * GetSecretValue of the AWSCURRENT version (what applications read); null when the secret or
+   * its AWSCURRENT version is absent. For secrets that are not a mailbox's (the management key):
+   * a mailbox's secret is read through its owner, src/rotation/mailbox-secret.ts.
+   */
+  async getCurrentVersion(secretId: string): Promise<StoredSecretVersion | null> {
+    return this.getSecretVersion(secretId, { versionStage: AWSCURRENT });
   }
 
   /**

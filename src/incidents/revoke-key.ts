@@ -1,13 +1,12 @@
 import type { SecretStore } from '../aws/secret-store';
-import { AWSCURRENT, AWSPENDING } from '../aws/staging-labels';
 import { resolveMailboxSettings, type SettingsSource } from '../config/mailbox-settings';
-import { bearerTokenFor, readSecretValue } from '../rotation/adoption';
 import type { RotatorEventSink } from '../rotation/events';
-import { keyAuthenticates, revokeKey } from '../rotation/steps/revoke';
+import { MailboxSecret, type RevocationRefusal } from '../rotation/mailbox-secret';
+import { revokeWithProof } from '../rotation/revocation';
+import { StepLine } from '../rotation/step-line';
 import type { SendmuxClient } from '../sendmux/client';
-
-/** Versions read (newest first) when looking for the revoked key's own token to prove it dead. */
-const MAX_VERSIONS_SEARCHED = 20;
+import type { Logger } from 'pino';
+import pino from 'pino';
 
 export type KeyRevocationRefusal = 'not_configured' | 'current_key' | 'pending_key' | 'current_key_unknown';
 
@@ -33,6 +32,8 @@ export interface RevokeKeyByHandDeps {
   secrets: Pick<SecretStore, 'describeSecret' | 'getSecretVersion' | 'listVersions'>;
   /** The audit history (and, in the service, alerts, metrics and consumer notifications). */
   events?: RotatorEventSink;
+  /** Where a refusal is logged (at warn, by the choke point). Default: silent. */
+  logger?: Logger;
   now?: () => Date;
 }
 
@@ -51,27 +52,31 @@ export async function revokeKeyByHand(deps: RevokeKeyByHandDeps, request: { mail
   if (!resolution.covered) return { outcome: 'refused', mailboxId, keyId, reason: 'not_configured', message: resolution.reason };
   const { secretName } = resolution.settings;
 
-  const refusal = await refusalFromSecretsManager(deps.secrets, secretName, mailboxId, keyId);
-  if (refusal) return { outcome: 'refused', mailboxId, keyId, ...refusal };
-  const token = await tokenOf(deps.secrets, secretName, keyId);
-
+  const secret = await MailboxSecret.read(deps.secrets, mailboxId, secretName);
+  const token = await secret.tokenOf(keyId);
+  const line = new StepLine((deps.logger ?? pino({ level: 'silent' })).child({ mailboxId, keyId, requestedBy: request.requestedBy }), 'incident-revoke');
   const startedAt = Date.now();
-  const revoked = await revokeKey(deps.sendmux, mailboxId, keyId);
+  const revoked = await revokeWithProof(deps, secret, {
+    keyId, basis: { proof: 'incident', requestedBy: request.requestedBy, token }, line, purpose: `incident command by ${request.requestedBy}`,
+  });
+  if (revoked.outcome === 'refused') {
+    const reason = incidentRefusal(revoked.refusal);
+    return { outcome: 'refused', mailboxId, keyId, reason, message: refusalMessage(reason, { keyId, mailboxId, secretName, detail: revoked.reason }) };
+  }
   const requestId = revoked.requestId ? { requestId: revoked.requestId } : {};
   let answer: ManualRevocation;
   if (revoked.outcome === 'not-found') {
     answer = { outcome: 'not-found', mailboxId, keyId, ...requestId,
       message: `Sendmux knows no key ${keyId} in mailbox ${mailboxId} (404); nothing was revoked — check the key id and the mailbox` };
-  } else if (token === null) {
+  } else if (revoked.dead === 'not-checked') {
     answer = { outcome: 'revoked', mailboxId, keyId, confirmation: 'delete-acknowledged', ...requestId,
       message: `key ${keyId} of mailbox ${mailboxId} revoked: Sendmux answered 200 to DELETE (no Secrets Manager version holds its token, so GET /mailbox/me could not be tried)` };
+  } else if (revoked.dead === 'dead') {
+    answer = { outcome: 'revoked', mailboxId, keyId, confirmation: 'no-longer-authenticates', ...requestId,
+      message: `key ${keyId} of mailbox ${mailboxId} revoked and confirmed dead: GET /mailbox/me with it answers 401` };
   } else {
-    const proof = await keyAuthenticates(deps.sendmux, token);
-    answer = proof.state === 'dead'
-      ? { outcome: 'revoked', mailboxId, keyId, confirmation: 'no-longer-authenticates', ...requestId,
-          message: `key ${keyId} of mailbox ${mailboxId} revoked and confirmed dead: GET /mailbox/me with it answers 401` }
-      : { outcome: 'still-live', mailboxId, keyId, opensMailboxId: proof.mailboxId, ...requestId,
-          message: `DELETE of key ${keyId} answered 200 but the key still authenticates (it opens mailbox ${proof.mailboxId}); revoke it in the Sendmux console and tell Sendmux` };
+    answer = { outcome: 'still-live', mailboxId, keyId, opensMailboxId: revoked.opensMailboxId ?? mailboxId, ...requestId,
+      message: `DELETE of key ${keyId} answered 200 but the key still authenticates (it opens mailbox ${revoked.opensMailboxId ?? mailboxId}); revoke it in the Sendmux console and tell Sendmux` };
   }
   deps.events?.record({
     kind: 'revocation', at: (deps.now?.() ?? new Date()).toISOString(), jobId: `revoke-by-hand__${mailboxId}__${keyId}`, mailboxId, keyId, attempt: 1,
@@ -81,40 +86,19 @@ export async function revokeKeyByHand(deps: RevokeKeyByHandDeps, request: { mail
   return answer;
 }
 
-async function refusalFromSecretsManager(
-  secrets: RevokeKeyByHandDeps['secrets'],
-  secretName: string,
-  mailboxId: string,
-  keyId: string,
-): Promise<{ reason: KeyRevocationRefusal; message: string } | null> {
-  for (const stage of [AWSCURRENT, AWSPENDING]) {
-    const version = await secrets.getSecretVersion(secretName, { versionStage: stage });
-    if (!version) continue;
-    const reading = readSecretValue(version.secretString);
-    const holds = reading.kind === 'rotator' ? reading.document.key_id : reading.keyId;
-    if (holds === keyId) {
-      return stage === AWSCURRENT
-        ? { reason: 'current_key', message: `key ${keyId} is the AWSCURRENT key of ${secretName}; to replace a leaked current key run: rotator rotate ${mailboxId} --revoke-now` }
-        : { reason: 'pending_key', message: `key ${keyId} is the AWSPENDING key of ${secretName}: a rotation in progress owns it (it revokes the key itself if it fails); wait for it to end` };
-    }
-    if (holds === null) {
-      return { reason: 'current_key_unknown', message: `the ${stage} value of ${secretName} does not name its key id, so key ${keyId} could be it; ` +
-        `rotate the mailbox first (the rotation adopts that value), then revoke` };
-    }
-  }
-  return null;
+/** The incident API's closed set of refusals (its `error` code) for the owner's answer. */
+function incidentRefusal(refusal: RevocationRefusal): KeyRevocationRefusal {
+  if (refusal === 'current_key' || refusal === 'pending_key') return refusal;
+  return 'current_key_unknown';
 }
 
-/** The token of `keyId` when a recent version of the secret names that key; null otherwise. */
-async function tokenOf(secrets: RevokeKeyByHandDeps['secrets'], secretName: string, keyId: string): Promise<string | null> {
-  if (!(await secrets.describeSecret(secretName))) return null;
-  const versions = (await secrets.listVersions(secretName))
-    .sort((a, b) => (b.createdDate?.getTime() ?? 0) - (a.createdDate?.getTime() ?? 0))
-    .slice(0, MAX_VERSIONS_SEARCHED);
-  for (const { versionId } of versions) {
-    const version = await secrets.getSecretVersion(secretName, { versionId });
-    const token = version ? bearerTokenFor(version.secretString, keyId) : null;
-    if (token) return token;
+function refusalMessage(reason: KeyRevocationRefusal, at: { keyId: string; mailboxId: string; secretName: string; detail: string }): string {
+  switch (reason) {
+    case 'current_key':
+      return `key ${at.keyId} is the AWSCURRENT key of ${at.secretName}; to replace a leaked current key run: rotator rotate ${at.mailboxId} --revoke-now`;
+    case 'pending_key':
+      return `key ${at.keyId} is the AWSPENDING key of ${at.secretName}: a rotation in progress owns it (it revokes the key itself if it fails); wait for it to end`;
+    default:
+      return `${at.detail}; rotate the mailbox first (the rotation adopts that value), then revoke`;
   }
-  return null;
 }

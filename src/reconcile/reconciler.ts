@@ -1,16 +1,15 @@
 import type { Logger } from 'pino';
 import type { RotatorFileConfig } from '../config';
 import { resolveMailboxSettings, type MailboxSettings } from '../config/mailbox-settings';
-import type { SecretDescription, SecretStore } from '../aws/secret-store';
-import { AWSCURRENT, AWSPENDING } from '../aws/staging-labels';
+import type { SecretStore } from '../aws/secret-store';
+import { MailboxSecret } from '../rotation/mailbox-secret';
 import type { SendmuxClient } from '../sendmux/client';
 import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
 import { forEachWithLimit } from '../scheduler/with-limit';
 import type { RotationJobDirectory } from '../rotation/exclusion';
 import { revocationJobId, rotationJobId } from '../rotation/identity';
 import type { RevocationJobData } from '../rotation/job-data';
-import { parseStoredMailboxSecret, slotOfDocument, type StoredMailboxSecret } from '../rotation/secret-value';
-import { readSecretValue } from '../rotation/adoption';
+import { slotOfDocument, type StoredMailboxSecret } from '../rotation/secret-value';
 
 import type { RotationQueue } from '../queue/rotation-queue';
 import { errorSummary } from '../logging/error-summary';
@@ -24,7 +23,7 @@ export const DEFAULT_RECONCILE_CONCURRENCY = 8;
 
 /**
  * How many superseded keys of a mailbox a pass looks at (AWSPREVIOUS and the two before it): the
- * revocation job proves supersession along a chain of 5 (src/rotation/supersession.ts), so these
+ * revocation job proves supersession along a chain of 5 (src/rotation/mailbox-secret.ts, MAX_SUPERSESSION_CHAIN), so these
  * can all still be proven.
  */
 export const MAX_SUPERSEDED_KEYS = 3;
@@ -187,21 +186,20 @@ export class Reconciler {
     const resolution = resolveMailboxSettings(this.deps.file, mailboxId, email);
     if (!resolution.covered) return [];
     const { settings } = resolution;
-    const description = await this.deps.secrets.describeSecret(settings.secretName);
-    if (!description || description.deletedDate) return [];
-    const holderOf = (stage: string) => Object.entries(description.versionIdsToStages).find(([, stages]) => stages.includes(stage))?.[0];
-    const currentVersionId = holderOf(AWSCURRENT);
+    const secret = await MailboxSecret.read(this.deps.secrets, mailboxId, settings.secretName);
+    if (!secret.exists || secret.deletedDate) return [];
+    const currentVersionId = secret.holder('current');
     if (!currentVersionId) return [];
 
     const findings: ReconcileFinding[] = [];
-    const current = await this.readDocument(settings, currentVersionId);
+    const current = await this.readDocument(secret, currentVersionId);
     if (current === FOREIGN_VALUE) return [{ mailboxId, action: 'awaiting-adoption' }];
     if (typeof current === 'string') return [{ mailboxId, action: 'problem', reason: current }];
-    findings.push(...(await this.reconcilePrevious(settings, description, current)));
+    findings.push(...(await this.reconcilePrevious(settings, secret, current)));
 
-    const pendingVersionId = holderOf(AWSPENDING);
+    const pendingVersionId = secret.holder('pending');
     if (pendingVersionId && pendingVersionId !== currentVersionId) {
-      findings.push(await this.reconcilePending(settings, pendingVersionId));
+      findings.push(await this.reconcilePending(settings, secret, pendingVersionId));
     }
     return findings;
   }
@@ -213,11 +211,11 @@ export class Reconciler {
    * Each step past the first costs one GetSecretValue, and only while the AWSPREVIOUS key still
    * waits for its grace period (or lost its job).
    */
-  private async reconcilePrevious(settings: MailboxSettings, description: SecretDescription, current: StoredMailboxSecret): Promise<ReconcileFinding[]> {
+  private async reconcilePrevious(settings: MailboxSettings, secret: MailboxSecret, current: StoredMailboxSecret): Promise<ReconcileFinding[]> {
     const findings: ReconcileFinding[] = [];
     // A grace period of `never` in the configuration: nothing is revoked.
     if (settings.revokePreviousAfterMs === null) return findings;
-    const retired = description.tags[RETIRED_KEY_TAG];
+    const retired = secret.tags[RETIRED_KEY_TAG];
     let document = current;
     for (let depth = 0; depth < MAX_SUPERSEDED_KEYS; depth++) {
       const superseded = document.supersedes;
@@ -227,9 +225,9 @@ export class Reconciler {
         break;
       }
       // null: the grace period was `never` when that version was written; the key stays.
-      if (document.revoke_not_before) findings.push(await this.ensureRevocation(settings, description, document, superseded.key_id, document.revoke_not_before));
+      if (document.revoke_not_before) findings.push(await this.ensureRevocation(settings, secret, document, superseded.key_id, document.revoke_not_before));
       if (depth + 1 === MAX_SUPERSEDED_KEYS) break;
-      const older = await this.readDocument(settings, superseded.version_id);
+      const older = await this.readDocument(secret, superseded.version_id);
       // Older versions are pruned by Secrets Manager in time; a gap ends the walk, not the pass.
       if (typeof older === 'string' || older === FOREIGN_VALUE) break;
       document = older;
@@ -240,7 +238,7 @@ export class Reconciler {
   /** Adds the revocation job of a key `recordedBy` superseded, unless BullMQ already holds it. */
   private async ensureRevocation(
     settings: MailboxSettings,
-    description: SecretDescription,
+    secret: MailboxSecret,
     recordedBy: StoredMailboxSecret,
     keyId: string,
     revokeNotBefore: string,
@@ -253,7 +251,7 @@ export class Reconciler {
       revokeNotBefore,
       mintedAt: recordedBy.rotated_at,
       configuredGraceMs: settings.revokePreviousAfterMs ?? 0,
-      lastChangedDate: description.lastChangedDate,
+      lastChangedDate: secret.lastChangedDate,
       nowMs,
     });
     const slot = slotOfDocument(recordedBy);
@@ -270,9 +268,9 @@ export class Reconciler {
     return { mailboxId, action: 'revocation-scheduled', keyId, jobId: added, notBefore: new Date(notBeforeMs).toISOString() };
   }
 
-  private async reconcilePending(settings: MailboxSettings, pendingVersionId: string): Promise<ReconcileFinding> {
+  private async reconcilePending(settings: MailboxSettings, secret: MailboxSecret, pendingVersionId: string): Promise<ReconcileFinding> {
     const { mailboxId } = settings;
-    const pending = await this.readDocument(settings, pendingVersionId);
+    const pending = await this.readDocument(secret, pendingVersionId);
     if (pending === FOREIGN_VALUE) return { mailboxId, action: 'problem', reason: `secret ${settings.secretName} has an AWSPENDING version ${pendingVersionId} the rotator did not write; remove its AWSPENDING label by hand` };
     if (typeof pending === 'string') return { mailboxId, action: 'problem', reason: pending };
     const slot = slotOfDocument(pending);
@@ -303,17 +301,12 @@ export class Reconciler {
    * The version's document; FOREIGN_VALUE for a value the rotator did not write (adoptable: a plain
    * token or the team's JSON); or a problem text (gone, unreadable, another mailbox's).
    */
-  private async readDocument(settings: MailboxSettings, versionId: string): Promise<StoredMailboxSecret | typeof FOREIGN_VALUE | string> {
-    const version = await this.deps.secrets.getSecretVersion(settings.secretName, { versionId });
-    if (!version) return `secret ${settings.secretName} lost version ${versionId} between two reads`;
-    let document: StoredMailboxSecret;
-    try {
-      document = parseStoredMailboxSecret(settings.secretName, versionId, version.secretString);
-    } catch (err) {
-      return readSecretValue(version.secretString).kind === 'foreign' ? FOREIGN_VALUE : (err as Error).message;
-    }
-    if (document.mailbox_id !== settings.mailboxId) return `version ${versionId} of ${settings.secretName} belongs to mailbox ${document.mailbox_id}`;
-    return document;
+  private async readDocument(secret: MailboxSecret, versionId: string): Promise<StoredMailboxSecret | typeof FOREIGN_VALUE | string> {
+    const version = await secret.version(versionId);
+    if (!version) return `secret ${secret.name} lost version ${versionId} between two reads`;
+    if (version.kind === 'foreign') return FOREIGN_VALUE;
+    if (version.kind === 'other-mailbox') return `version ${versionId} of ${secret.name} belongs to mailbox ${version.mailboxId}`;
+    return version.document;
   }
 }
 

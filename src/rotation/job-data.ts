@@ -44,7 +44,7 @@ export type RotationJobData = z.infer<typeof rotationJobDataSchema>;
 
 /**
  * A revocation job's data: which key of which mailbox. The processor revokes it only when
- * Secrets Manager proves it superseded (see src/rotation/supersession.ts).
+ * Secrets Manager proves it superseded (src/rotation/mailbox-secret.ts, mayRevoke).
  */
 export const revocationJobDataSchema = z.object({
   mailboxId: id,

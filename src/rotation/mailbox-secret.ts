@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SecretDescription, SecretStore } from '../aws/secret-store';
 import { SecretStoreError } from '../aws/errors';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../aws/staging-labels';
-import { bearerTokenOf, readSecretValue, type CarriedFields } from './adoption';
+import { bearerTokenFor, bearerTokenOf, readSecretValue, type CarriedFields } from './adoption';
 import type { StoredMailboxSecret } from './secret-value';
 
 /**
@@ -32,6 +32,14 @@ export interface VersionLabels {
   previous: boolean;
   /** Its labels as AWS lists them, for messages only (e.g. "[AWSPREVIOUS]"). */
   text: string;
+}
+
+/** A label move AWS refused because an overlapping run of the same job had made it already. */
+export interface AlreadyMoved {
+  stage: string;
+  versionId: string;
+  /** true: the label was being moved onto the version; false: off it. */
+  added: boolean;
 }
 
 /** How this job's own version (its ClientRequestToken) stands in the secret. */
@@ -102,6 +110,9 @@ export type RevocationVerdict =
     }
   | { allowed: false; refusal: RevocationRefusal; proof: ProofName; reason: string };
 
+/** Versions read (newest first) when looking for a key's own token (tokenOf). */
+const MAX_VERSIONS_SEARCHED = 20;
+
 /** How many versions back the chain of `supersedes` records is followed. */
 export const MAX_SUPERSESSION_CHAIN = 5;
 
@@ -124,6 +135,15 @@ export class MailboxSecret {
    */
   static async read(store: MailboxSecretStore | MailboxSecretReader, mailboxId: string, secretName: string): Promise<MailboxSecret> {
     return new MailboxSecret(store, mailboxId, secretName, await store.describeSecret(secretName));
+  }
+
+  /**
+   * Labels only (one DescribeSecret), for callers that know a secret by name and never read its
+   * values (the scheduler's key-age check): `version()` and everything built on it throws.
+   */
+  static async readLabels(store: Pick<SecretStore, 'describeSecret'>, secretName: string): Promise<MailboxSecret> {
+    const labelsOnly = { describeSecret: store.describeSecret.bind(store), getSecretVersion: () => Promise.reject(new Error(`MailboxSecret.readLabels(${secretName}): read the secret with MailboxSecret.read to see its values`)) };
+    return new MailboxSecret(labelsOnly, '', secretName, await store.describeSecret(secretName));
   }
 
   get exists(): boolean {
@@ -204,6 +224,26 @@ export class MailboxSecret {
     return current.kind === 'other-mailbox' ? null : current.keyId;
   }
 
+  /**
+   * The bearer token of `keyId` when one of the secret's recent versions (the newest
+   * MAX_VERSIONS_SEARCHED, labelled or not) names that key; null otherwise. Memory only: to prove
+   * the key dead after a revocation. Needs a store with ListSecretVersionIds.
+   */
+  async tokenOf(keyId: string): Promise<string | null> {
+    if (!this.exists) return null;
+    const store = this.store as MailboxSecretReader & Partial<Pick<SecretStore, 'listVersions'>>;
+    if (!store.listVersions) return null;
+    const versions = (await store.listVersions(this.name))
+      .sort((a, b) => (b.createdDate?.getTime() ?? 0) - (a.createdDate?.getTime() ?? 0))
+      .slice(0, MAX_VERSIONS_SEARCHED);
+    for (const { versionId } of versions) {
+      const version = await this.store.getSecretVersion(this.name, { versionId });
+      const token = version ? bearerTokenFor(version.secretString, keyId) : null;
+      if (token) return token;
+    }
+    return null;
+  }
+
   // --- label moves -------------------------------------------------------------------------
 
   /** CreateSecret without a value (with the configured KMS key and tags); harmless when it exists. */
@@ -244,7 +284,7 @@ export class MailboxSecret {
    * `fromVersionId` undefined: the version AWSCURRENT sits on now (documents written before
    * `supersedes` existed).
    */
-  async promote(versionId: string, fromVersionId: string | null | undefined, onAlreadyMoved?: (move: { stage: string; versionId: string }) => void): Promise<{ previousVersionId: string | null }> {
+  async promote(versionId: string, fromVersionId: string | null | undefined, onAlreadyMoved?: (move: AlreadyMoved) => void): Promise<{ previousVersionId: string | null }> {
     let from: string | null = null;
     if (!this.labelsOf(versionId).current) {
       from = fromVersionId === undefined ? this.holder('current') ?? null : fromVersionId;
@@ -414,7 +454,7 @@ export class MailboxSecret {
     return { kind: 'foreign', ...base, keyId: reading.keyId, format: reading.format, carried: reading.carried, tokenDigest: token ? digestOf(token) : null };
   }
 
-  private async moveOrConfirm(move: { stage: string; moveToVersionId?: string; removeFromVersionId?: string }, onAlreadyMoved?: (move: { stage: string; versionId: string }) => void): Promise<void> {
+  private async moveOrConfirm(move: { stage: string; moveToVersionId?: string; removeFromVersionId?: string }, onAlreadyMoved?: (move: AlreadyMoved) => void): Promise<void> {
     try {
       await this.writer().moveStage(this.name, move);
     } catch (err) {
@@ -423,11 +463,11 @@ export class MailboxSecret {
       const labelsOf = (versionId: string | undefined) => (versionId ? described?.versionIdsToStages[versionId] ?? [] : []);
       const inPlace = move.moveToVersionId ? labelsOf(move.moveToVersionId).includes(move.stage) : !labelsOf(move.removeFromVersionId).includes(move.stage);
       if (!inPlace) throw err;
-      onAlreadyMoved?.({ stage: move.stage, versionId: (move.moveToVersionId ?? move.removeFromVersionId)! });
+      onAlreadyMoved?.({ stage: move.stage, versionId: (move.moveToVersionId ?? move.removeFromVersionId)!, added: move.moveToVersionId !== undefined });
     }
   }
 
-  private async removePending(versionId: string, onAlreadyMoved?: (move: { stage: string; versionId: string }) => void): Promise<void> {
+  private async removePending(versionId: string, onAlreadyMoved?: (move: AlreadyMoved) => void): Promise<void> {
     await this.moveOrConfirm({ stage: AWSPENDING, removeFromVersionId: versionId }, onAlreadyMoved);
     this.setLabels(versionId, (this.labelsByVersion.get(versionId) ?? []).filter((l) => l !== AWSPENDING));
   }

@@ -1,5 +1,5 @@
 import type { SecretStore } from '../aws/secret-store';
-import { AWSCURRENT, AWSPENDING } from '../aws/staging-labels';
+import { MailboxSecret } from '../rotation/mailbox-secret';
 
 /** What Secrets Manager holds for one mailbox, as far as deciding whether it is due goes. */
 export type CurrentKeyState =
@@ -35,17 +35,17 @@ export class CurrentKeyInspector {
 
   /** Throws SecretStoreError when Secrets Manager refuses or fails (AccessDenied, throttling, …). */
   async inspect(secretName: string, options: { withCreatedDate: boolean }): Promise<CurrentKeyState> {
-    const description = await this.secrets.describeSecret(secretName);
-    if (!description) return { kind: 'missing' };
-    if (description.deletedDate) return { kind: 'deleted', arn: description.arn, deletedDate: description.deletedDate };
-    const holderOf = (stage: string) => Object.entries(description.versionIdsToStages).find(([, stages]) => stages.includes(stage))?.[0];
-    const versionId = holderOf(AWSCURRENT);
-    const pendingVersionId = holderOf(AWSPENDING);
+    const secret = await MailboxSecret.readLabels(this.secrets, secretName);
+    if (!secret.exists || !secret.arn) return { kind: 'missing' };
+    const arn = secret.arn;
+    if (secret.deletedDate) return { kind: 'deleted', arn, deletedDate: secret.deletedDate };
+    const versionId = secret.holder('current');
+    const pendingVersionId = secret.holder('pending');
     const pending = pendingVersionId === undefined ? {} : { pendingVersionId };
-    if (versionId === undefined) return { kind: 'no-current', arn: description.arn, ...pending };
-    if (!options.withCreatedDate) return { kind: 'current', arn: description.arn, versionId, ...pending };
+    if (versionId === undefined) return { kind: 'no-current', arn, ...pending };
+    if (!options.withCreatedDate) return { kind: 'current', arn, versionId, ...pending };
     const createdDate = await this.createdDateOf(secretName, versionId);
-    return { kind: 'current', arn: description.arn, versionId, ...(createdDate ? { createdDate } : {}), ...pending };
+    return { kind: 'current', arn, versionId, ...(createdDate ? { createdDate } : {}), ...pending };
   }
 
   private async createdDateOf(secretName: string, versionId: string): Promise<Date | undefined> {

@@ -40,8 +40,8 @@ export async function look(deps: StepDeps, run: RotationRun): Promise<SecretLook
   const own = secret.ours(run.clientRequestToken);
   if (own === 'current' || own === 'pending') {
     const staged = await readOurVersion(secret, run);
-    line.info({ keyId: staged.key.keyId, stages: secret.labelsOf(run.clientRequestToken).text },
-      `resuming: this job's version is already ${own === 'current' ? 'AWSCURRENT' : 'AWSPENDING'}`);
+    const labels = secret.labelsOf(run.clientRequestToken).text;
+    line.info({ keyId: staged.key.keyId, stages: labels }, `resuming: this job's version is already ${own === 'current' ? 'current' : 'staged'} ${labels}`);
     return { kind: own === 'current' ? 'promoted' : 'staged', staged };
   }
   if (own === 'superseded') return { kind: 'superseded', arn: secret.arn!, labels: secret.labelsOf(run.clientRequestToken).text };

@@ -1,4 +1,4 @@
-import { MailboxSecret } from '../mailbox-secret';
+import { MailboxSecret, type AlreadyMoved } from '../mailbox-secret';
 import { enterStep, type StepDeps } from './deps';
 import type { RotationRun, StagedKey } from './types';
 
@@ -15,9 +15,9 @@ export async function promote(deps: StepDeps, run: RotationRun, staged: StagedKe
   const line = enterStep(deps, run, 'promote');
   const ours = staged.versionId;
   const secret = run.secret ?? (run.secret = await MailboxSecret.read(deps.secrets, run.mailboxId, run.settings.secretName));
-  const alreadyMoved = (move: { stage: string }) =>
+  const alreadyMoved = (move: AlreadyMoved) =>
     line.info({ stage: move.stage, secretVersionId: ours },
-      move.stage === 'AWSCURRENT'
+      move.added
         ? `${move.stage} was already on this job's version when the move was refused (an overlapping run of this job moved it)`
         : `${move.stage} was already off this job's version when the removal was refused (an overlapping run of this job removed it)`);
   if (staged.labels.current && secret.labelsOf(ours).current) {
