@@ -34,7 +34,8 @@ export async function mint(deps: StepDeps, run: RotationRun, look: FreshLook): P
   if (previous !== keyId) {
     // Record first: the new key must be findable before anything else can fail.
     const mintedAt = deps.now().toISOString();
-    run.recorded = { mintedKeyId: keyId, mintedAt, ...(minted.requestId ? { mintRequestId: minted.requestId } : {}) };
+    const { orphanKeyId } = run.recorded;
+    run.recorded = { mintedKeyId: keyId, mintedAt, ...(minted.requestId ? { mintRequestId: minted.requestId } : {}), ...(orphanKeyId ? { orphanKeyId } : {}) };
     await deps.job.recordMint({ ...run.recorded, mintedKeyId: keyId, mintedAt });
   }
   if (previous !== undefined && previous !== keyId) reportUnprovenOrphan(deps, run, previous, keyId);
