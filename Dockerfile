@@ -2,7 +2,7 @@
 #
 # The rotator's container image. Build:   docker build -t sendmux-rotator .
 # Run one process per role (all, worker, scheduler, api) from this image. The local stand-ins
-# (src/sandbox: the Sendmux sandbox and the Secrets Manager stand-in) are NOT in it: they have an
+# (standins/: the Sendmux sandbox and the Secrets Manager stand-in) are NOT in it: they have an
 # image of their own, `docker build --target standins -t sendmux-standins .`, which
 # docker-compose.yml uses for its sandbox service.
 
@@ -19,23 +19,27 @@ COPY src ./src
 COPY jobs ./jobs
 RUN npm run build
 
-# ---------------------------------------------------------------- production-dist: dist/ without the stand-ins
-# The production code never imports src/sandbox (test/deploy/production-imports.test.ts); `rotator
-# demo`, which does, loads it lazily and says so when it is missing.
-FROM build AS production-dist
-RUN rm -rf dist/src/sandbox
+# The production build compiles src/ and jobs/ only: nothing there refers to standins/ at compile
+# time (test/deploy/production-imports.test.ts); `rotator demo` loads the stand-ins by path and
+# says so when they are missing.
+
+# ---------------------------------------------------------------- standins-build: the stand-ins' own build
+FROM build AS standins-build
+COPY tsconfig.standins.json ./
+COPY standins ./standins
+RUN npm run build:standins
 
 # ---------------------------------------------------------------- standins: the local stand-ins only
 # LOCAL ONLY: the Sendmux sandbox (default command) and the Secrets Manager stand-in
-# (node dist/src/sandbox/secrets-manager/main.js), for docker-compose.yml and local tests.
+# (node dist/standins/secrets-manager/main.js), for docker-compose.yml and local tests.
 FROM node:24-bookworm-slim AS standins
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/dist ./dist
+COPY --from=standins-build /app/dist ./dist
 USER node
-CMD ["node", "dist/src/sandbox/sendmux/main.js"]
+CMD ["node", "dist/standins/sendmux/main.js"]
 
 # ---------------------------------------------------------------- runtime: production deps only (the default target)
 FROM node:24-bookworm-slim AS runtime
@@ -60,7 +64,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-COPY --from=production-dist /app/dist ./dist
+COPY --from=build /app/dist ./dist
 # The example configuration is the fallback when ROTATOR_CONFIG is unset; mount your own file and
 # point ROTATOR_CONFIG at it.
 COPY config ./config

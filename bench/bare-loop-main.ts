@@ -12,7 +12,7 @@ import { parseSettings, renderSecretName } from '../src/config';
 import { SendmuxClient } from '../src/sendmux/client';
 import { SecretStore } from '../src/aws/secret-store';
 import { createSecretsManagerClient } from '../src/aws/secrets-manager-client';
-import { demoMailboxes } from '../src/sandbox/sendmux/env';
+import { demoMailboxes } from '../standins/sendmux/env';
 import { bareRotateAll } from './bare-loop';
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../src/sandbox/sendmux/sandbox';
+import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../standins/sendmux/sandbox';
 import { BenchProcess, parseJsonLine } from './child-process';
 import { envOfStage, parseDockerfile } from './dockerfile';
 import { CLI_ENTRY, REPO_ROOT, SANDBOX_ENTRY, STAND_IN_ENTRY } from './paths';

@@ -6,7 +6,7 @@ import { parseSettings, renderSecretName, type RotatorSettings } from '../../src
 import { createSecretsManagerClient } from '../../src/aws/secrets-manager-client';
 import { SecretStore } from '../../src/aws/secret-store';
 import { createQueueClient, type QueueClient } from '../../src/app/queue-client';
-import { demoMailboxes } from '../../src/sandbox/sendmux/env';
+import { demoMailboxes } from '../../standins/sendmux/env';
 import { BENCH_REGION, REDIS_URL, rotatorEnv, startSandbox, startStandIn, writeConfig, type RunningSandbox, type RunningStandIn, type SandboxSpec } from './services';
 import { benchPrefix, deleteKeysWithPrefix } from './redis-tools';
 

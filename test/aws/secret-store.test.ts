@@ -2,7 +2,7 @@ import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { SecretStoreError } from '../../src/aws/errors';
 import { SecretStore } from '../../src/aws/secret-store';
 import { createSecretsManagerClient } from '../../src/aws/secrets-manager-client';
-import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../src/sandbox/secrets-manager';
+import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../standins/secrets-manager';
 import { captureLogs, failureOf, token, useFakeAwsCredentials } from './support/aws-test-env';
 
 useFakeAwsCredentials();

@@ -1,6 +1,6 @@
 import { CreateSecretCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerClient } from '../../src/aws/secrets-manager-client';
-import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../src/sandbox/secrets-manager';
+import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../standins/secrets-manager';
 import { failureOf, useFakeAwsCredentials } from './support/aws-test-env';
 
 useFakeAwsCredentials();

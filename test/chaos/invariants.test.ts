@@ -1,5 +1,5 @@
-import type { KeyRecord, MintLogEntry } from '../../src/sandbox/sendmux';
-import type { StandInSecret } from '../../src/sandbox/secrets-manager';
+import type { KeyRecord, MintLogEntry } from '../../standins/sendmux';
+import type { StandInSecret } from '../../standins/secrets-manager';
 import { checkInvariants, type JobView, type OutsideView } from './invariants';
 import { LeakScanner } from './leak-scan';
 

@@ -1,10 +1,10 @@
 import { resolveMailboxSettings } from '../../src/config/mailbox-settings';
-import type { KeyRecord, MintLogEntry, RevokeLogEntry } from '../../src/sandbox/sendmux';
-import type { StandInSecret } from '../../src/sandbox/secrets-manager';
+import type { KeyRecord, MintLogEntry, RevokeLogEntry } from '../../standins/sendmux';
+import type { StandInSecret } from '../../standins/secrets-manager';
 import type { RotationQueue } from '../../src/queue/rotation-queue';
 import { REVOKE_JOB_NAME, ROTATE_JOB_NAME, type RotationResult } from '../../src/rotation/job-data';
 import { renderSecretName } from '../../src/config';
-import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../src/sandbox/sendmux';
+import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../standins/sendmux';
 import type { TestBed } from '../support/test-bed';
 import { dumpKeysWithPrefix } from '../support/redis';
 import { LeakScanner, type Leak, type TextToScan } from './leak-scan';

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSettings, ENV_VARS } from '../../src/config';
 import { isLoopbackHost } from '../../src/http/auth';
-import { API_BASE_PATH } from '../../src/sandbox/sendmux/operations';
-import { sandboxOptionsFromEnv } from '../../src/sandbox/sendmux/env';
+import { API_BASE_PATH } from '../../standins/sendmux/operations';
+import { sandboxOptionsFromEnv } from '../../standins/sendmux/env';
 import {
   COMPOSE_PATH,
   DOCKERFILE_PATH,
@@ -110,7 +110,7 @@ describe('docker-compose.yml', () => {
     expect(sandbox.image).not.toBe(rotator.image);
     const [program, script] = commandOf(sandbox);
     expect(program).toBe('node');
-    expect(script).toBe('dist/src/sandbox/sendmux/main.js');
+    expect(script).toBe('dist/standins/sendmux/main.js');
     expect(existsSync(path.join(REPO_ROOT, script!))).toBe(true);
   });
 

@@ -134,20 +134,25 @@ describe('Dockerfile', () => {
 });
 
 describe('Dockerfile: the stand-ins ship separately', () => {
-  it('leaves src/sandbox out of the dist/ the production image copies', () => {
+  it('builds the production dist/ from src/ and jobs/ only: no stage it comes from copies standins/', () => {
     const distSource = productionDistStage();
-    expect(distSource.image).toBe(buildStage.name);
-    expect(runCommands(distSource)).toContainEqual('rm -rf dist/src/sandbox');
+    expect(distSource.name).toBe(buildStage.name);
+    const copied = instructionsOf(distSource, 'COPY').flatMap((instruction) => instruction.args.split(/\s+/).slice(0, -1));
+    expect(copied.filter((source) => source.startsWith('standins') || source.includes('tsconfig.standins'))).toEqual([]);
+    expect(runCommands(distSource).filter((run) => run.includes('build:standins'))).toEqual([]);
   });
 
   it('has a standins target that carries the full build and runs the Sendmux sandbox as a non-root user', () => {
     const standins = stages.find((stage) => stage.name === 'standins');
     expect(standins).toBeDefined();
     expect(standins).not.toBe(finalStage);
-    expect(instructionsOf(standins!, 'COPY').map((instruction) => instruction.args)).toContainEqual(`--from=${buildStage.name} /app/dist ./dist`);
+    const standinsBuild = stages.find((stage) => stage.name === 'standins-build');
+    expect(standinsBuild?.image).toBe(buildStage.name);
+    expect(runCommands(standinsBuild!)).toContainEqual('npm run build:standins');
+    expect(instructionsOf(standins!, 'COPY').map((instruction) => instruction.args)).toContainEqual('--from=standins-build /app/dist ./dist');
     expect(instructionsOf(standins!, 'USER').at(-1)?.args).toBe('node');
-    expect(execForm(instructionsOf(standins!, 'CMD').at(-1)!.args)).toEqual(['node', 'dist/src/sandbox/sendmux/main.js']);
-    expect(existsSync(path.join(REPO_ROOT, 'dist/src/sandbox/sendmux/main.js'))).toBe(true);
+    expect(execForm(instructionsOf(standins!, 'CMD').at(-1)!.args)).toEqual(['node', 'dist/standins/sendmux/main.js']);
+    expect(existsSync(path.join(REPO_ROOT, 'dist/standins/sendmux/main.js'))).toBe(true);
   });
 });
 

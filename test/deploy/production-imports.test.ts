@@ -6,13 +6,15 @@ import ts from 'typescript';
 import { REPO_ROOT } from './deploy-files';
 
 /**
- * The production image leaves the local stand-ins (src/sandbox) out, so the production code must
- * never load them when it starts: no static import chain from the CLI entry point may reach
- * src/sandbox. `rotator demo` reaches them only through a dynamic import (src/cli/stand-ins.ts).
+ * The local stand-ins (standins/) are a product of this repository for the demo and the tests, not
+ * part of the service: the production build compiles none of them and the production image
+ * carries none. No import chain from the CLI entry point may reach standins/, and the production
+ * build's program must not contain a file of it. `rotator demo` loads them by path at run time
+ * (src/cli/stand-ins.ts).
  */
 
 const ENTRY = path.join(REPO_ROOT, 'src/cli/main.ts');
-const SANDBOX = path.join(REPO_ROOT, 'src/sandbox') + path.sep;
+const STANDINS = path.join(REPO_ROOT, 'standins') + path.sep;
 
 function resolveLocal(from: string, specifier: string): string | null {
   if (!specifier.startsWith('.')) return null; // a package from node_modules
@@ -78,9 +80,24 @@ describe('the production import graph', () => {
     expect(files).toEqual(expect.arrayContaining(['src/app/service.ts', 'jobs/rotate-mailbox-key.ts', 'src/cli/commands/demo.ts', 'src/cli/stand-ins.ts']));
   });
 
-  it('never loads src/sandbox when the CLI starts', () => {
-    const intoSandbox = [...graph.entries()].filter(([file]) => file.startsWith(SANDBOX)).map(([, chain]) => chain.map(relative).join(' → '));
-    expect(intoSandbox).toEqual([]);
+  it('never loads standins/ when the CLI starts', () => {
+    const intoStandIns = [...graph.entries()].filter(([file]) => file.startsWith(STANDINS)).map(([, chain]) => chain.map(relative).join(' → '));
+    expect(intoStandIns).toEqual([]);
+  });
+});
+
+describe('the production build (tsconfig.build.json)', () => {
+  it('compiles no file of standins/, not even one pulled in by a type import', () => {
+    const config = ts.getParsedCommandLineOfConfigFile(path.join(REPO_ROOT, 'tsconfig.build.json'), {}, {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
+    })!;
+    const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
+    const intoStandIns = program.getSourceFiles().map((file) => path.resolve(file.fileName)).filter((file) => file.startsWith(STANDINS));
+    expect(intoStandIns.map(relative)).toEqual([]);
+    expect(config.fileNames.some((file) => file.includes('/src/cli/main.ts'))).toBe(true);
   });
 });
 
@@ -88,10 +105,10 @@ describe('rotator demo without the stand-ins (as in the production image)', () =
   let dir: string;
 
   beforeAll(() => {
-    // The built CLI with dist/src/sandbox removed, as the Dockerfile's production-dist stage does.
+    // The built CLI without dist/standins, as the production image holds it.
     dir = mkdtempSync(path.join(os.tmpdir(), 'prod-dist-'));
     cpSync(path.join(REPO_ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
-    rmSync(path.join(dir, 'dist/src/sandbox'), { recursive: true, force: true });
+    rmSync(path.join(dir, 'dist/standins'), { recursive: true, force: true });
     cpSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
     cpSync(path.join(REPO_ROOT, 'config'), path.join(dir, 'config'), { recursive: true });
     symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
@@ -110,7 +127,7 @@ describe('rotator demo without the stand-ins (as in the production image)', () =
   it('says the stand-ins are not part of the production image and exits 1', () => {
     const result = run(['demo']);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('not part of the production image');
+    expect(result.stderr).toContain('not part of the production build or image');
     expect(result.stderr).toContain('--target standins');
   });
 });

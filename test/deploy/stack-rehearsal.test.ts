@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../../src/sandbox/secrets-manager';
+import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../../standins/secrets-manager';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '../support/redis';
 import { waitFor } from '../support/test-bed';
 import { COMPOSE_PATH, DOCKERFILE_PATH, REPO_ROOT, commandOf, execForm, instructionsOf, parseCompose, parseDockerfile, parseHealthcheck, serviceEnv } from './deploy-files';

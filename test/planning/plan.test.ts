@@ -3,7 +3,7 @@ import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { renderSecretName, type RotatorFileConfig } from '../../src/config';
 import { SecretStore } from '../../src/aws/secret-store';
 import { SendmuxClient } from '../../src/sendmux/client';
-import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../src/sandbox/sendmux';
+import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../standins/sendmux';
 import { buildRotationPlan, formatRotationPlan, type RotationPlan, type RotationPlanDeps } from '../../src/planning/plan';
 import { DEFAULT_SCHEDULE_NAME } from '../../src/scheduler/schedules';
 import { CannedHttpServer } from '../support/canned-http-server';

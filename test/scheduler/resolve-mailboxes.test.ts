@@ -1,5 +1,5 @@
-import { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY, type SendmuxSandbox } from '../../src/sandbox/sendmux';
-import type { SandboxMailboxInput } from '../../src/sandbox/sendmux';
+import { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY, type SendmuxSandbox } from '../../standins/sendmux';
+import type { SandboxMailboxInput } from '../../standins/sendmux';
 import { SendmuxClient } from '../../src/sendmux/client';
 import type { RotationGroup } from '../../src/config';
 import { resolveMailboxes } from '../../src/scheduler/resolve-mailboxes';

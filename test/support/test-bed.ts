@@ -4,8 +4,8 @@ import pino, { type Logger } from 'pino';
 import { stringify as toYaml } from 'yaml';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseSettings, type RotatorSettings } from '../../src/config';
-import { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY, type SendmuxSandbox, type SendmuxSandboxOptions } from '../../src/sandbox/sendmux';
-import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../../src/sandbox/secrets-manager';
+import { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY, type SendmuxSandbox, type SendmuxSandboxOptions } from '../../standins/sendmux';
+import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../../standins/secrets-manager';
 import { createRotatorRuntime, type RotatorRuntime, type RotatorRuntimeOptions } from '../../src/app/rotator-runtime';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, dumpKeysWithPrefix, uniquePrefix } from './redis';
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { CreateSecretCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerClient } from '../../../src/aws/secrets-manager-client';
-import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../../src/sandbox/secrets-manager';
-import { startStandInFromEnv } from '../../../src/sandbox/secrets-manager/main';
+import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../../standins/secrets-manager';
+import { startStandInFromEnv } from '../../../standins/secrets-manager/main';
 import { captureLogs, failureOf, useFakeAwsCredentials } from '../../aws/support/aws-test-env';
 
 useFakeAwsCredentials();

@@ -11,7 +11,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerClient } from '../../../src/aws/secrets-manager-client';
-import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../../src/sandbox/secrets-manager';
+import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../../standins/secrets-manager';
 import { failureOf, token, useFakeAwsCredentials } from '../../aws/support/aws-test-env';
 
 useFakeAwsCredentials();

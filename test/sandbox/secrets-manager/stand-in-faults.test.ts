@@ -6,8 +6,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerClient } from '../../../src/aws/secrets-manager-client';
-import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../../src/sandbox/secrets-manager';
-import { FaultPlan } from '../../../src/sandbox/secrets-manager/faults';
+import { SecretsManagerStandIn, startSecretsManagerStandIn } from '../../../standins/secrets-manager';
+import { FaultPlan } from '../../../standins/secrets-manager/faults';
 import { failureOf, token, useFakeAwsCredentials } from '../../aws/support/aws-test-env';
 
 useFakeAwsCredentials();

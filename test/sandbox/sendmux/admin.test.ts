@@ -1,6 +1,6 @@
-import { startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
-import { isLoopback } from '../../../src/sandbox/sendmux/admin-api';
+import { startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
+import { isLoopback } from '../../../standins/sendmux/admin-api';
 import { ACTIVE, admin, call, me, mint } from './helpers';
 
 describe('Sendmux sandbox admin API (/_sandbox, not part of the vendor contract)', () => {

@@ -1,5 +1,5 @@
-import { startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { ACTIVE, OTHER_ACTIVE, ROOT_KEY, call, me, mint, mintSecret, revoke } from './helpers';
 
 const READ_ONLY_KEY = 'smx_root_read_only_auditor';

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../../src/sandbox/sendmux';
-import { DEFAULT_SANDBOX_PORT, sandboxOptionsFromEnv } from '../../../src/sandbox/sendmux/env';
-import { startSandboxFromEnv } from '../../../src/sandbox/sendmux/main';
+import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../../standins/sendmux';
+import { DEFAULT_SANDBOX_PORT, sandboxOptionsFromEnv } from '../../../standins/sendmux/env';
+import { startSandboxFromEnv } from '../../../standins/sendmux/main';
 import { call } from './helpers';
 
 describe('Sendmux sandbox process configuration (environment)', () => {

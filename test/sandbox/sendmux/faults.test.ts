@@ -1,5 +1,5 @@
-import { HUGE_BODY_BYTES, startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { HUGE_BODY_BYTES, startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { ACTIVE, OTHER_ACTIVE, call, mint } from './helpers';
 
 /** What Node's fetch reports when the server closes the connection without answering. */

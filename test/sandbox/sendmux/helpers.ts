@@ -1,5 +1,5 @@
-import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { DEFAULT_SANDBOX_MANAGEMENT_KEY } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 
 export const ROOT_KEY = DEFAULT_SANDBOX_MANAGEMENT_KEY;
 

@@ -1,5 +1,5 @@
-import { createManualClock, startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { createManualClock, startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { ACTIVE, OTHER_ACTIVE, call, mint, revoke, waitFor } from './helpers';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,5 +1,5 @@
-import { startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { call } from './helpers';
 
 function mailboxesCreatedOneMinuteApart(count: number) {

@@ -1,5 +1,5 @@
-import { MAX_BODY_BYTES, startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { MAX_BODY_BYTES, startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { ACTIVE, DELETED, OTHER_ACTIVE, SUSPENDED, call, me, mint, revoke } from './helpers';
 
 describe('Sendmux sandbox mint (POST /mailboxes/{id}/keys)', () => {

@@ -1,5 +1,5 @@
-import { createManualClock, startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { createManualClock, startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { ACTIVE, ROOT_KEY, call, me, mintSecret } from './helpers';
 
 // 10 s into a minute: the fixed 60 s window that holds it ends 50 s later.

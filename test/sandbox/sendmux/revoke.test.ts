@@ -1,5 +1,5 @@
-import { startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { ACTIVE, OTHER_ACTIVE, me, mintSecret, revoke } from './helpers';
 
 describe('Sendmux sandbox revoke (DELETE /mailboxes/{id}/keys/{key_id})', () => {

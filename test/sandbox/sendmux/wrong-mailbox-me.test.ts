@@ -1,5 +1,5 @@
-import { startSendmuxSandbox } from '../../../src/sandbox/sendmux';
-import type { SendmuxSandbox } from '../../../src/sandbox/sendmux';
+import { startSendmuxSandbox } from '../../../standins/sendmux';
+import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { ACTIVE, OTHER_ACTIVE, admin, me, mintSecret } from './helpers';
 
 describe('Sendmux sandbox fault wrongMailboxMe', () => {

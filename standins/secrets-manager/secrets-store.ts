@@ -1,5 +1,4 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AWSCURRENT, AWSPREVIOUS } from '../../aws/staging-labels';
 import { AwsServiceError, invalidParameter, invalidRequest, resourceExists, resourceNotFound } from './aws-error';
 import {
   RequestInput,
@@ -11,6 +10,14 @@ import {
   optionalTags,
   requiredString,
 } from './input';
+
+/**
+ * The staging labels Secrets Manager itself moves (AWS Secrets Manager user guide, "Concepts:
+ * Version"): a first version gets AWSCURRENT whatever was asked; moving AWSCURRENT away gives the
+ * version it leaves AWSPREVIOUS. The stand-in keeps its own copy: it emulates AWS, not the rotator.
+ */
+const AWSCURRENT = 'AWSCURRENT';
+const AWSPREVIOUS = 'AWSPREVIOUS';
 
 /**
  * The in-memory state machine behind the stand-in: secrets, their versions and staging labels,
