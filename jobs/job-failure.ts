@@ -25,6 +25,12 @@ export interface FailureContext {
   pauseQueueFor(ms: number): Promise<void>;
   /** Plaintext the attempt holds (the minted secret): scrubbed from the error before it is logged, stored or thrown. */
   knownSecrets?: readonly string[];
+  /**
+   * Retry what the vendors refuse (an IAM or resource-policy denial, a disabled KMS key, a rejected
+   * management key) instead of failing for good: for work that must happen once the refusal is
+   * lifted, such as revoking a superseded key. The processor's own UnrecoverableError stays final.
+   */
+  retryRefusals?: boolean;
 }
 
 /**
@@ -53,10 +59,12 @@ export async function settleJobFailure(err: unknown, ctx: FailureContext): Promi
     await ctx.pauseQueueFor(decision.retryAfterMs);
     return { error: Worker.RateLimitError(), outcome: 'rate-limited', final: false, message, retryAfterMs: decision.retryAfterMs };
   }
-  if (decision.kind === 'permanent') {
+  if (decision.kind === 'permanent' && !ctx.retryRefusals) {
     return { error: new UnrecoverableError(`mailbox ${ctx.mailboxId}: ${message}`), outcome: 'failed', final: true, message };
   }
+  const retryAfterMs = decision.kind === 'retry' ? decision.retryAfterMs : undefined;
   const final = ctx.job.attemptsMade + 1 >= (ctx.job.opts.attempts ?? 1);
-  const error = new RetryLaterError(`mailbox ${ctx.mailboxId}: ${message}`, { retryAfterMs: decision.retryAfterMs ?? 0, usesAttempt: true });
-  return { error, outcome: final ? 'failed' : 'retrying', final, message, ...(decision.retryAfterMs !== undefined ? { retryAfterMs: decision.retryAfterMs } : {}) };
+  const said = decision.kind === 'permanent' ? `${message} — retried with backoff until the refusal is lifted` : message;
+  const error = new RetryLaterError(`mailbox ${ctx.mailboxId}: ${said}`, { retryAfterMs: retryAfterMs ?? 0, usesAttempt: true });
+  return { error, outcome: final ? 'failed' : 'retrying', final, message: said, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
 }

@@ -106,7 +106,10 @@ export function createRevokePreviousKeyProcessor(deps: RevokePreviousKeyDeps) {
         ...(byHand ? { revokeByHand: true as const, message: revokeByHandNotice(mailboxId, keyId) } : {}) });
       return result;
     } catch (err) {
-      const settled = await settleJobFailure(err, { job, token, mailboxId, describe: (m) => `revoking key ${keyId} of mailbox ${mailboxId}: ${m}`, pauseQueueFor: deps.pauseQueueFor });
+      // A refusal that is lifted later (KMS re-enabled, a policy fixed) must not leave the old key
+      // live for good: everything but the proofs' own refusals is retried (REVOCATION_ATTEMPTS).
+      const settled = await settleJobFailure(err, { job, token, mailboxId, describe: (m) => `revoking key ${keyId} of mailbox ${mailboxId}: ${m}`, pauseQueueFor: deps.pauseQueueFor,
+        retryRefusals: true });
       const level = settled.final ? 'error' : settled.outcome === 'retrying' ? 'warn' : 'info';
       line[level]({ outcome: settled.outcome, retryAfterMs: settled.retryAfterMs }, settled.message);
       emit({ outcome: settled.outcome, message: settled.message });

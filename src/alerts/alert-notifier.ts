@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { positiveInteger } from '../shared/positive-integer';
 import { errorSummary } from '../logging/error-summary';
 import type { RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
-import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, revocationRefusedAlert, type AlertPayload } from './alert-payloads';
+import { rotationFailedAlert, rotationRecoveredAlert, revocationFailedAlert, revocationOverdueAlert, revocationRefusedAlert, type AlertPayload } from './alert-payloads';
 import { parseWebhookUrl } from './webhook-url';
 import { scrubSecrets } from '../security/scrub-secrets';
 import {
@@ -15,6 +15,11 @@ import { settlesWithin } from '../shared/deadline';
 import { BookkeepingWrites } from '../queue/bookkeeping-writes';
 
 /** How alerts are retried: the shared webhook retry policy. */
+
+/** Failed attempts of a revocation before `revocation_overdue` is posted (~75 s of failing at the default 5 s first backoff). */
+export const REVOCATION_OVERDUE_AFTER_ATTEMPTS = 4;
+/** Failed attempts of one revocation between two `revocation_overdue` reminders (~2 h at the 5-minute backoff cap). */
+export const REVOCATION_OVERDUE_REMIND_EVERY = 24;
 export type AlertRetryPolicy = WebhookRetryPolicy;
 
 export interface AlertNotifierOptions {
@@ -172,6 +177,12 @@ export class AlertNotifier implements RotatorEventSink {
   private alertFor(event: RotatorEvent): Promise<AlertPayload | null> | undefined {
     if (event.kind === 'revocation') {
       if (event.outcome === 'refused') return Promise.resolve(this.delivery ? revocationRefusedAlert(event) : null);
+      // A revocation retries until its cause is lifted: said once it has failed a few times in a row
+      // (a passing blip is not news), then every REMIND_EVERY attempts.
+      if (event.outcome === 'retrying') {
+        if (event.attempt !== REVOCATION_OVERDUE_AFTER_ATTEMPTS && event.attempt % REVOCATION_OVERDUE_REMIND_EVERY !== 0) return undefined;
+        return Promise.resolve(this.delivery ? revocationOverdueAlert(event) : null);
+      }
       if (event.outcome !== 'failed') return undefined;
       return Promise.resolve(this.delivery ? revocationFailedAlert(event) : null);
     }

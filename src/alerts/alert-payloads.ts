@@ -45,7 +45,20 @@ export interface RevocationRefusedAlert {
   at: string;
 }
 
-export type AlertPayload = RotationFailedAlert | RotationRecoveredAlert | RevocationFailedAlert | RevocationRefusedAlert;
+/** A superseded key past its revocation time is still live: its revocation job keeps failing and retrying. */
+export interface RevocationOverdueAlert {
+  type: 'revocation_overdue';
+  text: string;
+  mailboxId: string;
+  jobId: string;
+  keyId: string;
+  /** Failed attempts so far (the job retries with backoff until the cause is lifted). */
+  attempts: number;
+  message: string;
+  at: string;
+}
+
+export type AlertPayload = RotationFailedAlert | RotationRecoveredAlert | RevocationFailedAlert | RevocationRefusedAlert | RevocationOverdueAlert;
 
 const MAX_MESSAGE_LENGTH = 1_000;
 
@@ -105,6 +118,22 @@ export function revocationRefusedAlert(event: RevocationAttemptEvent): Revocatio
     mailboxId: event.mailboxId,
     jobId: event.jobId,
     keyId: event.keyId,
+    message,
+    at: event.at,
+  };
+}
+
+export function revocationOverdueAlert(event: RevocationAttemptEvent): RevocationOverdueAlert {
+  const message = conciseMessage(event.message);
+  return {
+    type: 'revocation_overdue',
+    text:
+      `:warning: Old key ${code(event.keyId)} of mailbox ${code(event.mailboxId)} is still live past its revocation time` +
+      ` (job ${code(event.jobId)}, ${event.attempt} failed attempt${event.attempt === 1 ? '' : 's'}; retrying): ${slackEscape(message)}`,
+    mailboxId: event.mailboxId,
+    jobId: event.jobId,
+    keyId: event.keyId,
+    attempts: event.attempt,
     message,
     at: event.at,
   };

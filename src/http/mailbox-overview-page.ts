@@ -111,8 +111,12 @@ function renderRow(row: MailboxOverviewRow, now: number): string {
       // The message names the step already ("step mint: …").
       (row.lastOutcome.message ? `<div class="message">${escapeHtml(row.lastOutcome.message)}</div>` : '')
     : '<span class="muted">none</span>';
+  const overdue = row.pendingRevocation?.failedAttempts
+    ? `<div class="message">overdue: still live after ${row.pendingRevocation.failedAttempts} failed attempt${row.pendingRevocation.failedAttempts === 1 ? '' : 's'}` +
+      `${row.pendingRevocation.lastFailure ? ` — ${escapeHtml(row.pendingRevocation.lastFailure)}` : ''}; retrying</div>`
+    : '';
   const revocation = row.pendingRevocation
-    ? `<code>${escapeHtml(row.pendingRevocation.keyId)}</code> ${timeCell(row.pendingRevocation.at, now)}`
+    ? `<code>${escapeHtml(row.pendingRevocation.keyId)}</code> ${timeCell(row.pendingRevocation.at, now)}${overdue}`
     : '<span class="muted">none</span>';
   const links = [
     row.lastOutcome ? `<a href="${jobLink(row.lastOutcome.jobId)}">last rotation</a>` : '',

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { rotationDeduplicationId } from '../rotation/identity';
 import { bullmqJobDirectory } from '../rotation/exclusion';
-import { ROTATE_JOB_NAME, rotationJobDataSchema, type RotationJobData } from '../rotation/job-data';
+import { REVOKE_JOB_NAME, ROTATE_JOB_NAME, revocationJobDataSchema, rotationJobDataSchema, type RotationJobData } from '../rotation/job-data';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
 import type { AnyJobData, AnyJobResult, RotationQueue } from '../queue/rotation-queue';
 import { NOT_CONFIGURED, type CoverageVerdict } from '../scheduler/mailbox-coverage';
@@ -37,7 +37,8 @@ export async function retryRotation(deps: RetryRotationDeps, jobId: string, requ
     ({ outcome: 'refused', jobId, reason, ...(mailboxId ? { mailboxId } : {}), message });
   const job = (await deps.queue.getJob(jobId)) as Job<AnyJobData, AnyJobResult> | undefined;
   if (!job) return refuse('job_not_found', `no job ${jobId}: it never existed or was removed after its retention period`);
-  if (job.name !== ROTATE_JOB_NAME) return refuse('not_a_rotation', `job ${jobId} is a ${job.name} job; only rotations can be retried`);
+  if (job.name === REVOKE_JOB_NAME) return retryRevocation(deps, job);
+  if (job.name !== ROTATE_JOB_NAME) return refuse('not_a_rotation', `job ${jobId} is a ${job.name} job; only rotations and revocations can be retried`);
   const parsed = rotationJobDataSchema.safeParse(job.data);
   if (!parsed.success) return refuse('not_a_rotation', `job ${jobId} does not hold valid rotation data; request a new rotation instead`);
   const data: RotationJobData = parsed.data;
@@ -75,6 +76,29 @@ export async function retryRotation(deps: RetryRotationDeps, jobId: string, requ
   }
   // A new rotation of the mailbox was requested between the checks and the add: it holds the mailbox now.
   return refuse('rotation_in_progress', outcome?.status === 'existing' ? `${outcome.message}; it replaces this one` : `not queued again: ${outcome?.message ?? 'no answer'}`, mailboxId);
+}
+
+/**
+ * A failed revocation runs again under its own id (BullMQ `retry`): it proves from Secrets Manager
+ * again that the key is superseded before revoking anything (src/rotation/revocation.ts), so a
+ * retry can never revoke what the proof would not. Refused unless it failed, and for a mailbox the
+ * configuration no longer covers.
+ */
+async function retryRevocation(deps: RetryRotationDeps, job: Job<AnyJobData, AnyJobResult>): Promise<RetryOutcome> {
+  const jobId = String(job.id);
+  const parsed = revocationJobDataSchema.safeParse(job.data);
+  if (!parsed.success) return { outcome: 'refused', jobId, reason: 'not_a_rotation', message: `job ${jobId} does not hold valid revocation data` };
+  const { mailboxId, keyId } = parsed.data;
+  const state = await job.getState();
+  if (state !== 'failed') return { outcome: 'refused', jobId, reason: 'not_failed', mailboxId, message: `job ${jobId} is ${state}, not failed; only a failed revocation can be retried` };
+  const coverage = await deps.covers(mailboxId);
+  if (!coverage.covered) return { outcome: 'refused', jobId, reason: NOT_CONFIGURED, mailboxId, message: coverage.message };
+  try {
+    await job.retry('failed');
+  } catch (err) {
+    return { outcome: 'refused', jobId, reason: 'not_failed', mailboxId, message: `job ${jobId} could not be queued again (${(err as Error).message}); another retry may have been accepted first` };
+  }
+  return { outcome: 'retried', jobId, mailboxId, slot: '', message: `revocation ${jobId} of key ${keyId} (mailbox ${mailboxId}) queued again; it proves the key superseded before revoking it` };
 }
 
 /**

@@ -46,7 +46,11 @@ export interface MailboxOverviewRow {
   schedule: string | null;
   nextRun: string | null;
   /** The delayed job that will revoke the previous key, if one is waiting. */
-  pendingRevocation: { keyId: string; at: string; jobId: string } | null;
+  /**
+   * The earliest revocation still to run. `failedAttempts`/`lastFailure`: the key is past its time
+   * and still live because the revocation keeps failing (it retries until the cause is lifted).
+   */
+  pendingRevocation: { keyId: string; at: string; jobId: string; failedAttempts?: number; lastFailure?: string } | null;
   /** Failed-for-good rotations in a row since the last success (alert counters). */
   consecutiveFailures: number;
 }
@@ -110,7 +114,8 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
     if (!data.mailboxId || !data.keyId) continue;
     const at = new Date(job.timestamp + (job.delay ?? 0)).toISOString();
     const known = pending.get(data.mailboxId);
-    if (!known || at < known.at) pending.set(data.mailboxId, { keyId: data.keyId, at, jobId: String(job.id) });
+    const overdue = job.attemptsMade > 0 ? { failedAttempts: job.attemptsMade, ...(job.failedReason ? { lastFailure: job.failedReason } : {}) } : {};
+    if (!known || at < known.at) pending.set(data.mailboxId, { keyId: data.keyId, at, jobId: String(job.id), ...overdue });
   }
 
   // A group's own id list counts as configured too: the scheduler rotates those mailboxes.

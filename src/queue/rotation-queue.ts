@@ -27,6 +27,14 @@ const ENQUEUE_BATCH = 250;
 /** One queue for all Sendmux work, so the queue's rate limiter covers every management request. */
 export const ROTATION_QUEUE_NAME = 'sendmux-keys';
 
+/**
+ * Attempts of a revocation job: in effect until it runs. Its failures are refusals that are lifted
+ * later (a KMS key re-enabled, an IAM or resource policy fixed) or outages; at the default 5-minute
+ * backoff cap, 10,000 attempts last ~35 days, longer than a failed job is kept (retention.failedAge,
+ * 30 days). A superseded key left live raises `revocation_overdue` and shows on /admin/mailboxes.
+ */
+export const REVOCATION_ATTEMPTS = 10_000;
+
 export type AnyJobData = RotationJobData | RevocationJobData;
 export type AnyJobResult = RotationResult | RevocationResult;
 
@@ -195,7 +203,7 @@ export class RotationQueue {
 
   async scheduleRevocation(data: RevocationJobData, delayMs: number): Promise<{ jobId: string }> {
     const jobId = revocationJobId(data.mailboxId, data.keyId);
-    const job = await this.queue.add(REVOKE_JOB_NAME, data, { ...this.jobOptions(jobId), delay: delayMs });
+    const job = await this.queue.add(REVOKE_JOB_NAME, data, { ...this.jobOptions(jobId), attempts: REVOCATION_ATTEMPTS, delay: delayMs });
     return { jobId: String(job.id) };
   }
 

@@ -36,8 +36,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export type ReconcileFinding =
   /** A revocation job for a superseded key (AWSPREVIOUS, or older in the chain) was added; it fires at `notBefore`. */
   | { mailboxId: string; action: 'revocation-scheduled'; keyId: string; jobId: string; notBefore: string }
-  /** That job is already in Redis (waiting, delayed, running, or kept after finishing): nothing added. */
+  /** That job is already in Redis (waiting, delayed, running, or kept after completing): nothing added. */
   | { mailboxId: string; action: 'revocation-exists'; keyId: string; jobId: string }
+  /** That job is in Redis but FAILED: a failed revocation is not done, so it was queued again (it proves again first). */
+  | { mailboxId: string; action: 'revocation-retried'; keyId: string; jobId: string }
   /** The secret's `rotator:retired-key` tag says the AWSPREVIOUS key (and so the older ones) was already revoked. */
   | { mailboxId: string; action: 'already-retired'; keyId: string }
   /** A clean-up job was added for an AWSPENDING version whose rotation job is gone or over. */
@@ -59,10 +61,15 @@ export interface ReconcilePassReport {
   counts: Partial<Record<ReconcileFinding['action'], number>>;
 }
 
-/** The queue operations the reconciler needs: existence by id and the rotation's own revocation producer. */
+/** The queue operations the reconciler needs: a job's state by id and the rotation's own revocation producer. */
 export interface RevocationJobs {
-  /** Whether BullMQ holds a job with this id in any state (so adding it again would be a no-op). */
-  exists(jobId: string): Promise<boolean>;
+  /**
+   * What BullMQ holds under this id: nothing, a job that will still run or completed (adding it
+   * again would be a no-op), or a job that failed for good — which is not done.
+   */
+  state(jobId: string): Promise<'absent' | 'present' | 'failed'>;
+  /** Queues a failed job again under its id (BullMQ `retry`); false when it is no longer failed. */
+  retryFailed(jobId: string): Promise<boolean>;
   /** RotationQueue.scheduleRevocation: adds the job under its stable id `revoke__<mailbox>__<key>`. */
   schedule(data: RevocationJobData, delayMs: number): Promise<{ jobId: string }>;
 }
@@ -70,7 +77,17 @@ export interface RevocationJobs {
 /** RevocationJobs over the rotation queue (the same producer and job ids step 5 uses). */
 export function queueRevocationJobs(queue: Pick<RotationQueue, 'getJob' | 'scheduleRevocation'>): RevocationJobs {
   return {
-    exists: async (jobId) => (await queue.getJob(jobId)) !== undefined,
+    state: async (jobId) => {
+      const job = await queue.getJob(jobId);
+      if (!job) return 'absent';
+      return (await job.getState()) === 'failed' ? 'failed' : 'present';
+    },
+    retryFailed: async (jobId) => {
+      const job = await queue.getJob(jobId);
+      if (!job || (await job.getState()) !== 'failed') return false;
+      await job.retry('failed');
+      return true;
+    },
     schedule: (data, delayMs) => queue.scheduleRevocation(data, delayMs),
   };
 }
@@ -174,7 +191,7 @@ export class Reconciler {
       // Redis or AWS down fails every mailbox alike: a few lines say so, the count says how many.
       if (finding.action === 'problem') {
         if (problemsLogged++ < MAX_PROBLEM_LINES) this.log.warn({ mailboxId: finding.mailboxId }, `reconcile: ${finding.reason}`);
-      } else if (finding.action === 'revocation-scheduled' || finding.action === 'stale-pending-scheduled') this.log.warn(finding, reconcileMessage(finding));
+      } else if (finding.action === 'revocation-scheduled' || finding.action === 'stale-pending-scheduled' || finding.action === 'revocation-retried') this.log.warn(finding, reconcileMessage(finding));
     }
     const report = { startedAt: started.toISOString(), durationMs: Date.now() - t0, mailboxes: resolution.mailboxes.length, findings, counts };
     this.log.info({ mailboxes: report.mailboxes, durationMs: report.durationMs, counts }, 'reconcile pass done');
@@ -245,7 +262,9 @@ export class Reconciler {
   ): Promise<ReconcileFinding> {
     const { mailboxId } = settings;
     const jobId = revocationJobId(mailboxId, keyId);
-    if (await this.deps.revocations.exists(jobId)) return { mailboxId, action: 'revocation-exists', keyId, jobId };
+    const existing = await this.deps.revocations.state(jobId);
+    if (existing === 'failed' && (await this.deps.revocations.retryFailed(jobId))) return { mailboxId, action: 'revocation-retried', keyId, jobId };
+    if (existing !== 'absent') return { mailboxId, action: 'revocation-exists', keyId, jobId };
     const nowMs = this.now().getTime();
     const notBeforeMs = reconciledNotBefore({
       revokeNotBefore,
@@ -285,7 +304,9 @@ export class Reconciler {
     if (await this.deps.jobs.isAlive(owner)) return { mailboxId, action: 'pending-in-progress', rotationJobId: owner };
     const keyId = pending.key_id;
     const jobId = revocationJobId(mailboxId, keyId);
-    if (await this.deps.revocations.exists(jobId)) return { mailboxId, action: 'stale-pending-exists', keyId, versionId: pendingVersionId, jobId };
+    const existing = await this.deps.revocations.state(jobId);
+    if (existing === 'failed' && (await this.deps.revocations.retryFailed(jobId))) return { mailboxId, action: 'revocation-retried', keyId, jobId };
+    if (existing !== 'absent') return { mailboxId, action: 'stale-pending-exists', keyId, versionId: pendingVersionId, jobId };
     // A worker that was running the rotation when Redis lost it may still be mid-attempt (its job
     // and lock are gone, its memory is not): wait two lock durations, then the job checks again.
     const delayMs = 2 * this.deps.file.rotation.lockDurationMs;
@@ -338,8 +359,13 @@ export function reconciledNotBefore(input: {
   return Math.max(recordedNotBefore, changedMs + grace);
 }
 
-function reconcileMessage(finding: Extract<ReconcileFinding, { action: 'revocation-scheduled' | 'stale-pending-scheduled' }>): string {
-  return finding.action === 'revocation-scheduled'
-    ? `reconcile: Redis held no revocation of the superseded key ${finding.keyId}; rebuilt it from Secrets Manager (fires at ${finding.notBefore})`
-    : `reconcile: AWSPENDING version ${finding.versionId} belongs to a rotation that is gone or over; its key ${finding.keyId} is revoked and the label cleared at ${finding.notBefore}`;
+function reconcileMessage(finding: Extract<ReconcileFinding, { action: 'revocation-scheduled' | 'stale-pending-scheduled' | 'revocation-retried' }>): string {
+  switch (finding.action) {
+    case 'revocation-scheduled':
+      return `reconcile: Redis held no revocation of the superseded key ${finding.keyId}; rebuilt it from Secrets Manager (fires at ${finding.notBefore})`;
+    case 'revocation-retried':
+      return `reconcile: the revocation of key ${finding.keyId} had failed, so the key may still be live; queued it again (${finding.jobId}), it proves the key superseded again first`;
+    default:
+      return `reconcile: AWSPENDING version ${finding.versionId} belongs to a rotation that is gone or over; its key ${finding.keyId} is revoked and the label cleared at ${finding.notBefore}`;
+  }
 }
