@@ -371,7 +371,7 @@ describe('AlertNotifier', () => {
       expect(() => notifier({ webhookUrl: 'https://u:hunter2pw@hooks.example.com/x' })).toThrow(/webhookHeaders/);
       expect(() => notifier({ webhookUrl: 'https://u:hunter2pw@hooks.example.com/x' })).not.toThrow(/hunter2pw/);
       expect(() => notifier({ webhookUrl: 'http://169.254.169.254/latest' })).toThrow(/https/);
-      expect(() => notifier({ webhookUrl: 'https://169.254.169.254/latest' })).toThrow(/allowPrivateTargets/);
+      expect(() => notifier({ webhookUrl: 'https://169.254.169.254/latest' })).toThrow(/alerts\.allowPrivateNetwork: true/);
     });
 
     it('prunes the failure counters of mailboxes that left the configuration', async () => {
