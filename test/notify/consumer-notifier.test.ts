@@ -184,6 +184,30 @@ describe('ConsumerNotifier delivery', () => {
     expect(webhook.received).toEqual([]);
   });
 
+  it('while a secret is replaced, signs with both: a receiver verifying with either accepts, with neither refuses', async () => {
+    const webhook = await WebhookReceiver.start();
+    receivers.push(webhook);
+    const previous = `whsec_${randomBytes(32).toString('base64')}`;
+    const created = new ConsumerNotifier({
+      webhookUrl: webhook.url,
+      signingSecret: SIGNING_SECRET,
+      previousSigningSecret: previous,
+      secrets: { describeSecret: async () => null },
+      renderSecretName: (id) => `sendmux/${id}`,
+      logger: new LogCapture().logger,
+    });
+    notifiers.push(created);
+    created.record(revoked);
+    expect(await created.flush()).toBe(true);
+
+    const [request] = webhook.received;
+    expect(request!.headers['webhook-signature']!.split(' ')).toEqual([expect.stringMatching(/^v1,/), expect.stringMatching(/^v1,/)]);
+    const payload = { type: 'key.revoked', timestamp: revoked.at, data: { mailboxId: 'mbx_1', keyId: 'key_a', occurredAt: revoked.at } };
+    expect(new Webhook(SIGNING_SECRET).verify(request!.rawBody, request!.headers)).toEqual(payload);
+    expect(new Webhook(previous).verify(request!.rawBody, request!.headers)).toEqual(payload);
+    expect(() => new Webhook(`whsec_${randomBytes(32).toString('base64')}`).verify(request!.rawBody, request!.headers)).toThrow(/No matching signature/);
+  });
+
   it('refuses a signing secret that is not a Standard Webhooks secret, without echoing it', () => {
     expect(() => notifierFor('http://127.0.0.1:9/hook', new LogCapture())).not.toThrow();
     expect(
