@@ -115,7 +115,8 @@ export function boundedPost(url: URL, opts: BoundedPostOptions): Promise<Bounded
       });
       res.on('end', () => finish({ ok: answer! }));
       res.on('error', (err) => (answer ? finish({ ok: answer }) : finish({ error: err })));
-      res.on('aborted', () => finish({ ok: answer! }));
+      // The receiver hung up mid-body: the status already arrived, and it is what counts.
+      res.on('close', () => finish({ ok: answer! }));
     });
     request.end(opts.body);
   });
