@@ -12,6 +12,9 @@ import {
   type WebhookRetryPolicy,
 } from '../webhooks/webhook-delivery';
 import { settlesWithin } from '../shared/deadline';
+import { randomUUID } from 'node:crypto';
+import { WebhookSigner } from '../webhooks/webhook-signing';
+import type { ResolveHost } from '../webhooks/destination-guard';
 import { BookkeepingWrites } from '../queue/bookkeeping-writes';
 
 /** How alerts are retried: the shared webhook retry policy. */
@@ -27,8 +30,17 @@ export interface AlertNotifierOptions {
   webhookUrl?: string;
   /** Extra headers on every POST (`alerts.webhookHeaders`, values already read from the environment). */
   webhookHeaders?: Record<string, string>;
-  /** `alerts.allowPrivateTargets`: accept link-local / cloud-metadata targets. Default false. */
-  allowPrivateTargets?: boolean;
+  /** `alerts.allowPrivateNetwork`: accept private-network and cloud-metadata destinations. Default false. */
+  allowPrivateNetwork?: boolean;
+  /**
+   * Standard Webhooks secrets (`whsec_…`) that sign each alert: ALERT_WEBHOOK_SECRET first, then
+   * ALERT_WEBHOOK_SECRET_PREVIOUS while it is being replaced. Empty or absent: alerts go unsigned.
+   */
+  signingSecrets?: readonly string[];
+  /** Signing time; defaults to the real clock. */
+  now?: () => Date;
+  /** Name resolution for connections (default: the system resolver); each address is checked. */
+  resolve?: ResolveHost;
   /** Upper bound in ms for a webhook's Retry-After (`rotation.backoffMaxDelay`). Default 5 minutes. */
   maxServerDelayMs?: number;
   redis: RedisClient;
@@ -68,6 +80,8 @@ export class AlertNotifier implements RotatorEventSink {
   /** Undefined when no webhook is configured: counters are kept, nothing is posted. */
   private readonly delivery: WebhookDelivery | undefined;
   private readonly flushTimeoutMs: number;
+  private readonly signer: WebhookSigner | undefined;
+  private readonly now: () => Date;
 
   /** Resolves once every recorded event's Redis work is done and its alert (if any) is queued, in record order. */
   private ordered: Promise<void> = Promise.resolve();
@@ -81,9 +95,10 @@ export class AlertNotifier implements RotatorEventSink {
     this.log = opts.logger.child({ component: 'alerts' });
     this.delivery = opts.webhookUrl
       ? new WebhookDelivery({
-          target: parseWebhookUrl(opts.webhookUrl, 'alerts webhookUrl', { allowPrivateTargets: opts.allowPrivateTargets ?? false }),
+          target: parseWebhookUrl(opts.webhookUrl, 'alerts webhookUrl', { allowPrivateNetwork: opts.allowPrivateNetwork ?? false, section: 'alerts' }),
           logger: this.log,
           noun: 'alert',
+          ...(opts.resolve === undefined ? {} : { resolve: opts.resolve }),
           ...(opts.webhookHeaders === undefined ? {} : { headers: opts.webhookHeaders }),
           ...(opts.maxServerDelayMs === undefined ? {} : { maxServerDelayMs: opts.maxServerDelayMs }),
           ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
@@ -92,6 +107,13 @@ export class AlertNotifier implements RotatorEventSink {
         })
       : undefined;
     this.flushTimeoutMs = positiveInteger('flushTimeoutMs', opts.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS);
+    this.signer = opts.signingSecrets?.length ? new WebhookSigner(opts.signingSecrets, 'ALERT_WEBHOOK_SECRET') : undefined;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Whether alerts carry Standard Webhooks signatures (ALERT_WEBHOOK_SECRET is set). */
+  get signed(): boolean {
+    return this.signer !== undefined;
   }
 
   /** Where alerts go, safe to log: the origin only, or undefined when alerts are not posted. */
@@ -220,6 +242,15 @@ export class AlertNotifier implements RotatorEventSink {
 
   private enqueue(alert: AlertPayload): void {
     // Every field, not only the reason: whatever an upstream put in an event, no key leaves here.
-    this.delivery?.enqueue({ body: scrubSecrets(JSON.stringify(alert)), context: { type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId } });
+    // Scrubbed before signing, so the signature covers the bytes sent.
+    const body = scrubSecrets(JSON.stringify(alert));
+    // One id per alert, the same on every try, so a receiver can drop a repeat.
+    const id = `alert_${randomUUID()}`;
+    const signer = this.signer;
+    this.delivery?.enqueue({
+      body,
+      ...(signer === undefined ? {} : { headers: () => signer.headers(id, this.now(), body) }),
+      context: { type: alert.type, mailboxId: alert.mailboxId, jobId: alert.jobId, ...(signer === undefined ? {} : { webhookId: id }) },
+    });
   }
 }

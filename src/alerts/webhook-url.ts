@@ -1,4 +1,5 @@
 import { webhookUrlProblem, type WebhookUrlRuleOptions } from '../config/webhook-url-rules';
+import { policyFor, type DestinationPolicy } from '../webhooks/destination-guard';
 
 /**
  * A webhook URL may carry its credential in the path (Slack: /services/T…/B…/<token>), so only
@@ -8,6 +9,8 @@ export interface WebhookTarget {
   url: URL;
   /** Scheme, host and port: safe for logs. */
   origin: string;
+  /** What delivery may connect to (checked again on every connection, on the resolved addresses). */
+  policy: DestinationPolicy;
   /** Replaces any occurrence of the URL (or its secret-bearing path) in text meant for logs. */
   scrub(text: string): string;
 }
@@ -36,6 +39,7 @@ export function parseWebhookUrl(raw: string, field = 'alerts webhookUrl', rules:
   return {
     url,
     origin,
+    policy: policyFor(url, rules.allowPrivateNetwork ?? false),
     scrub(text: string): string {
       let out = text;
       for (const part of secretParts) out = out.split(part).join('[webhook-url]');

@@ -84,7 +84,8 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   const alerts = new AlertNotifier({
     webhookUrl: file.alerts.webhookUrl,
     webhookHeaders: file.alerts.webhookHeaders,
-    allowPrivateTargets: file.alerts.allowPrivateTargets ?? false,
+    allowPrivateNetwork: file.alerts.allowPrivateNetwork ?? false,
+    signingSecrets: [env.alertWebhookSecret, env.alertWebhookSecretPrevious].filter((secret): secret is string => secret !== undefined),
     maxServerDelayMs: file.rotation.backoffMaxMs,
     redis,
     writes,
@@ -110,6 +111,8 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
       ? new ConsumerNotifier({
           webhookUrl: file.notify.webhookUrl,
           signingSecret: env.notifyWebhookSecret,
+          ...(env.notifyWebhookSecretPrevious === undefined ? {} : { previousSigningSecret: env.notifyWebhookSecretPrevious }),
+          allowPrivateNetwork: file.notify.allowPrivateNetwork ?? false,
           secrets: {
             describeSecret: async (secretId) => {
               if (!runtime) throw new Error('the rotator runtime is not started');
@@ -231,10 +234,14 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         sendmuxApiUrl: env.sendmuxApiUrl,
         http: http?.url,
         alertsWebhook: alerts.webhookOrigin ?? null,
+        alertsSigned: alerts.webhookOrigin === undefined ? null : alerts.signed,
         notifyWebhook: notifier?.webhookOrigin ?? null,
       },
       'rotator started',
     );
+    if (alerts.webhookOrigin !== undefined && !alerts.signed) {
+      logger.warn({ alertsWebhook: alerts.webhookOrigin }, 'alerts go out unsigned: set ALERT_WEBHOOK_SECRET (docs/security.md)');
+    }
     return { runtime: rt, roles, metrics, audit, alerts, ...(notifier ? { notifier } : {}), scheduler, ...(reconciler ? { reconciler } : {}), http, close: closeStarted };
   } catch (err) {
     await closeStarted();

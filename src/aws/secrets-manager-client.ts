@@ -1,6 +1,7 @@
 import { positiveInteger } from '../shared/positive-integer';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { boundResponses, SECRETS_MANAGER_MAX_RESPONSE_BYTES } from './bounded-http-handler';
 
 export interface SecretsManagerClientOptions {
   region: string;
@@ -9,8 +10,10 @@ export interface SecretsManagerClientOptions {
    * includes the AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL environment overrides.
    */
   endpoint?: string;
-  /** Whole-request timeout; an exceeded request fails with TimeoutError. Default 10 000 ms. */
+  /** Whole-request timeout, the answer's body included; an exceeded request fails with TimeoutError. Default 10 000 ms. */
   requestTimeoutMs?: number;
+  /** Most bytes of one answer read before the socket is closed. Default SECRETS_MANAGER_MAX_RESPONSE_BYTES (1 MiB). */
+  maxResponseBytes?: number;
   /** TCP connect timeout. Default 3 000 ms. */
   connectionTimeoutMs?: number;
   /** Attempts per call including the first, using the SDK's standard retry strategy. Default 3. */
@@ -36,18 +39,23 @@ export function createSecretsManagerClient(options: SecretsManagerClientOptions)
   const requestTimeout = positiveOrDefault('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
   const connectionTimeout = positiveOrDefault('connectionTimeoutMs', options.connectionTimeoutMs, DEFAULT_CONNECTION_TIMEOUT_MS);
   const maxAttempts = positiveOrDefault('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS);
+  const maxResponseBytes = positiveOrDefault('maxResponseBytes', options.maxResponseBytes, SECRETS_MANAGER_MAX_RESPONSE_BYTES);
 
   return new SecretsManagerClient({
     region,
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     maxAttempts,
-    requestHandler: new NodeHttpHandler({
-      requestTimeout,
-      connectionTimeout,
-      // Without this, an exceeded requestTimeout only logs a warning in @smithy/node-http-handler 4.
-      throwOnRequestTimeout: true,
-    }),
+    requestHandler: boundResponses(
+      new NodeHttpHandler({
+        requestTimeout,
+        connectionTimeout,
+        // Without this, an exceeded requestTimeout only logs a warning in @smithy/node-http-handler 4.
+        throwOnRequestTimeout: true,
+      }),
+      // requestTimeout ends at the answer's headers; the body is bounded here, in bytes and in time.
+      { deadlineMs: requestTimeout, maxResponseBytes },
+    ),
   });
 }
 

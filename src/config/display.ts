@@ -19,7 +19,7 @@ export function maskSettingsForDisplay(settings: RotatorSettings): object {
           ? {}
           : { webhookHeaders: Object.fromEntries(Object.keys(file.alerts.webhookHeaders).map((name) => [name, maskToken()])) }),
       },
-      notify: file.notify.webhookUrl === undefined ? {} : { webhookUrl: maskWebhookUrl(file.notify.webhookUrl) },
+      notify: { ...file.notify, ...(file.notify.webhookUrl === undefined ? {} : { webhookUrl: maskWebhookUrl(file.notify.webhookUrl) }) },
     },
     env: {
       ...env,
@@ -29,6 +29,9 @@ export function maskSettingsForDisplay(settings: RotatorSettings): object {
       ...(env.awsSecretsManagerEndpoint === undefined ? {} : { awsSecretsManagerEndpoint: maskUrlCredentials(env.awsSecretsManagerEndpoint) }),
       ...(env.apiToken === undefined ? {} : { apiToken: maskToken() }),
       ...(env.notifyWebhookSecret === undefined ? {} : { notifyWebhookSecret: maskToken() }),
+      ...(env.notifyWebhookSecretPrevious === undefined ? {} : { notifyWebhookSecretPrevious: maskToken() }),
+      ...(env.alertWebhookSecret === undefined ? {} : { alertWebhookSecret: maskToken() }),
+      ...(env.alertWebhookSecretPrevious === undefined ? {} : { alertWebhookSecretPrevious: maskToken() }),
     },
   };
 }

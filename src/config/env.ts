@@ -33,6 +33,9 @@ export const ENV_VARS: ReadonlyArray<EnvVarDoc> = [
   { name: 'HOST', required: false, default: '0.0.0.0', description: 'HTTP listen address' },
   { name: 'ROTATOR_API_TOKEN', required: false, description: 'Bearer token for the HTTP API (at least 16 characters)' },
   { name: 'NOTIFY_WEBHOOK_SECRET', required: false, description: 'Standard Webhooks signing secret (whsec_<base64>) for notify.webhookUrl; required when that is set' },
+  { name: 'NOTIFY_WEBHOOK_SECRET_PREVIOUS', required: false, description: 'the notify secret being replaced: while set, each notification is signed with both (docs/security.md)' },
+  { name: 'ALERT_WEBHOOK_SECRET', required: false, description: 'Standard Webhooks signing secret (whsec_<base64>) for alerts.webhookUrl; alerts go unsigned without it' },
+  { name: 'ALERT_WEBHOOK_SECRET_PREVIOUS', required: false, description: 'the alert secret being replaced: while set, each alert is signed with both (docs/security.md)' },
   { name: 'ROTATOR_CONFIG', required: false, default: 'config/rotator.yaml if present, else config/rotator.example.yaml', description: 'Path of the YAML configuration file' },
 ];
 
@@ -216,6 +219,9 @@ const envSchema = z.object({
   HOST: leaf(host).default(ENV_DEFAULTS.HOST),
   ROTATOR_API_TOKEN: leaf(apiToken).optional(),
   NOTIFY_WEBHOOK_SECRET: leaf(webhookSigningSecret).optional(),
+  NOTIFY_WEBHOOK_SECRET_PREVIOUS: leaf(webhookSigningSecret).optional(),
+  ALERT_WEBHOOK_SECRET: leaf(webhookSigningSecret).optional(),
+  ALERT_WEBHOOK_SECRET_PREVIOUS: leaf(webhookSigningSecret).optional(),
 });
 
 type EnvName = keyof z.input<typeof envSchema>;
@@ -226,6 +232,9 @@ const MASKS: Partial<Record<EnvName, (value: string) => string>> = {
   SENDMUX_API_KEY: maskApiKey,
   ROTATOR_API_TOKEN: (value) => `${maskToken()} (${value.length} characters)`,
   NOTIFY_WEBHOOK_SECRET: (value) => `${maskToken()} (${value.length} characters)`,
+  NOTIFY_WEBHOOK_SECRET_PREVIOUS: (value) => `${maskToken()} (${value.length} characters)`,
+  ALERT_WEBHOOK_SECRET: (value) => `${maskToken()} (${value.length} characters)`,
+  ALERT_WEBHOOK_SECRET_PREVIOUS: (value) => `${maskToken()} (${value.length} characters)`,
   REDIS_URL: maskUrlCredentials,
   REDIS_PASSWORD: (value) => `${maskToken()} (${value.length} characters)`,
   SENDMUX_API_URL: maskUrlCredentials,
@@ -272,6 +281,16 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readText
     });
   }
 
+  for (const current of ['NOTIFY_WEBHOOK_SECRET', 'ALERT_WEBHOOK_SECRET'] as const) {
+    const previous = `${current}_PREVIOUS` as const;
+    if (input[previous] === undefined) continue;
+    if (input[current] === undefined) {
+      problems.push({ field: previous, value: undefined, expected: `to be set only together with ${current} (the new secret); ${previous} holds the one being replaced`, source: 'env' });
+    } else if (input[current] === input[previous]) {
+      problems.push({ field: previous, value: undefined, expected: `the secret being replaced, different from ${current} (unset it once every receiver has the new one)`, source: 'env' });
+    }
+  }
+
   const redis = parsed.success ? redisTargetOf(parsed.data, input, problems, readTextFile) : undefined;
 
   if (problems.length > 0 || !parsed.success || redis === undefined) return { ok: false, problems };
@@ -292,6 +311,9 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readText
       host: env.HOST,
       ...(env.ROTATOR_API_TOKEN === undefined ? {} : { apiToken: env.ROTATOR_API_TOKEN }),
       ...(env.NOTIFY_WEBHOOK_SECRET === undefined ? {} : { notifyWebhookSecret: env.NOTIFY_WEBHOOK_SECRET }),
+      ...(env.NOTIFY_WEBHOOK_SECRET_PREVIOUS === undefined ? {} : { notifyWebhookSecretPrevious: env.NOTIFY_WEBHOOK_SECRET_PREVIOUS }),
+      ...(env.ALERT_WEBHOOK_SECRET === undefined ? {} : { alertWebhookSecret: env.ALERT_WEBHOOK_SECRET }),
+      ...(env.ALERT_WEBHOOK_SECRET_PREVIOUS === undefined ? {} : { alertWebhookSecretPrevious: env.ALERT_WEBHOOK_SECRET_PREVIOUS }),
       configPath,
     },
   };

@@ -158,10 +158,10 @@ function emailGlob(value: unknown): LeafResult<string> {
   return pass(value);
 }
 
-/** Shape rules only; link-local/metadata targets are checked with alerts.allowPrivateTargets below. */
+/** Shape rules only; private and metadata destinations are checked with the section's allowPrivateNetwork below. */
 function webhookUrl(value: unknown): LeafResult<string> {
   if (typeof value !== 'string') return fail('an http:// or https:// URL');
-  const problem = webhookUrlProblem(value, { allowPrivateTargets: true });
+  const problem = webhookUrlProblem(value, { allowPrivateNetwork: true });
   return problem === undefined ? pass(value) : fail(problem);
 }
 
@@ -376,12 +376,14 @@ const alertsSection = closedObject(
   {
     webhookUrl: leaf(webhookUrl).optional(),
     webhookHeaders: webhookHeadersField.default({}),
-    allowPrivateTargets: z.boolean({ message: 'true or false' }).default(false),
+    allowPrivateNetwork: z.boolean({ message: 'true or false' }).default(false),
+    /** The earlier name of allowPrivateNetwork, still read so existing files keep working. */
+    allowPrivateTargets: z.boolean({ message: 'true or false (the earlier name of allowPrivateNetwork)' }).default(false),
   },
   { nullAsEmpty: true },
 ).superRefine((alerts, ctx) => {
-  if (alerts.webhookUrl === undefined || alerts.allowPrivateTargets) return;
-  const problem = webhookUrlProblem(alerts.webhookUrl, { allowPrivateTargets: false });
+  if (alerts.webhookUrl === undefined || alerts.allowPrivateNetwork || alerts.allowPrivateTargets) return;
+  const problem = webhookUrlProblem(alerts.webhookUrl, { allowPrivateNetwork: false, section: 'alerts' });
   if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['webhookUrl'], message: problem });
 });
 
@@ -391,10 +393,13 @@ const dashboardSection = closedObject(
 );
 
 // Consumer notifications follow the same URL rules as alerts (no credentials, https except loopback,
-// no link-local / metadata targets); the body is signed, so no header option is needed.
-const notifySection = closedObject({ webhookUrl: leaf(webhookUrl).optional() }, { nullAsEmpty: true }).superRefine((notify, ctx) => {
-  if (notify.webhookUrl === undefined) return;
-  const problem = webhookUrlProblem(notify.webhookUrl, { allowPrivateTargets: false });
+// no private or metadata destinations without allowPrivateNetwork); the body is signed, so no header option is needed.
+const notifySection = closedObject(
+  { webhookUrl: leaf(webhookUrl).optional(), allowPrivateNetwork: z.boolean({ message: 'true or false' }).default(false) },
+  { nullAsEmpty: true },
+).superRefine((notify, ctx) => {
+  if (notify.webhookUrl === undefined || notify.allowPrivateNetwork) return;
+  const problem = webhookUrlProblem(notify.webhookUrl, { allowPrivateNetwork: false, section: 'notify' });
   if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['webhookUrl'], message: problem });
 });
 
@@ -447,10 +452,13 @@ export const fileConfigSchema = closedObject(
     alerts: {
       ...(raw.alerts.webhookUrl === undefined ? {} : { webhookUrl: raw.alerts.webhookUrl }),
       ...(Object.keys(raw.alerts.webhookHeaders).length === 0 ? {} : { webhookHeaders: raw.alerts.webhookHeaders }),
-      ...(raw.alerts.allowPrivateTargets ? { allowPrivateTargets: true } : {}),
+      ...(raw.alerts.allowPrivateNetwork || raw.alerts.allowPrivateTargets ? { allowPrivateNetwork: true } : {}),
     },
     dashboard: { readOnly: raw.dashboard.readOnly },
-    notify: raw.notify.webhookUrl === undefined ? {} : { webhookUrl: raw.notify.webhookUrl },
+    notify: {
+      ...(raw.notify.webhookUrl === undefined ? {} : { webhookUrl: raw.notify.webhookUrl }),
+      ...(raw.notify.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
+    },
   }),
 );
 

@@ -31,7 +31,11 @@ export interface RotatorFileConfig {
   /** Bull Board: read-only unless `readOnly: false` (job actions: dangerous). Absent = read-only. */
   dashboard?: { readOnly: boolean };
   /** Consumer notifications (rotation.succeeded, key.revoked), signed per Standard Webhooks. */
-  notify: { webhookUrl?: string };
+  notify: {
+    webhookUrl?: string;
+    /** Allow private-network and cloud-metadata destinations for notify.webhookUrl. Default false. */
+    allowPrivateNetwork?: boolean;
+  };
 }
 
 export interface AlertSettings {
@@ -41,8 +45,11 @@ export interface AlertSettings {
    * loadSettings, the variable's value (a credential: never logged, masked by `config check`).
    */
   webhookHeaders?: Record<string, string>;
-  /** Allow link-local / cloud-metadata webhook targets. Default false. */
-  allowPrivateTargets?: boolean;
+  /**
+   * Allow private-network and cloud-metadata webhook destinations (`alerts.allowPrivateNetwork`,
+   * or its earlier name `alerts.allowPrivateTargets`). Default false.
+   */
+  allowPrivateNetwork?: boolean;
 }
 
 /** A subset of mailboxes with its own schedule. Exactly one of `mailboxes` / `emailGlob` is set. */
@@ -134,6 +141,12 @@ export interface RotatorEnv {
   apiToken?: string;
   /** Standard Webhooks signing secret (`whsec_…`) for notify.webhookUrl. */
   notifyWebhookSecret?: string;
+  /** The notify secret being replaced: notifications are signed with both while it is set. */
+  notifyWebhookSecretPrevious?: string;
+  /** Standard Webhooks signing secret (`whsec_…`) for alerts.webhookUrl; unset: alerts go unsigned. */
+  alertWebhookSecret?: string;
+  /** The alert secret being replaced: alerts are signed with both while it is set. */
+  alertWebhookSecretPrevious?: string;
   /** Absolute path of the YAML file these settings were read from. */
   configPath: string;
 }

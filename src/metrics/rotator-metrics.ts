@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RotatorEvent, RotatorEventSink } from '../rotation/events';
 import type { SendmuxCallRecord } from '../sendmux/types';
 import { withDeadline } from '../shared/deadline';
+import { httpStatusLabel, sendmuxCodeLabel } from './metric-labels';
 
 /** The queue states exported as `rotator_queue_jobs{state}`. */
 export const QUEUE_JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized'] as const;
@@ -11,6 +12,13 @@ const FINISHED_ROTATION_OUTCOMES: ReadonlySet<string> = new Set(['rotated', 'alr
 
 /** A rotation makes several HTTP calls (Sendmux and Secrets Manager), so buckets reach past a minute. */
 const ROTATION_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * Upper bounds (seconds) of the key-age buckets of rotator_mailboxes_by_key_age: 1 hour, 1 day,
+ * 1 week, 30 days, 90 days, 1 year, and +Inf. A fixed set, so the series count does not grow
+ * with the fleet.
+ */
+export const KEY_AGE_BUCKETS_SECONDS = [3_600, 86_400, 604_800, 2_592_000, 7_776_000, 31_536_000] as const;
 
 /** Scrape-time reads from Redis give up after this long, so a hung Redis cannot hold a scrape past Prometheus' timeout. */
 const DEFAULT_COLLECT_TIMEOUT_MS = 2_000;
@@ -36,7 +44,7 @@ export interface RotatorMetricsOptions {
    */
   maxKeyAgeMs?: number | null;
   /**
-   * Whether a mailbox gets per-mailbox series (default: every mailbox Redis names). Series are
+   * Whether a mailbox counts in the fleet gauges (default: every mailbox Redis names). They are
    * rebuilt on every scrape, so a mailbox that leaves the configuration leaves the metrics with it.
    */
   isConfiguredMailbox?: (mailboxId: string) => boolean;
@@ -62,6 +70,7 @@ export class RotatorMetrics implements RotatorEventSink {
   private readonly sendmuxRequests: Counter<'operation' | 'status' | 'code'>;
   private readonly sendmuxRateLimited: Counter;
   private lastRotationsInFlight: Promise<Map<string, { at: number; keyId: string }> | undefined> | undefined;
+  private consecutiveFailuresInFlight: Promise<Map<string, number> | undefined> | undefined;
 
   constructor(private readonly opts: RotatorMetricsOptions = {}) {
     this.registry = opts.registry ?? new Registry();
@@ -91,7 +100,9 @@ export class RotatorMetrics implements RotatorEventSink {
     });
     this.sendmuxRequests = new Counter({
       name: 'rotator_sendmux_requests_total',
-      help: 'Sendmux API calls by operation, HTTP status ("none" when no response arrived) and error code.',
+      help:
+        'Sendmux API calls by operation, HTTP status (known statuses, else its class like "4xx"; "none" when no response arrived) ' +
+        'and error code (the contract\'s codes and the client\'s, else "other"; "" on success).',
       labelNames: ['operation', 'status', 'code'],
       registers,
     });
@@ -124,8 +135,9 @@ export class RotatorMetrics implements RotatorEventSink {
     try {
       this.sendmuxRequests.inc({
         operation: record.operation,
-        status: record.status === null ? 'none' : String(record.status),
-        code: record.code ?? '',
+        // Upstream text never becomes a label as is: closed sets only (metric-labels.ts).
+        status: httpStatusLabel(record.status),
+        code: sendmuxCodeLabel(record.code),
       });
       if (record.status === 429) this.sendmuxRateLimited.inc();
     } catch {
@@ -174,19 +186,21 @@ export class RotatorMetrics implements RotatorEventSink {
     }
 
     if (lastRotations) {
-      const sinceLast: Gauge<'mailbox'> = new Gauge({
-        name: 'rotator_mailbox_seconds_since_last_rotation',
-        help: 'Seconds since each mailbox was last rotated (mailboxes never rotated by this rotator are absent).',
-        labelNames: ['mailbox'],
+      // Fleet-sized: counts per fixed bucket and the oldest age, never one series per mailbox.
+      // Each mailbox's own age is on the mailbox page (/admin/mailboxes).
+      const byAge: Gauge<'le'> = new Gauge({
+        name: 'rotator_mailboxes_by_key_age',
+        help:
+          'Mailboxes whose last rotation is at most `le` seconds ago (cumulative, like histogram buckets; le="+Inf" counts every ' +
+          'mailbox this rotator has rotated). Per-mailbox ages: the mailbox page.',
+        labelNames: ['le'],
         registers,
         collect: async () => {
-          sinceLast.reset();
-          const last = await this.sharedLastRotations(lastRotations);
-          if (!last) return;
-          const nowMs = this.now();
-          for (const [mailbox, entry] of last) {
-            if (this.configured(mailbox)) sinceLast.set({ mailbox }, ageSeconds(nowMs, entry.at));
-          }
+          byAge.reset();
+          const ages = await this.configuredAges(lastRotations);
+          if (!ages) return;
+          for (const bound of KEY_AGE_BUCKETS_SECONDS) byAge.set({ le: String(bound) }, ages.filter((age) => age <= bound).length);
+          byAge.set({ le: '+Inf' }, ages.length);
         },
       });
       const oldest: Gauge = new Gauge({
@@ -197,38 +211,74 @@ export class RotatorMetrics implements RotatorEventSink {
           // An unlabelled gauge reads 0 after reset(); remove() leaves it absent instead, because
           // 0 would look like "everything is fresh" exactly when the data could not be read.
           oldest.remove();
-          const last = await this.sharedLastRotations(lastRotations);
-          const ages = last ? [...last].filter(([mailbox]) => this.configured(mailbox)).map(([, e]) => e.at) : [];
-          if (ages.length === 0) return;
-          const oldestAt = Math.min(...ages);
-          oldest.set(ageSeconds(this.now(), oldestAt));
+          const ages = await this.configuredAges(lastRotations);
+          if (!ages || ages.length === 0) return;
+          oldest.set(Math.max(...ages));
         },
       });
+      const maxKeyAgeMs = this.opts.maxKeyAgeMs;
+      if (maxKeyAgeMs) {
+        const over: Gauge = new Gauge({
+          name: 'rotator_mailboxes_over_max_key_age',
+          help: 'Mailboxes whose last rotation is older than maxKeyAge (exported only when maxKeyAge is set).',
+          registers,
+          collect: async () => {
+            over.remove();
+            const ages = await this.configuredAges(lastRotations);
+            if (ages) over.set(ages.filter((age) => age > maxKeyAgeMs / 1000).length);
+          },
+        });
+      }
     }
 
     if (consecutiveFailures) {
-      const failures: Gauge<'mailbox'> = new Gauge({
-        name: 'rotator_mailbox_consecutive_failures',
-        help: 'Rotations of each mailbox that failed in a row since its last success.',
-        labelNames: ['mailbox'],
+      const failing: Gauge = new Gauge({
+        name: 'rotator_mailboxes_failing',
+        help: 'Mailboxes whose last rotation failed for good (one or more failures in a row). Which ones: the mailbox page.',
         registers,
         collect: async () => {
-          failures.reset();
-          const counts = await this.readOrUndefined(consecutiveFailures);
-          if (!counts) return;
-          for (const [mailbox, count] of counts) {
-            if (this.configured(mailbox)) failures.set({ mailbox }, count);
-          }
+          failing.remove();
+          const streaks = await this.configuredStreaks(consecutiveFailures);
+          if (streaks) failing.set(streaks.filter((count) => count > 0).length);
+        },
+      });
+      const longest: Gauge = new Gauge({
+        name: 'rotator_max_consecutive_failures',
+        help: 'The longest run of rotations of one mailbox that failed for good in a row (0 when none is failing).',
+        registers,
+        collect: async () => {
+          longest.remove();
+          const streaks = await this.configuredStreaks(consecutiveFailures);
+          if (streaks) longest.set(Math.max(0, ...streaks));
         },
       });
     }
+  }
+
+  /** Seconds since the last rotation of each configured mailbox; undefined when the read failed. */
+  private async configuredAges(read: () => Promise<Map<string, { at: number; keyId: string }>>): Promise<number[] | undefined> {
+    const last = await this.sharedLastRotations(read);
+    if (!last) return undefined;
+    const nowMs = this.now();
+    return [...last].filter(([mailbox]) => this.configured(mailbox)).map(([, entry]) => ageSeconds(nowMs, entry.at));
+  }
+
+  /** Failures in a row of each configured mailbox; undefined when the read failed. */
+  private async configuredStreaks(read: () => Promise<Map<string, number>>): Promise<number[] | undefined> {
+    if (!this.consecutiveFailuresInFlight) {
+      this.consecutiveFailuresInFlight = this.readOrUndefined(read).finally(() => {
+        this.consecutiveFailuresInFlight = undefined;
+      });
+    }
+    const counts = await this.consecutiveFailuresInFlight;
+    return counts ? [...counts].filter(([mailbox]) => this.configured(mailbox)).map(([, count]) => count) : undefined;
   }
 
   private configured(mailboxId: string): boolean {
     return this.opts.isConfiguredMailbox?.(mailboxId) ?? true;
   }
 
-  /** Both freshness gauges are collected in the same scrape; they share one Redis read. */
+  /** The freshness gauges are collected in the same scrape; they share one Redis read. */
   private sharedLastRotations(
     read: () => Promise<Map<string, { at: number; keyId: string }>>,
   ): Promise<Map<string, { at: number; keyId: string }> | undefined> {

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { Webhook } from 'standardwebhooks';
 import { parseWebhookUrl } from '../alerts/webhook-url';
 import type { SecretStore } from '../aws/secret-store';
 import type { RevocationAttemptEvent, RotationAttemptEvent, RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { positiveInteger } from '../shared/positive-integer';
 import { WebhookDelivery, type WebhookRetryPolicy } from '../webhooks/webhook-delivery';
+import { WebhookSigner } from '../webhooks/webhook-signing';
+import type { ResolveHost } from '../webhooks/destination-guard';
 import type { ConsumerNotification, KeyRevokedNotification, RotationSucceededNotification } from './notification-payloads';
 import { scrubSecrets } from '../security/scrub-secrets';
 import { settlesWithin } from '../shared/deadline';
@@ -14,6 +15,12 @@ export interface ConsumerNotifierOptions {
   webhookUrl: string;
   /** Standard Webhooks secret, `whsec_<base64>` (NOTIFY_WEBHOOK_SECRET). */
   signingSecret: string;
+  /** The secret being replaced (NOTIFY_WEBHOOK_SECRET_PREVIOUS): while set, each message carries a signature by both. */
+  previousSigningSecret?: string;
+  /** `notify.allowPrivateNetwork`: accept private-network and cloud-metadata destinations. Default false. */
+  allowPrivateNetwork?: boolean;
+  /** Name resolution for connections (default: the system resolver); each address is checked. */
+  resolve?: ResolveHost;
   /** Used to look up the secret's ARN for rotation.succeeded. */
   secrets: Pick<SecretStore, 'describeSecret'>;
   renderSecretName: (mailboxId: string) => string;
@@ -34,8 +41,8 @@ const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
 /**
  * Tells consumers that a mailbox has a new key (`rotation.succeeded`) and that an old key is
  * dead (`key.revoked`), by POSTing to notify.webhookUrl. Each request is signed per the Standard
- * Webhooks spec (headers `webhook-id`, `webhook-timestamp`, `webhook-signature`, HMAC-SHA256 by the
- * `standardwebhooks` library) and re-signed on every try; the `webhook-id` stays the same across
+ * Webhooks spec (WebhookSigner: headers `webhook-id`, `webhook-timestamp`, `webhook-signature`,
+ * by both secrets while one is replaced) and re-signed on every try; the `webhook-id` stays the same across
  * tries and across a job that reports the same outcome twice, so consumers can de-duplicate.
  *
  * An event sink: `record` returns at once; delivery and retries run in the background through
@@ -44,7 +51,7 @@ const DEFAULT_FLUSH_TIMEOUT_MS = 10_000;
 export class ConsumerNotifier implements RotatorEventSink {
   private readonly log: Logger;
   private readonly delivery: WebhookDelivery;
-  private readonly signer: Webhook;
+  private readonly signer: WebhookSigner;
   private readonly now: () => Date;
   private readonly flushTimeoutMs: number;
   /** Resolves once every recorded event's notification (if any) is queued, in record order. */
@@ -54,14 +61,13 @@ export class ConsumerNotifier implements RotatorEventSink {
   /** @throws TypeError when the URL is not http(s) or the secret is not a valid `whsec_` secret. */
   constructor(private readonly opts: ConsumerNotifierOptions) {
     this.log = opts.logger.child({ component: 'notify' });
-    try {
-      this.signer = new Webhook(opts.signingSecret);
-    } catch {
-      // The library's message could quote the value; ours never does.
-      throw new TypeError('NOTIFY_WEBHOOK_SECRET is not a Standard Webhooks secret: give "whsec_" followed by base64');
-    }
+    this.signer = new WebhookSigner(
+      opts.previousSigningSecret === undefined ? [opts.signingSecret] : [opts.signingSecret, opts.previousSigningSecret],
+      'NOTIFY_WEBHOOK_SECRET',
+    );
     this.delivery = new WebhookDelivery({
-      target: parseWebhookUrl(opts.webhookUrl, 'notify webhookUrl'),
+      target: parseWebhookUrl(opts.webhookUrl, 'notify webhookUrl', { allowPrivateNetwork: opts.allowPrivateNetwork ?? false, section: 'notify' }),
+      ...(opts.resolve === undefined ? {} : { resolve: opts.resolve }),
       logger: this.log,
       noun: 'notification',
       ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
@@ -167,14 +173,7 @@ export class ConsumerNotifier implements RotatorEventSink {
     const body = scrubSecrets(JSON.stringify(payload));
     this.delivery.enqueue({
       body,
-      headers: () => {
-        const timestamp = this.now();
-        return {
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-          'webhook-signature': this.signer.sign(id, timestamp, body),
-        };
-      },
+      headers: () => this.signer.headers(id, this.now(), body),
       context: { type: payload.type, mailboxId: payload.data.mailboxId, webhookId: id },
     });
   }

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { WebhookTarget } from '../alerts/webhook-url';
 import { positiveInteger } from '../shared/positive-integer';
 import { DEFAULT_MAX_SERVER_DELAY_MS, parseRetryAfter } from '../retry/server-delay';
+import { boundedPost, WEBHOOK_MAX_RESPONSE_BYTES, WebhookCancelledError, WebhookTimeoutError } from './bounded-post';
+import { RefusedDestinationError, type ResolveHost } from './destination-guard';
 
 export interface WebhookRetryPolicy {
   /** Tries per message, the first included (default 5). */
@@ -27,8 +29,12 @@ export interface WebhookDeliveryOptions {
   logger: Logger;
   /** What a message is called in log lines: "alert", "notification". */
   noun: string;
-  /** Per request (default 5000). */
+  /** Per request, the whole exchange including the answer's body (default 5000). */
   timeoutMs?: number;
+  /** Most bytes of an answer read before the socket is closed (default WEBHOOK_MAX_RESPONSE_BYTES, 64 KiB). */
+  maxResponseBytes?: number;
+  /** Name resolution for connections (default: the system resolver). Every address is checked against the target's policy. */
+  resolve?: ResolveHost;
   retry?: WebhookRetryPolicy;
   /** Messages waiting for delivery; beyond it the oldest are dropped with a log line (default 1000). */
   maxQueued?: number;
@@ -42,7 +48,7 @@ export const DEFAULT_WEBHOOK_RETRY: WebhookRetryPolicy = { attempts: 5, initialD
 const DEFAULT_TIMEOUT_MS = 5_000;
 const DEFAULT_MAX_QUEUED = 1_000;
 
-export type DeliveryResult = 'delivered' | 'rejected' | 'gave-up' | 'cancelled';
+export type DeliveryResult = 'delivered' | 'rejected' | 'refused' | 'gave-up' | 'cancelled';
 
 /**
  * Delivers webhook messages in the background, one at a time and in order, retrying transient
@@ -55,6 +61,8 @@ export class WebhookDelivery {
   private readonly log: Logger;
   private readonly noun: string;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly resolve: ResolveHost | undefined;
   private readonly retry: WebhookRetryPolicy;
   private readonly maxQueued: number;
   private readonly headers: Record<string, string>;
@@ -68,6 +76,8 @@ export class WebhookDelivery {
     this.log = opts.logger;
     this.noun = opts.noun;
     this.timeoutMs = positiveInteger('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.maxResponseBytes = positiveInteger('maxResponseBytes', opts.maxResponseBytes ?? WEBHOOK_MAX_RESPONSE_BYTES);
+    this.resolve = opts.resolve;
     this.retry = validRetry(opts.retry ?? DEFAULT_WEBHOOK_RETRY);
     this.maxQueued = positiveInteger('maxQueued', opts.maxQueued ?? DEFAULT_MAX_QUEUED);
     this.headers = { ...opts.headers, 'content-type': 'application/json' };
@@ -137,6 +147,11 @@ export class WebhookDelivery {
         return 'delivered';
       }
       if (outcome.kind === 'cancelled') return this.cancelled(context);
+      if (outcome.kind === 'refused') {
+        // A destination the policy refuses does not become allowed by trying again soon.
+        this.log.error({ ...context, attempt, reason: outcome.reason }, `${this.noun} not delivered: destination refused (${outcome.reason})`);
+        return 'refused';
+      }
       if (outcome.kind === 'rejected') {
         this.log.error(
           { ...context, attempt, status: outcome.status },
@@ -161,32 +176,42 @@ export class WebhookDelivery {
   ): Promise<
     | { kind: 'ok'; status: number }
     | { kind: 'rejected'; status: number }
+    | { kind: 'refused'; reason: string }
     | { kind: 'retry'; problem: string; retryAfterMs?: number }
     | { kind: 'cancelled' }
   > {
     const target = this.target;
-    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.timeoutMs)]);
     try {
-      const response = await fetch(target.url, {
-        method: 'POST',
+      // A redirect is answered like any other 4xx: not followed (it could point anywhere), not retried.
+      const answer = await boundedPost(target.url, {
         headers: { ...this.headers, ...(message.headers?.() ?? {}) },
         body: message.body,
-        signal,
-        // A redirect is answered like any other 4xx: not followed (it could point anywhere), not retried.
-        redirect: 'manual',
+        timeoutMs: this.timeoutMs,
+        maxResponseBytes: this.maxResponseBytes,
+        signal: this.shutdown.signal,
+        policy: target.policy,
+        ...(this.resolve === undefined ? {} : { resolve: this.resolve }),
       });
-      // Read the body so the connection can be reused; its content does not matter.
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return { kind: 'ok', status: response.status };
-      if (response.status === 408 || response.status === 429 || response.status >= 500) {
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), { maxMs: this.maxServerDelayMs });
-        return { kind: 'retry', problem: `HTTP ${response.status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+      if (answer.cutShort !== undefined) {
+        this.log.warn(
+          { ...message.context, webhook: target.origin, status: answer.status, maxResponseBytes: this.maxResponseBytes, timeoutMs: this.timeoutMs },
+          answer.cutShort === 'too-large'
+            ? `webhook answer over ${this.maxResponseBytes} bytes; connection closed (only the status is used)`
+            : `webhook answer body not finished within ${this.timeoutMs}ms; connection closed (only the status is used)`,
+        );
       }
-      return { kind: 'rejected', status: response.status };
+      const { status } = answer;
+      if (status >= 200 && status <= 299) return { kind: 'ok', status };
+      if (status === 408 || status === 429 || status >= 500) {
+        const retryAfterMs = parseRetryAfter(answer.retryAfter ?? null, { maxMs: this.maxServerDelayMs });
+        return { kind: 'retry', problem: `HTTP ${status}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+      }
+      return { kind: 'rejected', status };
     } catch (err) {
-      if (this.shutdown.signal.aborted) return { kind: 'cancelled' };
-      if (signal.aborted) return { kind: 'retry', problem: `no answer within ${this.timeoutMs}ms` };
-      return { kind: 'retry', problem: target.scrub(describeFetchError(err)) };
+      if (err instanceof WebhookCancelledError || this.shutdown.signal.aborted) return { kind: 'cancelled' };
+      if (err instanceof RefusedDestinationError) return { kind: 'refused', reason: err.message };
+      if (err instanceof WebhookTimeoutError) return { kind: 'retry', problem: err.message };
+      return { kind: 'retry', problem: target.scrub(describeSocketError(err)) };
     }
   }
 
@@ -216,8 +241,8 @@ export class WebhookDelivery {
 }
 
 
-/** Duck-typed: fetch's errors come from another realm under some runners, so `instanceof Error` is unreliable. */
-function describeFetchError(err: unknown): string {
+/** Duck-typed: socket errors may come from another realm under some runners, so `instanceof Error` is unreliable. */
+function describeSocketError(err: unknown): string {
   const { message, cause } = (err ?? {}) as { message?: unknown; cause?: unknown };
   const { message: causeMessage, code } = (cause ?? {}) as { message?: unknown; code?: unknown };
   if (typeof code === 'string') return typeof causeMessage === 'string' && causeMessage ? `${code}: ${causeMessage}` : code;

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
 import { AlertNotifier, type AlertNotifierOptions } from '../../src/alerts/alert-notifier';
 import { LogCapture, waitFor } from '../support/test-bed';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '../support/redis';
@@ -367,11 +369,41 @@ describe('AlertNotifier', () => {
       expect(JSON.stringify(receiver.received)).not.toContain('smx_mbx_ECHOEDkey0123456789abcdef');
     });
 
+    it('signs each alert per Standard Webhooks with ALERT_WEBHOOK_SECRET, the same id on every try', async () => {
+      const secret = `whsec_${randomBytes(32).toString('base64')}`;
+      receiver.answer = (index) => (index === 0 ? 503 : 200);
+      const alerts = notifier({ signingSecrets: [secret] });
+      const event = failedRotationEvent();
+      alerts.record(event);
+      await alerts.flush();
+
+      expect(receiver.received).toHaveLength(2);
+      const ids = receiver.received.map((request) => request.headers['webhook-id']);
+      expect(ids[0]).toMatch(/^alert_/);
+      expect(ids[1]).toBe(ids[0]);
+      for (const request of receiver.received) {
+        expect(new Webhook(secret).verify(request.rawBody, request.headers)).toEqual(expect.objectContaining({ type: 'rotation_failed', jobId: event.jobId }));
+      }
+    });
+
+    it('while the alert secret is replaced, signs with both: a receiver verifying with either accepts, with neither refuses', async () => {
+      const [next, previous, other] = [0, 1, 2].map(() => `whsec_${randomBytes(32).toString('base64')}`) as [string, string, string];
+      const alerts = notifier({ signingSecrets: [next, previous] });
+      alerts.record(failedRotationEvent());
+      await alerts.flush();
+
+      const [request] = receiver.received;
+      expect(request!.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+      expect(new Webhook(next).verify(request!.rawBody, request!.headers)).toEqual(expect.objectContaining({ type: 'rotation_failed' }));
+      expect(new Webhook(previous).verify(request!.rawBody, request!.headers)).toEqual(expect.objectContaining({ type: 'rotation_failed' }));
+      expect(() => new Webhook(other).verify(request!.rawBody, request!.headers)).toThrow(/No matching signature/);
+    });
+
     it('refuses a webhook URL with credentials or a metadata target at construction, without quoting it', () => {
       expect(() => notifier({ webhookUrl: 'https://u:hunter2pw@hooks.example.com/x' })).toThrow(/webhookHeaders/);
       expect(() => notifier({ webhookUrl: 'https://u:hunter2pw@hooks.example.com/x' })).not.toThrow(/hunter2pw/);
       expect(() => notifier({ webhookUrl: 'http://169.254.169.254/latest' })).toThrow(/https/);
-      expect(() => notifier({ webhookUrl: 'https://169.254.169.254/latest' })).toThrow(/allowPrivateTargets/);
+      expect(() => notifier({ webhookUrl: 'https://169.254.169.254/latest' })).toThrow(/alerts\.allowPrivateNetwork: true/);
     });
 
     it('prunes the failure counters of mailboxes that left the configuration', async () => {

@@ -121,6 +121,20 @@ describe('rotator CLI', () => {
         expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toEqual([expect.stringContaining('every 5m')]);
       });
 
+      it('refuses a private webhook destination, naming the field and allowPrivateNetwork: true as the fix, exit 1', async () => {
+        const run = await check('mailboxes: all\nschedule: "0 3 * * 1"\nalerts:\n  webhookUrl: "https://10.0.0.1/hook"\n');
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/- alerts\.webhookUrl: .*10\.0\.0\.0\/8.*set alerts\.allowPrivateNetwork: true/);
+        const allowed = await check('mailboxes: all\nschedule: "0 3 * * 1"\nalerts:\n  webhookUrl: "https://10.0.0.1/hook"\n  allowPrivateNetwork: true\n');
+        expect(allowed.code).toBe(0);
+      });
+
+      it('warns that alerts go unsigned when alerts.webhookUrl is set without ALERT_WEBHOOK_SECRET', async () => {
+        const run = await check('mailboxes: all\nschedule: "0 3 * * 1"\nalerts:\n  webhookUrl: "https://hooks.example.com/x"\n');
+        expect(run.code).toBe(0);
+        expect(run.stderr).toMatch(/warning: alerts\.webhookUrl is set but ALERT_WEBHOOK_SECRET is not/);
+      });
+
       it('does not warn when minRotationInterval holds each mailbox to one rotation per 10 minutes or less often', async () => {
         const run = await check('mailboxes: all\nschedule: "*/30 * * * * *"\nminRotationInterval: 10m\n');
         expect(run.code).toBe(0);

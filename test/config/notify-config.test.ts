@@ -58,3 +58,25 @@ describe('notify configuration', () => {
     expect(shown).not.toContain(SECRET);
   });
 });
+
+describe('signing secrets being replaced (the _PREVIOUS variables)', () => {
+  const OTHER = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+
+  it('reads ALERT_WEBHOOK_SECRET and both _PREVIOUS secrets, and masks them in config check output', () => {
+    const env = { ...VALID_ENV, NOTIFY_WEBHOOK_SECRET: SECRET, NOTIFY_WEBHOOK_SECRET_PREVIOUS: OTHER, ALERT_WEBHOOK_SECRET: OTHER, ALERT_WEBHOOK_SECRET_PREVIOUS: SECRET };
+    const settings = parseSettings(NOTIFY_YAML, env, CONFIG_PATH);
+    expect(settings.env).toMatchObject({ notifyWebhookSecret: SECRET, notifyWebhookSecretPrevious: OTHER, alertWebhookSecret: OTHER, alertWebhookSecretPrevious: SECRET });
+    const shown = JSON.stringify(maskSettingsForDisplay(settings));
+    expect(shown).not.toContain(SECRET.slice(6));
+    expect(shown).not.toContain(OTHER.slice(6));
+  });
+
+  it('refuses a _PREVIOUS secret without the new one, and one equal to it', () => {
+    expect(problemsOf(MINIMAL_YAML, { ...VALID_ENV, ALERT_WEBHOOK_SECRET_PREVIOUS: SECRET })).toEqual([
+      expect.objectContaining({ field: 'ALERT_WEBHOOK_SECRET_PREVIOUS', expected: expect.stringContaining('only together with ALERT_WEBHOOK_SECRET') }),
+    ]);
+    expect(problemsOf(MINIMAL_YAML, { ...VALID_ENV, NOTIFY_WEBHOOK_SECRET: SECRET, NOTIFY_WEBHOOK_SECRET_PREVIOUS: SECRET })).toEqual([
+      expect.objectContaining({ field: 'NOTIFY_WEBHOOK_SECRET_PREVIOUS', expected: expect.stringContaining('different from NOTIFY_WEBHOOK_SECRET') }),
+    ]);
+  });
+});

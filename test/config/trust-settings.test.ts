@@ -30,10 +30,57 @@ describe('alerts.webhookUrl rules (finding 7)', () => {
     'https://[64:ff9b::a9fe:a9fe]/',
     'https://[::ffff:169.254.169.254]/',
   ])(
-    'refuses the link-local / metadata target %s unless alerts.allowPrivateTargets is true',
+    'refuses the link-local / metadata target %s unless alerts.allowPrivateNetwork (or the older allowPrivateTargets) is true',
     (url) => {
-      expect(problemsOf(withAlerts(`  webhookUrl: "${url}"\n`))[0]!.expected).toMatch(/link-local or cloud-metadata.*allowPrivateTargets/);
-      expect(parse(withAlerts(`  webhookUrl: "${url}"\n  allowPrivateTargets: true\n`)).file.alerts).toMatchObject({ webhookUrl: url, allowPrivateTargets: true });
+      expect(problemsOf(withAlerts(`  webhookUrl: "${url}"\n`))[0]!.expected).toMatch(/private network or cloud-metadata.*alerts\.allowPrivateNetwork: true/);
+      expect(parse(withAlerts(`  webhookUrl: "${url}"\n  allowPrivateNetwork: true\n`)).file.alerts).toMatchObject({ webhookUrl: url, allowPrivateNetwork: true });
+      expect(parse(withAlerts(`  webhookUrl: "${url}"\n  allowPrivateTargets: true\n`)).file.alerts).toMatchObject({ webhookUrl: url, allowPrivateNetwork: true });
+    },
+  );
+});
+
+describe('where webhooks may go (private networks, NAT64/6to4, metadata names)', () => {
+  const withNotify = (notify: string) => `${MINIMAL_YAML}notify:\n${notify}`;
+  const NOTIFY_ENV = { ...VALID_ENV, NOTIFY_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}` };
+
+  it.each([
+    ['https://10.0.0.1/hook', /10\.0\.0\.0\/8/],
+    ['https://172.16.5.4/hook', /172\.16\.0\.0\/12/],
+    ['https://192.168.1.1/hook', /192\.168\.0\.0\/16/],
+    ['https://100.64.1.2/hook', /100\.64\.0\.0\/10/],
+    ['https://0.0.0.0/hook', /0\.0\.0\.0\/8/],
+    ['https://[fd00::1]/hook', /fc00::\/7/],
+    ['https://[::ffff:10.0.0.1]/hook', /10\.0\.0\.0\/8.*IPv4-mapped/],
+    ['https://[64:ff9b::10.1.2.3]/hook', /10\.0\.0\.0\/8.*NAT64/],
+    ['https://[64:ff9b:1::a9fe:a9fe]/hook', /64:ff9b:1::\/48/],
+    ['https://[2002:a9fe:a9fe::1]/hook', /169\.254\.0\.0\/16.*6to4/],
+    ['https://169.254.169.254.nip.io/latest', /spells 169\.254\.169\.254/],
+    ['https://10-0-0-1.sslip.io/hook', /spells 10\.0\.0\.1/],
+    ['https://app-a9fea9fe.nip.io/hook', /spells 169\.254\.169\.254/],
+    ['https://metadata/computeMetadata/v1/', /cloud-metadata name/],
+    ['https://instance-data/latest/', /cloud-metadata name/],
+    ['https://metadata.google.internal/', /cloud-metadata name/],
+    ['https://hooks.corp.internal/x', /private-use name/],
+    ['https://webhook-receiver/x', /single-label name/],
+  ])('config check refuses %s, naming the field and allowPrivateNetwork: true as the fix', (url, range) => {
+    const [problem, ...rest] = problemsOf(withAlerts(`  webhookUrl: "${url}"\n`));
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ field: 'alerts.webhookUrl' });
+    expect(problem!.expected).toMatch(range);
+    expect(problem!.expected).toMatch(/set alerts\.allowPrivateNetwork: true/);
+  });
+
+  it('refuses a private notify.webhookUrl, naming notify.allowPrivateNetwork as the fix, and accepts it with that set', () => {
+    const [problem] = problemsOf(withNotify('  webhookUrl: "https://192.168.1.1/hook"\n'), NOTIFY_ENV);
+    expect(problem).toMatchObject({ field: 'notify.webhookUrl', expected: expect.stringMatching(/set notify\.allowPrivateNetwork: true/) });
+    const settings = parse(withNotify('  webhookUrl: "https://192.168.1.1/hook"\n  allowPrivateNetwork: true\n'), NOTIFY_ENV);
+    expect(settings.file.notify).toEqual({ webhookUrl: 'https://192.168.1.1/hook', allowPrivateNetwork: true });
+  });
+
+  it.each(['https://hooks.example.com/x', 'https://[2606:4700::1]/x', 'https://[64:ff9b::8.8.8.8]/x', 'https://8.8.8.8.nip.io/x', 'http://127.0.0.1:9000/x', 'http://[::1]:9000/x', 'http://localhost:9000/x'])(
+    'accepts the public or explicitly loopback destination %s without an opt-in',
+    (url) => {
+      expect(parse(withAlerts(`  webhookUrl: "${url}"\n`)).file.alerts.webhookUrl).toBe(url);
     },
   );
 });

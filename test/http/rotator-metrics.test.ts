@@ -4,6 +4,10 @@ import { RotatorMetrics } from '../../src/metrics/rotator-metrics';
 import { MailboxLedger } from '../../src/rotation/mailbox-ledger';
 import type { RotationAttemptEvent, RevocationAttemptEvent } from '../../src/rotation/events';
 import type { SendmuxCallRecord } from '../../src/sendmux/types';
+import { randomBytes } from 'node:crypto';
+import { SendmuxClient } from '../../src/sendmux/client';
+import { HTTP_STATUS_LABELS, SENDMUX_CODE_LABELS } from '../../src/metrics/metric-labels';
+import { CannedHttpServer } from '../support/canned-http-server';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, uniquePrefix } from '../support/redis';
 import { parsePrometheusText, sampleValue, samplesNamed } from './support/prometheus-text';
 import { freePort } from './support/redis-server-process';
@@ -75,14 +79,47 @@ describe('RotatorMetrics from events', () => {
   it('counts Sendmux calls by operation, status and code, and 429s separately', async () => {
     const metrics = new RotatorMetrics({ collectDefaultMetrics: false });
     metrics.onSendmuxCall(sendmuxCall(201));
-    metrics.onSendmuxCall(sendmuxCall(429, 'rate_limited'));
-    metrics.onSendmuxCall(sendmuxCall(429, 'rate_limited'));
+    metrics.onSendmuxCall(sendmuxCall(429, 'rate_limit_exceeded'));
+    metrics.onSendmuxCall(sendmuxCall(429, 'rate_limit_exceeded'));
     metrics.onSendmuxCall(sendmuxCall(null, 'network_error'));
     const exposition = await scrape(metrics);
     expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: '201', code: '' })).toBe(1);
-    expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: '429', code: 'rate_limited' })).toBe(2);
+    expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: '429', code: 'rate_limit_exceeded' })).toBe(2);
     expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: 'none', code: 'network_error' })).toBe(1);
     expect(sampleValue(exposition, 'rotator_sendmux_rate_limited_total')).toBe(2);
+  });
+
+  it('keeps rotator_sendmux_requests_total bounded when the upstream answers a new error code and status on each of 50 requests', async () => {
+    const upstream = await CannedHttpServer.start('/api/v1');
+    try {
+      const metrics = new RotatorMetrics({ collectDefaultMetrics: false });
+      const client = new SendmuxClient({ baseUrl: upstream.baseUrl, managementKey: 'smx_root_METRICSTEST0123456789', onCall: (record) => metrics.onSendmuxCall(record) });
+      for (let i = 0; i < 50; i++) {
+        const code = `made_up_${randomBytes(6).toString('hex')}`;
+        upstream.reply(400 + ((i * 7) % 200), { ok: false, error: { code, message: 'invented' } });
+        await client.getMailbox('mbx_1').catch(() => undefined);
+      }
+      const series = samplesNamed(await scrape(metrics), 'rotator_sendmux_requests_total');
+      expect(series.reduce((sum, sample) => sum + sample.value, 0)).toBe(50);
+      expect(series.every((sample) => SENDMUX_CODE_LABELS.includes(sample.labels.code!) && HTTP_STATUS_LABELS.includes(sample.labels.status!))).toBe(true);
+      // The invented codes all fell into "other"; one operation gives at most one series per status label and code label.
+      expect(series.filter((sample) => sample.labels.code === 'other').length).toBeGreaterThan(0);
+      expect(series.some((sample) => sample.labels.code!.startsWith('made_up_'))).toBe(false);
+      expect(series.length).toBeLessThanOrEqual(HTTP_STATUS_LABELS.length + SENDMUX_CODE_LABELS.length);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('keeps a contract code and a known status as they are, and maps the rest onto closed sets', async () => {
+    const metrics = new RotatorMetrics({ collectDefaultMetrics: false });
+    metrics.onSendmuxCall(sendmuxCall(409, 'idempotency_conflict'));
+    metrics.onSendmuxCall(sendmuxCall(418, 'http_418'));
+    metrics.onSendmuxCall(sendmuxCall(799, 'something_new'));
+    const exposition = await scrape(metrics);
+    expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: '409', code: 'idempotency_conflict' })).toBe(1);
+    expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: '4xx', code: 'http_error' })).toBe(1);
+    expect(sampleValue(exposition, 'rotator_sendmux_requests_total', { operation: 'mintMailboxKey', status: 'other', code: 'other' })).toBe(1);
   });
 
   it('registers the default process metrics unless told not to', async () => {
@@ -108,7 +145,7 @@ describe('RotatorMetrics at scrape time', () => {
     await redis.quit();
   });
 
-  it('reads queue counts, per-mailbox ages, the oldest age and consecutive failures from their sources', async () => {
+  it('reads queue counts, key-age buckets, the oldest age and failure counts from their sources', async () => {
     const now = Date.UTC(2026, 0, 10, 12, 0, 0);
     await ledger.recordRotation('mbx_fresh', now - 60_000, 'key_1');
     await ledger.recordRotation('mbx_stale', now - 3 * 86_400_000, 'key_2');
@@ -118,7 +155,8 @@ describe('RotatorMetrics at scrape time', () => {
       collectDefaultMetrics: false,
       queue,
       lastRotations: () => ledger.allLastRotations(),
-      consecutiveFailures: async () => new Map([['mbx_stale', 3]]),
+      consecutiveFailures: async () => new Map([['mbx_stale', 3], ['mbx_fresh', 1]]),
+      maxKeyAgeMs: 2 * 86_400_000,
       now: () => now,
     });
 
@@ -126,10 +164,14 @@ describe('RotatorMetrics at scrape time', () => {
     expect(sampleValue(exposition, 'rotator_queue_jobs', { state: 'delayed' })).toBe(1);
     expect(sampleValue(exposition, 'rotator_queue_jobs', { state: 'waiting' })).toBe(1);
     expect(sampleValue(exposition, 'rotator_queue_jobs', { state: 'failed' })).toBe(0);
-    expect(sampleValue(exposition, 'rotator_mailbox_seconds_since_last_rotation', { mailbox: 'mbx_fresh' })).toBe(60);
-    expect(sampleValue(exposition, 'rotator_mailbox_seconds_since_last_rotation', { mailbox: 'mbx_stale' })).toBe(3 * 86_400);
+    expect(sampleValue(exposition, 'rotator_mailboxes_by_key_age', { le: '3600' })).toBe(1);
+    expect(sampleValue(exposition, 'rotator_mailboxes_by_key_age', { le: '86400' })).toBe(1);
+    expect(sampleValue(exposition, 'rotator_mailboxes_by_key_age', { le: '604800' })).toBe(2);
+    expect(sampleValue(exposition, 'rotator_mailboxes_by_key_age', { le: '+Inf' })).toBe(2);
     expect(sampleValue(exposition, 'rotator_oldest_rotation_age_seconds')).toBe(3 * 86_400);
-    expect(sampleValue(exposition, 'rotator_mailbox_consecutive_failures', { mailbox: 'mbx_stale' })).toBe(3);
+    expect(sampleValue(exposition, 'rotator_mailboxes_over_max_key_age')).toBe(1);
+    expect(sampleValue(exposition, 'rotator_mailboxes_failing')).toBe(2);
+    expect(sampleValue(exposition, 'rotator_max_consecutive_failures')).toBe(3);
   });
 
   it('reports whether the queue is paused (1) or running (0), for the paused-too-long alert', async () => {
@@ -147,20 +189,28 @@ describe('RotatorMetrics at scrape time', () => {
     expect((await scrape(without)).types.has('rotator_max_key_age_seconds')).toBe(false);
   });
 
-  it('drops a mailbox from the per-mailbox gauge once its source no longer lists it', async () => {
-    let entries = new Map([
-      ['mbx_a', { at: 0, keyId: 'k' }],
-      ['mbx_b', { at: 0, keyId: 'k' }],
-    ]);
-    const metrics = new RotatorMetrics({ collectDefaultMetrics: false, lastRotations: async () => entries, now: () => 1000 });
-    expect(samplesNamed(await scrape(metrics), 'rotator_mailbox_seconds_since_last_rotation')).toHaveLength(2);
-    entries = new Map([['mbx_b', { at: 0, keyId: 'k' }]]);
-    const second = samplesNamed(await scrape(metrics), 'rotator_mailbox_seconds_since_last_rotation');
-    expect(second.map((s) => s.labels.mailbox)).toEqual(['mbx_b']);
+  it('exports O(1) series for N mailboxes: the same series for 3 mailboxes as for 2,000', async () => {
+    const seriesFor = async (n: number) => {
+      const entries = new Map(Array.from({ length: n }, (_, i) => [`mbx_${i}`, { at: 1000 * i, keyId: 'k' }] as const));
+      const failures = new Map(Array.from({ length: n }, (_, i) => [`mbx_${i}`, 1 + (i % 5)] as const));
+      const metrics = new RotatorMetrics({
+        collectDefaultMetrics: false,
+        lastRotations: async () => entries,
+        consecutiveFailures: async () => failures,
+        maxKeyAgeMs: 86_400_000,
+        now: () => 10_000_000,
+      });
+      const exposition = await scrape(metrics);
+      return [...exposition.samples].map((sample) => `${sample.name}${JSON.stringify(sample.labels)}`).sort();
+    };
+    const small = await seriesFor(3);
+    const large = await seriesFor(2_000);
+    expect(large).toEqual(small);
+    expect(large.some((series) => series.includes('"mailbox"'))).toBe(false);
   });
 });
 
-describe('RotatorMetrics per-mailbox series for configured mailboxes only (finding 5)', () => {
+describe('RotatorMetrics fleet gauges for configured mailboxes only (finding 5)', () => {
   it('leaves out mailboxes the configuration does not cover, and drops one that leaves it', async () => {
     let configured = new Set(['mbx_a', 'mbx_b']);
     const metrics = new RotatorMetrics({
@@ -171,12 +221,14 @@ describe('RotatorMetrics per-mailbox series for configured mailboxes only (findi
       now: () => 1000,
     });
     const first = await scrape(metrics);
-    expect(samplesNamed(first, 'rotator_mailbox_seconds_since_last_rotation').map((s) => s.labels.mailbox).sort()).toEqual(['mbx_a', 'mbx_b']);
-    expect(samplesNamed(first, 'rotator_mailbox_consecutive_failures').map((s) => s.labels.mailbox)).toEqual(['mbx_a']);
+    expect(sampleValue(first, 'rotator_mailboxes_by_key_age', { le: '+Inf' })).toBe(2);
+    expect(sampleValue(first, 'rotator_mailboxes_failing')).toBe(1);
+    expect(sampleValue(first, 'rotator_max_consecutive_failures')).toBe(1);
     configured = new Set(['mbx_b']);
     const second = await scrape(metrics);
-    expect(samplesNamed(second, 'rotator_mailbox_seconds_since_last_rotation').map((s) => s.labels.mailbox)).toEqual(['mbx_b']);
-    expect(samplesNamed(second, 'rotator_mailbox_consecutive_failures')).toEqual([]);
+    expect(sampleValue(second, 'rotator_mailboxes_by_key_age', { le: '+Inf' })).toBe(1);
+    expect(sampleValue(second, 'rotator_mailboxes_failing')).toBe(0);
+    expect(sampleValue(second, 'rotator_max_consecutive_failures')).toBe(0);
   });
 });
 
@@ -216,9 +268,10 @@ describe('RotatorMetrics when Redis is down', () => {
     const exposition = await scrape(metrics);
     expect(sampleValue(exposition, 'rotator_rotations_total', { outcome: 'rotated' })).toBe(1);
     expect(samplesNamed(exposition, 'rotator_queue_jobs')).toEqual([]);
-    expect(samplesNamed(exposition, 'rotator_mailbox_seconds_since_last_rotation')).toEqual([]);
+    expect(samplesNamed(exposition, 'rotator_mailboxes_by_key_age')).toEqual([]);
     expect(samplesNamed(exposition, 'rotator_oldest_rotation_age_seconds')).toEqual([]);
-    expect(samplesNamed(exposition, 'rotator_mailbox_consecutive_failures')).toEqual([]);
+    expect(samplesNamed(exposition, 'rotator_mailboxes_failing')).toEqual([]);
+    expect(samplesNamed(exposition, 'rotator_max_consecutive_failures')).toEqual([]);
   });
 
   it('gives up on a Redis read that hangs after collectTimeoutMs instead of holding the scrape', async () => {

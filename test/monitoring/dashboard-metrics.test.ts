@@ -57,6 +57,12 @@ describe('the Grafana dashboard JSON', () => {
   });
 });
 
+describe('fleet-sized monitoring', () => {
+  it.each([...panelExpressions, ...ruleExpressions].map(({ where, expr }) => [where, expr]))('%s needs no per-mailbox series', (_where, expr) => {
+    expect(expr).not.toMatch(/\bmailbox\b/);
+  });
+});
+
 describe('metrics named by the dashboard and the alert rules', () => {
   let harness: HttpHarness;
   let exported: Set<string>;

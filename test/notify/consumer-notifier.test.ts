@@ -88,13 +88,21 @@ describe('consumer notifications from real rotations', () => {
 });
 
 describe('the rotator service with notify.webhookUrl', () => {
-  it('wires the consumer notifier into its events, so a rotation posts a signed rotation.succeeded', async () => {
+  it('wires the consumer notifier into its events, so a rotation posts a signed rotation.succeeded (by both secrets while one is replaced)', async () => {
     const bed = await TestBed.start({ mailboxes: 1, label: 'notify-service' });
     const webhook = await WebhookReceiver.start();
+    const previous = `whsec_${randomBytes(32).toString('base64')}`;
     try {
       const settings = {
-        file: { ...bed.settings.file, notify: { webhookUrl: webhook.url } },
-        env: { ...bed.settings.env, notifyWebhookSecret: SIGNING_SECRET, port: 0, host: '127.0.0.1' },
+        file: { ...bed.settings.file, notify: { webhookUrl: webhook.url }, alerts: { webhookUrl: webhook.url } },
+        env: {
+          ...bed.settings.env,
+          notifyWebhookSecret: SIGNING_SECRET,
+          notifyWebhookSecretPrevious: previous,
+          alertWebhookSecret: previous,
+          port: 0,
+          host: '127.0.0.1',
+        },
       };
       const service = await startRotatorService({ settings, logger: bed.logs.logger, roles: new Set(['worker']), secretsManagerClient: bed.smClient });
       try {
@@ -105,6 +113,8 @@ describe('the rotator service with notify.webhookUrl', () => {
         expect(webhook.received.map(verified)).toEqual([
           expect.objectContaining({ type: 'rotation.succeeded', data: expect.objectContaining({ mailboxId: bed.mailboxIds[0], secretArn: expect.stringMatching(/^arn:aws:secretsmanager:/) }) }),
         ]);
+        expect(new Webhook(previous).verify(webhook.received[0]!.rawBody, webhook.received[0]!.headers)).toEqual(expect.objectContaining({ type: 'rotation.succeeded' }));
+        expect(service.alerts.signed).toBe(true);
       } finally {
         await service.close();
       }
@@ -182,6 +192,30 @@ describe('ConsumerNotifier delivery', () => {
     notifier.record({ ...revoked, outcome: 'retrying' });
     expect(await notifier.flush()).toBe(true);
     expect(webhook.received).toEqual([]);
+  });
+
+  it('while a secret is replaced, signs with both: a receiver verifying with either accepts, with neither refuses', async () => {
+    const webhook = await WebhookReceiver.start();
+    receivers.push(webhook);
+    const previous = `whsec_${randomBytes(32).toString('base64')}`;
+    const created = new ConsumerNotifier({
+      webhookUrl: webhook.url,
+      signingSecret: SIGNING_SECRET,
+      previousSigningSecret: previous,
+      secrets: { describeSecret: async () => null },
+      renderSecretName: (id) => `sendmux/${id}`,
+      logger: new LogCapture().logger,
+    });
+    notifiers.push(created);
+    created.record(revoked);
+    expect(await created.flush()).toBe(true);
+
+    const [request] = webhook.received;
+    expect(request!.headers['webhook-signature']!.split(' ')).toEqual([expect.stringMatching(/^v1,/), expect.stringMatching(/^v1,/)]);
+    const payload = { type: 'key.revoked', timestamp: revoked.at, data: { mailboxId: 'mbx_1', keyId: 'key_a', occurredAt: revoked.at } };
+    expect(new Webhook(SIGNING_SECRET).verify(request!.rawBody, request!.headers)).toEqual(payload);
+    expect(new Webhook(previous).verify(request!.rawBody, request!.headers)).toEqual(payload);
+    expect(() => new Webhook(`whsec_${randomBytes(32).toString('base64')}`).verify(request!.rawBody, request!.headers)).toThrow(/No matching signature/);
   });
 
   it('refuses a signing secret that is not a Standard Webhooks secret, without echoing it', () => {

@@ -82,6 +82,12 @@ function warningsAbout(settings: RotatorSettings, now: Date): string[] {
         'fire less often or raise minRotationInterval to 10m or more',
     );
   }
+  if (file.alerts.webhookUrl !== undefined && settings.env.alertWebhookSecret === undefined) {
+    warnings.push(
+      'alerts.webhookUrl is set but ALERT_WEBHOOK_SECRET is not, so alerts go out unsigned and a receiver cannot tell them from forgeries; ' +
+        'set ALERT_WEBHOOK_SECRET to a "whsec_<base64>" secret (e.g. whsec_$(openssl rand -base64 32)) and verify the Standard Webhooks signature at the receiver',
+    );
+  }
   return warnings;
 }
 

@@ -42,7 +42,7 @@ export interface HarnessOptions {
   /**
    * Serve /admin/mailboxes as the service does: job events also go to a real AuditLog and
    * AlertNotifier (no webhook) in the bed's Redis, which the page's model and the
-   * rotator_mailbox_consecutive_failures gauge read.
+   * rotator_mailboxes_failing gauge read.
    */
   overview?: boolean;
 }
