@@ -84,7 +84,7 @@ describe('the operator manual (README.md and docs/)', () => {
 
   it('documents every environment variable the code reads in docs/configuration.md, and names no other rotator variable', () => {
     for (const variable of ENV_VARS) expect(configuration).toContain(`\`${variable.name}\``);
-    const known = new Set([...ENV_VARS.map((v) => v.name), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE']);
+    const known = new Set([...ENV_VARS.map((v) => v.name), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'AWS_DEFAULT_REGION', 'AWS_CONFIG_FILE']);
     const documented = [...configuration.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
     expect(documented.length).toBeGreaterThanOrEqual(ENV_VARS.length);
     for (const name of documented) expect(known.has(name) ? name : `unknown variable ${name}`).toBe(name);
