@@ -24,6 +24,7 @@ import { InsecureBindError } from '../http';
 import { isLoopbackHost } from '../http/auth';
 import { resolveAwsRegion, type ResolvedAwsRegion } from '../aws/region';
 import { regionInputs } from './rotator-runtime';
+import { workerPresence } from '../queue/worker-presence';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -246,13 +247,20 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         queue: rt.queue,
         redis,
         redisName: `${describeRedisTarget(env.redis)} (${env.redis.variable})`,
+        workers: () => workerPresence(rt.queue.queue, env.queuePrefix),
         metrics,
         apiToken: env.apiToken,
         host: env.host,
         port: env.port,
         history: audit,
         mailboxOverview: {
-          collect: () => collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets, sendmux: rt.sendmux }),
+          collect: async () => {
+            const [overview, workers] = await Promise.all([
+              collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets, sendmux: rt.sendmux }),
+              workerPresence(rt.queue.queue, env.queuePrefix),
+            ]);
+            return { ...overview, workers };
+          },
         },
         dashboardReadOnly: file.dashboard?.readOnly ?? true,
         resolveAllMailboxIds: async () =>
