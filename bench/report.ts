@@ -57,7 +57,7 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): TargetChec
   return checks;
 }
 
-/** The table printed at the end and written to latest.md (for the README's Performance section). */
+/** The table printed at the end and written to latest.md (for docs/performance.md). */
 export function markdownReport(results: BenchResults): string {
   const lines: string[] = [];
   const m = results.machine;

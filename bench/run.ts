@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: starts the Sendmux sandbox, the Secrets Manager stand-in and rotator worker
  * processes against the real Redis, runs the scenarios of issue 5, prints a table and writes
- * bench/results/latest.json (every figure) and bench/results/latest.md (the README table).
+ * bench/results/latest.json (every figure) and bench/results/latest.md (the table of docs/performance.md).
  *
  *   node dist/bench/run.js [--only ceiling,overhead,tick,memory,cluster] [--runs N] [--quick]
  *

@@ -27,6 +27,28 @@ import { createRevokePreviousKeyProcessor } from '../../jobs/revoke-previous-key
 import { createManagementKeySource } from './management-key';
 import { clampServerDelay } from '../retry/server-delay';
 import { settlesWithin } from '../shared/deadline';
+import { resolveAwsRegion, type RegionEnv } from '../aws/region';
+import type { RotatorEnv } from '../config/types';
+
+/** The variables the region is resolved from (settings made by hand carry only awsRegion). */
+export function regionInputs(env: RotatorEnv): RegionEnv {
+  return env.awsRegionInputs ?? (env.awsRegion === undefined ? {} : { AWS_REGION: env.awsRegion });
+}
+
+/** A region provider for the SDK that resolves once (a failure is retried on the next call). */
+function memoizedRegion(inputs: RegionEnv): () => Promise<string> {
+  let resolved: Promise<string> | undefined;
+  return () => {
+    resolved ??= resolveAwsRegion(inputs).then(
+      (r) => r.region,
+      (err: unknown) => {
+        resolved = undefined;
+        throw err;
+      },
+    );
+    return resolved;
+  };
+}
 
 export interface RotatorRuntimeOptions {
   settings: RotatorSettings;
@@ -78,7 +100,10 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
 
   const smClient =
     opts.secretsManagerClient ??
-    createSecretsManagerClient({ region: env.awsRegion ?? 'us-east-1', requestTimeoutMs: file.sendmux.timeoutMs });
+    // No default region: one nobody chose would store secrets where no consumer reads them. A
+    // command that never calls Secrets Manager runs without one; the first call that needs it
+    // fails with the variables to set (`start` refuses before anything starts: service.ts).
+    createSecretsManagerClient({ region: memoizedRegion(regionInputs(env)), requestTimeoutMs: file.sendmux.timeoutMs });
   const secrets = new SecretStore({ client: smClient, logger: logger.child({ component: 'secrets-manager' }), maxServerDelayMs: file.rotation.backoffMaxMs });
 
   const queueClient = createQueueClient(settings, opts.redis, opts.redisPurpose ?? 'producer', opts.writes);

@@ -19,6 +19,12 @@ import { bullmqJobDirectory } from '../rotation/exclusion';
 import { createIncidentCommands } from '../incidents';
 import { settlesWithin } from '../shared/deadline';
 import { BookkeepingWrites } from '../queue/bookkeeping-writes';
+import { createServer } from 'node:net';
+import { InsecureBindError } from '../http';
+import { isLoopbackHost } from '../http/auth';
+import { resolveAwsRegion, type ResolvedAwsRegion } from '../aws/region';
+import { regionInputs } from './rotator-runtime';
+import { workerPresence } from '../queue/worker-presence';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -65,13 +71,50 @@ export interface RotatorService {
   close(): Promise<void>;
 }
 
+/** Thrown when the HTTP port cannot be bound; names HOST and PORT. */
+export class PortUnavailableError extends Error {
+  constructor(readonly host: string, readonly port: number, reason: string) {
+    super(`cannot listen on HOST=${host} PORT=${port}: ${reason}; stop the process using it or set another PORT`);
+    this.name = 'PortUnavailableError';
+  }
+}
+
+/**
+ * Every refusal start-up can make, made before any role starts — before the Redis connection, the
+ * worker (which would take a job at once), the scheduler or the reconciler: an HTTP API on a
+ * non-loopback HOST without ROTATOR_API_TOKEN (InsecureBindError), no AWS region
+ * (AwsRegionMissingError / AwsRegionInvalidError, src/aws/region.ts; skipped when the caller hands
+ * in its own Secrets Manager client), and an HTTP port that cannot be bound (PortUnavailableError,
+ * checked by binding and releasing it). Configuration errors are refused earlier still, when the
+ * settings are loaded. Returns the region and where it came from, for the start-up log line.
+ */
+export async function checkBeforeStarting(opts: Pick<RotatorServiceOptions, 'settings' | 'secretsManagerClient'>): Promise<{ region?: ResolvedAwsRegion }> {
+  const { env } = opts.settings;
+  if ((env.apiToken === undefined || env.apiToken === '') && !isLoopbackHost(env.host)) throw new InsecureBindError(env.host);
+  const region = opts.secretsManagerClient ? undefined : await resolveAwsRegion(regionInputs(env));
+  if (env.port !== 0) await assertCanListen(env.host, env.port);
+  return region ? { region } : {};
+}
+
+function assertCanListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new PortUnavailableError(host, port, err.code === 'EADDRINUSE' ? 'the port is in use' : (err.code ?? err.message))),
+    );
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 /**
  * One rotator process: the parts its roles ask for, sharing one Redis connection, one runtime
  * (clients, queue, optional worker) and one event fan-out (audit history, alerts, metrics).
+ * Refuses (throws) before starting anything when `checkBeforeStarting` does.
  */
 export async function startRotatorService(opts: RotatorServiceOptions): Promise<RotatorService> {
   const { settings, logger, roles } = opts;
   const { env, file } = settings;
+  const preflight = await checkBeforeStarting(opts);
   const redis: RedisClient = createRedisConnection(env.redis, 'producer');
   const outageLog = new RedisOutageLog(env.redis, logger.child({ component: 'redis' }));
   outageLog.watch(redis, 'producer');
@@ -207,13 +250,20 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         queue: rt.queue,
         redis,
         redisName: `${describeRedisTarget(env.redis)} (${env.redis.variable})`,
+        workers: () => workerPresence(rt.queue.queue, env.queuePrefix),
         metrics,
         apiToken: env.apiToken,
         host: env.host,
         port: env.port,
         history: audit,
         mailboxOverview: {
-          collect: () => collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets, sendmux: rt.sendmux }),
+          collect: async () => {
+            const [overview, workers] = await Promise.all([
+              collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets, sendmux: rt.sendmux }),
+              workerPresence(rt.queue.queue, env.queuePrefix),
+            ]);
+            return { ...overview, workers };
+          },
         },
         dashboardReadOnly: file.dashboard?.readOnly ?? true,
         resolveAllMailboxIds: async () =>
@@ -233,6 +283,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         redis: `${env.redis.mode}: ${describeRedisTarget(env.redis)} (${env.redis.variable})`,
         sendmuxApiUrl: env.sendmuxApiUrl,
         http: http?.url,
+        ...(preflight.region ? { awsRegion: preflight.region.region, awsRegionSource: preflight.region.source } : {}),
         alertsWebhook: alerts.webhookOrigin ?? null,
         alertsSigned: alerts.webhookOrigin === undefined ? null : alerts.signed,
         notifyWebhook: notifier?.webhookOrigin ?? null,

@@ -4,7 +4,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { boundResponses, SECRETS_MANAGER_MAX_RESPONSE_BYTES } from './bounded-http-handler';
 
 export interface SecretsManagerClientOptions {
-  region: string;
+  /** A region name, or a provider the SDK calls on the first request (it may throw, e.g. AwsRegionMissingError). */
+  region: string | (() => Promise<string>);
   /**
    * Explicit endpoint, e.g. the local stand-in. Leave unset to let the SDK resolve it, which
    * includes the AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL environment overrides.
@@ -31,7 +32,7 @@ const DEFAULT_MAX_ATTEMPTS = 3;
  * provider chain (environment, shared config, SSO, container/instance roles); nothing is hard-coded.
  */
 export function createSecretsManagerClient(options: SecretsManagerClientOptions): SecretsManagerClient {
-  const region = options.region?.trim();
+  const region = typeof options.region === 'function' ? options.region : options.region?.trim();
   if (!region) {
     throw new Error('createSecretsManagerClient: region is required (e.g. "eu-west-1"); set it in the configuration or AWS_REGION.');
   }

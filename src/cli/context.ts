@@ -32,6 +32,8 @@ export const EXIT_USAGE = 2;
 export const EXIT_QUEUE_HELD = 3;
 /** `revoke` / `retry`: the command refused and did nothing (the AWSCURRENT key, a job that is not failed, …). */
 export const EXIT_REFUSED = 4;
+/** `rotate --wait`: no worker consumes the queue, so the job will not start; `status`: no worker and jobs waiting. */
+export const EXIT_NO_WORKER = 5;
 
 export function createCliContext(io: CliIo): { ctx: CliContext; exitCode: () => number } {
   let exitCode = EXIT_OK;

@@ -1,4 +1,17 @@
 #!/usr/bin/env node
+// First, before any other module loads: on an unsupported Node the rotator says so in one line
+// and exits 1, instead of half-working (or failing deep inside a dependency). Statements run in
+// source order in the compiled CommonJS, so './program' and everything it loads come after this.
+import { nodeVersionRefusal } from './node-version';
+
+if (require.main === module) {
+  const refusal = nodeVersionRefusal(process.versions.node);
+  if (refusal !== undefined) {
+    process.stderr.write(`${refusal}\n`);
+    process.exit(1);
+  }
+}
+
 import { runCli } from './program';
 import type { CliIo } from './context';
 

@@ -7,11 +7,14 @@ import type { RotationProgress } from '../rotation/job-data';
 import { formatDuration } from '../scheduler/format-duration';
 import type { SendmuxClient } from '../sendmux/client';
 import { collectMailboxOverview, type MailboxOverview, type MailboxOverviewDeps } from '../overview/mailbox-overview';
+import { noWorkerMessage, workerPresence, type WorkerPresence } from '../queue/worker-presence';
 
 export interface StatusReport {
   generatedAt: string;
   paused: boolean;
   counts: Record<string, number>;
+  /** Workers connected to the queue (BullMQ's CLIENT LIST); count null when Redis would not say. */
+  workers: WorkerPresence;
   inProgress: Array<{ jobId: string; mailboxId?: string; step?: string; attempt: number; startedAt?: string }>;
   failuresLast24h: Array<{ at: string; jobId: string; mailboxId: string; message?: string }>;
   schedules: MailboxOverview['schedules'];
@@ -36,7 +39,7 @@ export async function collectStatus(deps: {
 }): Promise<StatusReport> {
   const now = (deps.now ?? (() => new Date()))();
   const bull = deps.queue.queue;
-  const [counts, paused, active, failures, overview] = await Promise.all([
+  const [counts, paused, active, failures, overview, workers] = await Promise.all([
     bull.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized'),
     bull.isPaused(),
     bull.getActive(0, 99),
@@ -51,12 +54,14 @@ export async function collectStatus(deps: {
       ...(deps.sendmux ? { sendmux: deps.sendmux } : {}),
       now: () => now,
     }),
+    workerPresence(bull, deps.settings.env.queuePrefix),
   ]);
 
   return {
     generatedAt: now.toISOString(),
     paused,
     counts,
+    workers,
     inProgress: active.map((job) => {
       const progress = job.progress as Partial<RotationProgress> | number;
       return {
@@ -86,6 +91,7 @@ export async function collectStatus(deps: {
 export function formatStatus(status: StatusReport): string {
   const lines: string[] = [];
   lines.push(`Queue: ${status.paused ? 'PAUSED' : 'running'}  ` + Object.entries(status.counts).map(([k, v]) => `${k}=${v}`).join(' '));
+  lines.push(formatWorkers(status.workers));
   lines.push('', `In progress (${status.inProgress.length}):`);
   for (const j of status.inProgress) lines.push(`  ${j.jobId}  step=${j.step ?? '?'}  attempt=${j.attempt}  since=${j.startedAt ?? '?'}`);
   lines.push('', `Failures in the last 24 h (${status.failuresLast24h.length}):`);
@@ -104,4 +110,17 @@ export function formatStatus(status: StatusReport): string {
   }
   for (const note of status.notes) lines.push(`note: ${note}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The workers line of `rotator status`: how many consume the queue, or that nobody does. */
+export function formatWorkers(workers: WorkerPresence): string {
+  if (workers.count === null) return `Workers: unknown (Redis refused CLIENT LIST) on queue prefix "${workers.queuePrefix}"`;
+  if (workers.count === 0) return `Workers: NONE — ${noWorkerMessage(workers.queuePrefix)}`;
+  return `Workers: ${workers.count} connected (queue prefix "${workers.queuePrefix}")`;
+}
+
+/** Jobs no worker will take: none is connected while some wait (EXIT_NO_WORKER for `status`). */
+export function jobsWaitWithoutWorker(status: Pick<StatusReport, 'workers' | 'counts'>): boolean {
+  const waiting = (status.counts.waiting ?? 0) + (status.counts.prioritized ?? 0) + (status.counts.paused ?? 0);
+  return status.workers.count === 0 && waiting > 0;
 }

@@ -7,7 +7,9 @@ import type { RotatorSettings } from './types';
  * Redis credentials and the webhook URL's secret part are masked.
  */
 export function maskSettingsForDisplay(settings: RotatorSettings): object {
-  const { env, file } = settings;
+  const { file } = settings;
+  // The region's inputs (HOME, file paths) are shown as their outcome by `config check` instead.
+  const { awsRegionInputs: _regionInputs, ...env } = settings.env;
   return {
     file: {
       ...file,

@@ -144,6 +144,18 @@ function secretId(value: unknown): LeafResult<string> {
   return pass(value);
 }
 
+/** What the AWS region is resolved from (src/aws/region.ts), copied out of the environment. */
+const REGION_INPUTS = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'HOME'] as const;
+
+function regionInputsOf(source: NodeJS.ProcessEnv): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const name of REGION_INPUTS) {
+    const value = source[name];
+    if (value !== undefined && value !== '') inputs[name] = value;
+  }
+  return inputs;
+}
+
 function awsRegion(value: unknown): LeafResult<string> {
   if (typeof value !== 'string' || !/^[a-z]{2}(-[a-z0-9]+)+-\d{1,2}$/.test(value)) {
     return fail('an AWS region like "us-east-1" or "eu-west-2"');
@@ -303,6 +315,7 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readText
       ...(env.SENDMUX_API_KEY === undefined ? {} : { sendmuxApiKey: env.SENDMUX_API_KEY }),
       ...(env.SENDMUX_API_KEY_SECRET_ID === undefined ? {} : { sendmuxApiKeySecretId: env.SENDMUX_API_KEY_SECRET_ID }),
       ...(env.AWS_REGION === undefined ? {} : { awsRegion: env.AWS_REGION }),
+      awsRegionInputs: regionInputsOf(source),
       ...(env.AWS_ENDPOINT_URL_SECRETS_MANAGER === undefined ? {} : { awsSecretsManagerEndpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER }),
       queuePrefix: env.ROTATOR_QUEUE_PREFIX,
       logLevel: env.LOG_LEVEL,

@@ -131,6 +131,12 @@ export interface RotatorEnv {
   sendmuxApiKey?: string;
   sendmuxApiKeySecretId?: string;
   awsRegion?: string;
+  /**
+   * The variables the AWS region is resolved from (AWS_REGION, AWS_DEFAULT_REGION, AWS_PROFILE,
+   * AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, HOME), as given: `resolveAwsRegion`
+   * (src/aws/region.ts) reads them, never process.env. Absent: only `awsRegion`.
+   */
+  awsRegionInputs?: Readonly<Record<string, string | undefined>>;
   awsSecretsManagerEndpoint?: string;
   queuePrefix: string;
   logLevel: LogLevel;

@@ -120,11 +120,15 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
 
     api.get<{ Params: { jobId: string } }>('/rotations/:jobId', async (request, reply) => {
       const jobId = parseJobIdParam(request.params.jobId);
-      const job = await deps.queue.getJob(jobId);
+      // The state first, then the job: BullMQ writes a finished job's result or reason in the same
+      // script that moves it, so a job read after its state is final carries them. Read the other
+      // way round, a job that completed in between showed `completed` with no result.
+      const state = await deps.queue.queue.getJobState(jobId);
+      const job = state === 'unknown' ? undefined : await deps.queue.getJob(jobId);
       if (!job) {
         return sendError(reply, 404, 'job_not_found', `no job ${jobId}: it never existed or has been removed after its retention period`);
       }
-      return describeJob(job);
+      return describeJob(job, state);
     });
 
     if (deps.incidents) registerIncidentRoutes(api, deps.incidents);

@@ -33,9 +33,12 @@ const RESULT_FIELDS = [
   'requestId',
 ] as const;
 
-/** What GET /rotations/:jobId shows of a job: a fixed set of fields, never the raw job data. */
-export async function describeJob(job: Job): Promise<JobView> {
-  const state = await job.getState();
+/**
+ * What GET /rotations/:jobId shows of a job: a fixed set of fields, never the raw job data.
+ * `knownState`: the state read before `job` was fetched (so a final state comes with its result).
+ */
+export async function describeJob(job: Job, knownState?: string): Promise<JobView> {
+  const state = knownState ?? (await job.getState());
   return {
     jobId: String(job.id),
     type: job.name === ROTATE_JOB_NAME ? 'rotation' : job.name === REVOKE_JOB_NAME ? 'revocation' : 'unknown',

@@ -1,3 +1,4 @@
+import { noWorkerMessage } from '../queue/worker-presence';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ROTATION_QUEUE_NAME } from '../queue/rotation-queue';
@@ -90,7 +91,7 @@ export function renderMailboxOverviewPage(overview: MailboxOverview, sort: Overv
 <p>${rows.length} mailbox${rows.length === 1 ? '' : 'es'} · generated ${escapeHtml(overview.generatedAt)} · sorted by ${escapeHtml(sort)} · <a href="${DASHBOARD_PATH}">Queue dashboard</a></p>
 </header>
 <main>
-<table>
+${noWorkerBanner(overview)}<table>
 <thead><tr>${header}</tr></thead>
 <tbody>
 ${body}
@@ -177,4 +178,11 @@ code { font: 12px ui-monospace, monospace; }
 .outcome.bad { color: #cf222e; }
 .message { color: #5a6472; font-size: 12px; margin-top: .2rem; max-width: 40rem; }
 .empty { text-align: center; color: #5a6472; padding: 1.5rem; }
+.alert { background: #fdecea; border: 1px solid #d93025; color: #7a1c14; padding: 0.6rem 0.8rem; border-radius: 4px; }
 `;
+
+/** A queue nobody consumes is the first thing the page says: every "next run" below waits on it. */
+function noWorkerBanner(overview: MailboxOverview): string {
+  if (overview.workers?.count !== 0) return '';
+  return `<p class="alert" role="alert"><strong>No worker is running.</strong> ${escapeHtml(noWorkerMessage(overview.workers.queuePrefix))}.</p>\n`;
+}

@@ -7,7 +7,8 @@ import type { RotationQueue } from '../queue/rotation-queue';
 import { registerApiRoutes, type MailboxHistorySource } from './api-routes';
 import type { IncidentCommands } from '../incidents';
 import type { MailboxOverviewSource } from './mailbox-overview-page';
-import { InsecureBindError, TokenChecker, isLoopbackHost, requireBearerToken, requireDashboardCredentials } from './auth';
+import { InsecureBindError, TokenChecker, bearerToken, isLoopbackHost, requireBearerToken, requireDashboardCredentials } from './auth';
+import { noWorkerMessage, type WorkerPresence } from '../queue/worker-presence';
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
 import { logRequest } from './request-log';
@@ -30,6 +31,12 @@ export interface HttpServerDeps {
   queue: RotationQueue;
   /** Checked by /readyz. */
   redis: RedisClient;
+  /**
+   * Who consumes the queue, for /readyz's detail: shown only to a caller holding the API token
+   * (or on a token-less loopback server), never to an anonymous probe. Readiness itself stays
+   * about this process (Redis): an API replica is ready to serve even when no worker runs.
+   */
+  workers?: () => Promise<WorkerPresence>;
   /** How Redis is named in 503 answers, e.g. `redis://127.0.0.1:6379 (REDIS_URL)`; no password. */
   redisName?: string;
   metrics: RotatorMetrics;
@@ -106,9 +113,19 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
 
   // Probes stay open: an orchestrator has no token.
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', async (request, reply) => {
     const redis = await checkRedis(deps.redis);
-    if (redis.ok) return { status: 'ok', redis: 'ok' };
+    if (redis.ok) {
+      const detailed = deps.workers !== undefined && (checker === undefined || checker.matches(bearerToken(request)));
+      if (!detailed) return { status: 'ok', redis: 'ok' };
+      const workers = await deps.workers!();
+      return {
+        status: 'ok',
+        redis: 'ok',
+        workers: { count: workers.count, queuePrefix: workers.queuePrefix },
+        ...(workers.count === 0 ? { warnings: [noWorkerMessage(workers.queuePrefix)] } : {}),
+      };
+    }
     const where = deps.redisName === undefined ? '' : ` at ${deps.redisName}`;
     return sendError(reply, 503, 'unavailable', `Redis is not answering${where}: ${redis.reason}`, { status: 'unavailable', redis: redis.reason });
   });

@@ -14,6 +14,7 @@ import { resolveMailboxes } from '../scheduler/resolve-mailboxes';
 import type { SendmuxClient } from '../sendmux/client';
 import pino from 'pino';
 import { revokeByHandNotice } from '../rotation/adoption';
+import type { WorkerPresence } from '../queue/worker-presence';
 
 /**
  * One model of "how is each mailbox doing", shared by `rotator status` and the /admin/mailboxes
@@ -61,6 +62,8 @@ export interface MailboxOverview {
   mailboxes: MailboxOverviewRow[];
   /** Things the overview could not establish (e.g. which group an emailGlob claims, when GET /mailboxes failed). */
   notes: string[];
+  /** Workers consuming the queue, when the caller looked (the /admin/mailboxes page does). */
+  workers?: WorkerPresence;
 }
 
 export interface MailboxOverviewDeps {

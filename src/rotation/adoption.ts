@@ -18,7 +18,7 @@ export type AdoptionVerdict = 'rotator document' | 'adopt (plain)' | 'adopt (jso
  * The operator's own top-level fields, kept across rotations so consumers that read them keep
  * working. The rotator's fields always win over them. At any depth, a string that held the old
  * bearer token or equalled the old key id is not kept: it is a slot the new document fills with
- * the NEW token or key id (README: "neither the old token nor the old id is copied forward").
+ * the NEW token or key id (docs/operations.md: "neither the old token nor the old id is copied forward").
  */
 export interface CarriedFields {
   /** Copied as they are, except slots: a top-level one is left out, a nested one's leaf is null (never the old token or id). */

@@ -4,7 +4,7 @@ import { Cron, type CronOptions } from 'croner';
  * The one place that says when a cron schedule fires. The scheduler's ticker, catch-up, `plan`
  * and `status` all ask here, so they cannot disagree.
  *
- * The rules (README "Cron and DST rules"):
+ * The rules (docs/configuration.md, "Cron and DST rules"):
  * - Day-of-month and day-of-week, when both are restricted, combine with OR as in Vixie cron
  *   ("0 3 1 * 1": the 1st of the month and every Monday).
  * - The expression is read in its IANA time zone. An instant fires when its local time matches.

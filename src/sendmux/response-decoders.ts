@@ -51,7 +51,7 @@ export function toMailbox(wire: MailboxWire): Mailbox {
 }
 
 /**
- * Normalises both mint shapes (CONTRACT.md). A credential that is null, absent or has an empty
+ * Normalises both mint shapes (vendor/sendmux/CONTRACT.md). A credential that is null, absent or has an empty
  * secret means generation failed on the vendor side: `missing_credential`, never success. When
  * the key's public id is readable it is attached, so a caller can revoke a half-minted key.
  */

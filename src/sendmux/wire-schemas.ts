@@ -1,6 +1,6 @@
 /**
  * Runtime validators for the Sendmux responses the rotator reads, written from
- * /work/shared/sendmux/openapi-management-subset.json. The type-level checks at the bottom make
+ * vendor/sendmux/openapi-management-subset.json. The type-level checks at the bottom make
  * `tsc` fail when these schemas and the generated `openapi-types.ts` drift apart.
  *
  * Objects are parsed with zod's default "strip" mode although the vendor declares
@@ -68,7 +68,7 @@ export const mailboxCredentialWireSchema = z.object({
 });
 
 /**
- * The older rendering of the mint response (CONTRACT.md): not in the OpenAPI subset, so these
+ * The older rendering of the mint response (vendor/sendmux/CONTRACT.md): not in the OpenAPI subset, so these
  * two schemas are the only description of it.
  */
 export const legacyApiKeyWireSchema = z.object({

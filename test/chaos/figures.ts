@@ -63,7 +63,7 @@ export function scenarioFigures(
   };
 }
 
-/** Collects each scenario's figures and renders the table the README quotes. */
+/** Collects each scenario's figures and renders the table docs/operations.md quotes. */
 export class FiguresBook {
   private readonly rows: ScenarioFigures[] = [];
 

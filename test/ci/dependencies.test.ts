@@ -17,6 +17,6 @@ describe('installed dependencies', () => {
   });
 
   it('records the engines range of package.json in the lockfile', () => {
-    expect(lock.packages['']?.engines?.node).toBe('>=22');
+    expect(lock.packages['']?.engines?.node).toBe('>=24');
   });
 });

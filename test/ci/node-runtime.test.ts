@@ -2,11 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MIN_NODE_MAJOR } from '../../src/cli/node-version';
 
 /**
- * The project runs on a supported Node LTS: package.json asks for Node ≥ 22 (Node 20 reached its end
- * of life in April 2026, and production dependencies such as cookie and content-disposition require
- * 22), and CI runs the tests on Node 24, installing it from the npm registry where the machine's
+ * The project runs on a supported Node LTS: package.json asks for Node ≥ 24 (Node 20 reached its end
+ * of life in April 2026, production dependencies such as cookie and content-disposition require
+ * 22, and the image and CI run 24), and CI runs the tests on Node 24, installing it from the npm registry where the machine's
  * node is older (.ci/node.sh, sourced by .ci/run).
  */
 
@@ -20,16 +21,17 @@ const nodeSh = path.join(root, '.ci/node.sh');
 const arch = os.arch() === 'arm64' ? 'arm64' : 'x64';
 
 describe('the Node runtime the project declares', () => {
-  it('requires Node 22 or later in package.json engines', () => {
-    expect(pkg.engines.node).toBe('>=22');
+  it('requires Node 24 or later in package.json engines, the same major the CLI enforces at start', () => {
+    expect(pkg.engines.node).toBe(`>=${MIN_NODE_MAJOR}`);
+    expect(MIN_NODE_MAJOR).toBe(24);
   });
 
   it('types the code against Node 24 (the LTS CI and the image run)', () => {
     expect(pkg.devDependencies['@types/node']).toMatch(/^\^24\./);
   });
 
-  it('runs these tests on Node 22 or later', () => {
-    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(22);
+  it('runs these tests on Node 24 or later', () => {
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(24);
   });
 });
 
@@ -103,6 +105,18 @@ describe('.ci/node.sh ensure_ci_node', () => {
     expect(args[0]).toBe('install');
     expect(args).toContain(`node-linux-${arch}@24`);
     expect(args[args.indexOf('--prefix') + 1]).toBe(path.join(cache, 'rotator-node24'));
+  });
+
+  it('is what scripts/use-node24.sh (the README\'s command) runs: sourced from any directory, it leaves a Node 24 first on PATH', () => {
+    fakeNode(bin, '20.19.5');
+    fakeNode(cachedBin(), '24.22.0');
+    const result = spawnSync('bash', ['-c', `cd "${dir}" && source "${path.join(root, 'scripts/use-node24.sh')}" && command -v node`], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir, XDG_CACHE_HOME: cache },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim().split('\n').pop()).toBe(`${cachedBin()}/node`);
+    expect(result.stdout).toContain('node 24.22.0 (');
   });
 
   it('fails when what it installed is not Node 24', () => {

@@ -90,10 +90,32 @@ describe('rotator CLI', () => {
       expect(report.settings.env.sendmuxApiKey).toBe('smx_root_…(masked)');
     });
 
-    it('notes that AWS_REGION is missing without failing', async () => {
-      const run = await runCaptured(['config', 'check', '--config', EXAMPLE], { cwd: REPO_ROOT, env: { SENDMUX_API_KEY: ROOT_KEY } });
+    it('notes that no AWS region is set, naming the variables, without failing', async () => {
+      const home = mkdtempSync(path.join(tmpdir(), 'rotator-no-aws-'));
+      const run = await runCaptured(['config', 'check', '--config', EXAMPLE], { cwd: REPO_ROOT, env: { SENDMUX_API_KEY: ROOT_KEY, HOME: home } });
       expect(run.code).toBe(0);
-      expect(run.stderr).toContain('note: AWS_REGION is not set');
+      expect(run.stdout).toContain('AWS region: none\n');
+      expect(run.stderr).toContain(`note: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or a region for profile "default" in ${home}/.aws/config`);
+      expect(run.stderr).toContain('rotator start refuses to run');
+    });
+
+    it('reports the AWS region it will use and that it came from AWS_DEFAULT_REGION', async () => {
+      const env = { SENDMUX_API_KEY: ROOT_KEY, AWS_DEFAULT_REGION: 'eu-west-1', HOME: mkdtempSync(path.join(tmpdir(), 'rotator-aws-')) };
+      const run = await runCaptured(['config', 'check', '--config', EXAMPLE], { cwd: REPO_ROOT, env });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('AWS region: eu-west-1 (from AWS_DEFAULT_REGION)\n');
+      expect(run.stderr).not.toContain('no AWS region');
+    });
+
+    it('reports the region of the AWS_PROFILE profile in AWS_CONFIG_FILE, in text and JSON', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'rotator-aws-'));
+      const file = path.join(dir, 'config');
+      writeFileSync(file, '[profile ops]\nregion = eu-north-1\n');
+      const env = { SENDMUX_API_KEY: ROOT_KEY, AWS_CONFIG_FILE: file, AWS_PROFILE: 'ops', HOME: dir };
+      const text = await runCaptured(['config', 'check', '--config', EXAMPLE], { cwd: REPO_ROOT, env });
+      expect(text.stdout).toContain(`AWS region: eu-north-1 (from profile "ops" of ${file})\n`);
+      const json = await runCaptured(['config', 'check', '--config', EXAMPLE, '--json'], { cwd: REPO_ROOT, env });
+      expect((JSON.parse(json.stdout) as { awsRegion: unknown }).awsRegion).toEqual({ region: 'eu-north-1', source: `profile "ops" of ${file}` });
     });
 
     describe('with a schedule that writes secret versions faster than Secrets Manager tolerates', () => {

@@ -14,7 +14,9 @@ describe('operator commands', () => {
     configPath = writeConfigFile(bed.configObject);
     producer = await bed.runtime({ runWorker: false });
     for (let i = 0; i < 2; i++) workers.push(new RotatorProcess(['start', '--role', 'worker', '--config', configPath], bed.env()));
-  });
+    // Started, not just spawned: `rotate --wait` says "no worker" when none is connected.
+    await waitFor(() => workers.every((w) => w.stdout.some((l) => l.includes('"msg":"rotator started"'))), 30_000, 'both workers to start');
+  }, 40_000);
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.stop()));
     await bed.close();

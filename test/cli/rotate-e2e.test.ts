@@ -1,4 +1,4 @@
-import { TestBed } from '../support/test-bed';
+import { TestBed, waitFor } from '../support/test-bed';
 import { createQueueClient, type QueueClient } from '../../src/app/queue-client';
 import { EXIT_QUEUE_HELD } from '../../src/cli/context';
 import { RotatorProcess, runRotatorCli, writeConfigFile } from '../support/rotator-process';
@@ -13,7 +13,9 @@ describe('rotator rotate against a running rotator start', () => {
     bed = await TestBed.start({ mailboxes: 2, label: 'cli-rotate', config: { minRotationInterval: '15m' } });
     configPath = writeConfigFile(bed.configObject);
     service = new RotatorProcess(['start', '--role', 'worker', '--config', configPath], bed.env());
-  });
+    // Started, not just spawned: `rotate --wait` says "no worker" when none is connected.
+    await waitFor(() => service.stdout.some((l) => l.includes('"msg":"rotator started"')), 30_000, 'the worker to start');
+  }, 40_000);
   afterAll(async () => {
     await service.stop();
     await bed.close();

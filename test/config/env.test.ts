@@ -11,12 +11,19 @@ describe('environment variables', () => {
       redis: { mode: 'single', variable: 'REDIS_URL', url: 'redis://127.0.0.1:6379', tls: false },
       sendmuxApiUrl: 'https://app.sendmux.ai/api/v1',
       sendmuxApiKey: FAKE_ROOT_KEY,
+      awsRegionInputs: {},
       queuePrefix: 'rotator',
       logLevel: 'info',
       port: 3000,
       host: '0.0.0.0',
       configPath: CONFIG_PATH,
     });
+  });
+
+  it('keeps the variables the AWS region is resolved from (src/aws/region.ts), and no others', () => {
+    const env = envOf({ SENDMUX_API_KEY: FAKE_ROOT_KEY, AWS_DEFAULT_REGION: 'eu-west-1', AWS_PROFILE: 'ops', AWS_CONFIG_FILE: '/etc/aws/config', HOME: '/home/op', AWS_SECRET_ACCESS_KEY: 'never-copied' });
+    expect(env.awsRegion).toBeUndefined();
+    expect(env.awsRegionInputs).toEqual({ AWS_DEFAULT_REGION: 'eu-west-1', AWS_PROFILE: 'ops', AWS_CONFIG_FILE: '/etc/aws/config', HOME: '/home/op' });
   });
 
   it('reads every variable that is set', () => {
@@ -38,6 +45,7 @@ describe('environment variables', () => {
       sendmuxApiUrl: 'http://127.0.0.1:4010/api/v1',
       sendmuxApiKeySecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sendmux/root-AbCdEf',
       awsRegion: 'eu-west-1',
+      awsRegionInputs: { AWS_REGION: 'eu-west-1' },
       awsSecretsManagerEndpoint: 'http://127.0.0.1:4566',
       queuePrefix: '{rotator}',
       logLevel: 'debug',

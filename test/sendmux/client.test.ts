@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import type { Logger } from 'pino';
 import { createLogger } from '../../src/logging/logger';
@@ -953,7 +954,7 @@ describe('telemetry', () => {
 describe('test fixtures', () => {
   // Guards the fixtures above: if they drifted from the vendor's schema, the tests would prove little.
   const openapi = JSON.parse(
-    readFileSync('/work/shared/sendmux/openapi-management-subset.json', 'utf8'),
+    readFileSync(path.resolve(__dirname, '../../vendor/sendmux/openapi-management-subset.json'), 'utf8'),
   ) as { components: { schemas: Record<string, object> } };
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   ajv.addSchema({ $id: 'sendmux.json', components: openapi.components });

@@ -6,6 +6,8 @@ import { shortestGapMs } from '../../scheduler/schedule-frequency';
 import { schedulesOf } from '../../scheduler/schedules';
 import { formatDuration } from '../../scheduler/format-duration';
 import { addConfigOption, EXIT_FAILURE, type CliContext } from '../context';
+import { AwsRegionInvalidError, AwsRegionMissingError, resolveAwsRegion, type ResolvedAwsRegion } from '../../aws/region';
+import { regionInputs } from '../../app/rotator-runtime';
 
 /**
  * Secrets Manager tolerates about one new version per secret per 10 minutes sustained (its
@@ -28,12 +30,22 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
       .command('check')
       .description('validate the configuration file and environment; print the effective settings with secrets masked')
       .option('--json', 'print JSON instead of YAML'),
-  ).action((options: CheckOptions) => {
-    runConfigCheck(ctx, options);
+  ).action(async (options: CheckOptions) => {
+    await runConfigCheck(ctx, options);
   });
 }
 
-function runConfigCheck(ctx: CliContext, options: CheckOptions): void {
+/** The region the service would use and its source, or why there is none (a note: `start` refuses then). */
+async function regionReport(settings: RotatorSettings): Promise<{ region: ResolvedAwsRegion | null; problem?: string }> {
+  try {
+    return { region: await resolveAwsRegion(regionInputs(settings.env)) };
+  } catch (err) {
+    if (err instanceof AwsRegionMissingError || err instanceof AwsRegionInvalidError) return { region: null, problem: err.message };
+    throw err;
+  }
+}
+
+async function runConfigCheck(ctx: CliContext, options: CheckOptions): Promise<void> {
   const { io } = ctx;
   let settings: RotatorSettings;
   try {
@@ -50,14 +62,16 @@ function runConfigCheck(ctx: CliContext, options: CheckOptions): void {
     return;
   }
 
-  const notes = notesAbout(settings);
+  const region = await regionReport(settings);
+  const notes = notesAbout(settings, region.problem);
   const warnings = warningsAbout(settings, new Date());
   const display = maskSettingsForDisplay(settings);
   if (options.json) {
-    io.stdout(`${JSON.stringify({ ok: true, configPath: settings.env.configPath, warnings, notes, settings: display }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ok: true, configPath: settings.env.configPath, awsRegion: region.region, warnings, notes, settings: display }, null, 2)}\n`);
     return;
   }
-  io.stdout(`Configuration OK (config file: ${settings.env.configPath})\n\n${stringify(display)}`);
+  const regionLine = region.region ? `AWS region: ${region.region.region} (from ${region.region.source})` : 'AWS region: none';
+  io.stdout(`Configuration OK (config file: ${settings.env.configPath})\n${regionLine}\n\n${stringify(display)}`);
   for (const warning of warnings) io.stderr(`warning: ${warning}\n`);
   for (const note of notes) io.stderr(`note: ${note}\n`);
 }
@@ -92,10 +106,10 @@ function warningsAbout(settings: RotatorSettings, now: Date): string[] {
 }
 
 /** Things that are valid but will stop some commands from working. */
-function notesAbout(settings: RotatorSettings): string[] {
+function notesAbout(settings: RotatorSettings, regionProblem: string | undefined): string[] {
   const notes: string[] = [];
-  if (settings.env.awsRegion === undefined) {
-    notes.push('AWS_REGION is not set; commands that read or write AWS Secrets Manager will fail until it is');
+  if (regionProblem !== undefined) {
+    notes.push(`${regionProblem} — rotator start refuses to run, and commands that read or write AWS Secrets Manager fail, until one is set`);
   }
   const perMinute = rateLimitPerMinute(settings.file.rateLimit);
   if (perMinute > SENDMUX_MANAGEMENT_REQUESTS_PER_MINUTE) {

@@ -9,8 +9,8 @@ import { formatHistory } from '../../audit/format-history';
 import { mailboxHistoryDocument } from '../../audit/history-document';
 import { buildRotationPlan, formatRotationPlan } from '../../planning/plan';
 import { isSendmuxId } from '../../sendmux/ids';
-import { collectStatus, formatStatus } from '../status';
-import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+import { collectStatus, formatStatus, jobsWaitWithoutWorker } from '../status';
+import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_NO_WORKER, EXIT_USAGE, type CliContext } from '../context';
 import { RedisUnreachableError, waitUntilReachable } from '../../queue/redis-connection';
 import { resumeProcessing } from '../../queue/queue-control';
 import { withReachableRuntime } from '../cli-runtime';
@@ -58,6 +58,7 @@ export function registerOperateCommands(program: Command, ctx: CliContext): void
         })
         .finally(() => alerts.close());
       ctx.io.stdout(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      if (jobsWaitWithoutWorker(status)) ctx.setExitCode(EXIT_NO_WORKER);
     });
   });
 

@@ -9,7 +9,8 @@ import { NOT_CONFIGURED, createMailboxCoverage, partitionByCoverage } from '../.
 import pino from 'pino';
 import type { RotationResult } from '../../rotation/job-data';
 import { parseDuration } from '../../config';
-import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_QUEUE_HELD, EXIT_USAGE, type CliContext } from '../context';
+import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_NO_WORKER, EXIT_QUEUE_HELD, EXIT_USAGE, type CliContext } from '../context';
+import { noWorkerMessage, workerPresence } from '../../queue/worker-presence';
 import { waitUntilReachable } from '../../queue/redis-connection';
 
 interface RotateOptions {
@@ -28,7 +29,7 @@ export interface RotationReport {
    * is paused (`rotator pause`) or held by the rate limiter after a Sendmux 429; `timeout`: it was
    * still running or retrying.
    */
-  status: EnqueueOutcome['status'] | 'completed' | 'failed' | 'timeout' | 'paused' | 'rate-limited';
+  status: EnqueueOutcome['status'] | 'completed' | 'failed' | 'timeout' | 'paused' | 'rate-limited' | 'no-worker';
   jobId?: string;
   outcome?: RotationResult['outcome'];
   newKeyId?: string;
@@ -103,17 +104,19 @@ async function runRotate(ctx: CliContext, mailboxIds: string[], options: RotateO
         ? { mailboxId: o.mailboxId, status: o.status, message: o.message }
         : { mailboxId: o.mailboxId, status: o.status, jobId: o.jobId, ...(o.status === 'existing' ? { message: o.message } : {}) },
     );
-    if (options.wait) reports = await waitForReports(client, reports, timeoutMs, (notice) => io.stderr(`rotator rotate: ${notice}\n`));
+    if (options.wait) reports = await waitForReports(client, reports, timeoutMs, (notice) => io.stderr(`rotator rotate: ${notice}\n`), settings.env.queuePrefix);
     reports = [...reports, ...notConfigured];
 
     if (options.json) io.stdout(`${JSON.stringify({ rotations: reports }, null, 2)}\n`);
     else for (const report of reports) io.stdout(`${formatReport(report)}\n`);
 
     const held = (r: RotationReport) => r.status === 'paused' || r.status === 'rate-limited';
+    const unworked = (r: RotationReport) => r.status === 'no-worker';
     const failed = options.wait
-      ? reports.some((r) => !held(r) && (r.status !== 'completed' || r.outcome !== 'rotated'))
+      ? reports.some((r) => !held(r) && !unworked(r) && (r.status !== 'completed' || r.outcome !== 'rotated'))
       : reports.some((r) => r.status === 'refused');
     if (failed) ctx.setExitCode(EXIT_FAILURE);
+    else if (reports.some(unworked)) ctx.setExitCode(EXIT_NO_WORKER);
     else if (reports.some(held)) ctx.setExitCode(EXIT_QUEUE_HELD);
   } catch (err) {
     throw asRedisUnreachable(err, client.redis, settings.env.redis);
@@ -141,17 +144,28 @@ async function queueHold(client: { queue: Pick<RotationQueue, 'queue'> }): Promi
 /** Job states in which no worker has taken the job yet. */
 const NOT_STARTED = new Set(['waiting', 'prioritized', 'paused', 'wait', 'waiting-children']);
 
+/**
+ * How long `rotate --wait` must see no worker on the queue, while a job has not started, before it
+ * says so and stops waiting: long enough for a worker that is reconnecting or just starting,
+ * short enough to answer "within seconds".
+ */
+export const NO_WORKER_GRACE_MS = 3_000;
+
 async function waitForReports(
   client: { queue: Pick<RotationQueue, 'getJob' | 'queue'> },
   reports: RotationReport[],
   timeoutMs: number,
   notify: (notice: string) => void,
+  queuePrefix: string,
 ): Promise<RotationReport[]> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(reports.filter((r) => r.jobId).map((r) => r.mailboxId));
   const done = new Map<string, RotationReport>();
   const notStarted = new Set<string>();
   let noticed = false;
+  // Since when no worker has been connected while a job waited (undefined: a worker was seen).
+  let noWorkerSince: number | undefined;
+  let nobodyWorks = false;
   while (pending.size > 0 && Date.now() < deadline) {
     for (const report of reports) {
       if (!pending.has(report.mailboxId) || !report.jobId) continue;
@@ -194,6 +208,18 @@ async function waitForReports(
         notify(`${hold.message}; waiting up to the --timeout`);
       }
     }
+    // Only while every job still pending waits to be taken: then no connected worker means none will.
+    if (pending.size > 0 && [...pending].every((id) => notStarted.has(id))) {
+      const { count } = await workerPresence(client.queue.queue, queuePrefix);
+      if (count !== 0) noWorkerSince = undefined;
+      else if (noWorkerSince === undefined) noWorkerSince = Date.now();
+      else if (Date.now() - noWorkerSince >= NO_WORKER_GRACE_MS) {
+        nobodyWorks = true;
+        break;
+      }
+    } else {
+      noWorkerSince = undefined;
+    }
     if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
   }
   const hold = [...pending].some((id) => notStarted.has(id)) ? await queueHold(client) : null;
@@ -201,6 +227,9 @@ async function waitForReports(
     const finished = done.get(r.mailboxId);
     if (finished) return finished;
     if (!r.jobId) return r;
+    if (nobodyWorks && notStarted.has(r.mailboxId)) {
+      return { ...r, status: 'no-worker' as const, message: `${noWorkerMessage(queuePrefix)}${hold ? `; besides, ${hold.message}` : ''}` };
+    }
     if (hold && notStarted.has(r.mailboxId)) return { ...r, status: hold.status, message: hold.message };
     return { ...r, status: 'timeout' as const, message: 'still running after the --timeout; follow it with: rotator status' };
   });

@@ -7,7 +7,7 @@ import type { SendmuxSandbox } from '../../../standins/sendmux';
 import { ACTIVE, DELETED, OTHER_ACTIVE as OTHER, ROOT_KEY, SUSPENDED, call, mint, mintSecret, revoke, waitFor } from './helpers';
 import type { ApiResponse } from './helpers';
 
-const OPENAPI_PATH = path.resolve(__dirname, '../../../../shared/sendmux/openapi-management-subset.json');
+const OPENAPI_PATH = path.resolve(__dirname, '../../../vendor/sendmux/openapi-management-subset.json');
 const DOC_ID = 'https://sandbox.test/sendmux-openapi.json';
 const READ_ONLY_KEY = 'smx_root_contract_read_only';
 const FULL = { id: 'mbx_full', email: 'full@example.test' };
@@ -40,7 +40,7 @@ function withIntendedMailboxMe(doc: OpenApiDoc): OpenApiDoc {
 
 /**
  * The older mint rendering (`data.api_key` + `data.imap_smtp_credentials`) is not in the OpenAPI
- * subset; this schema is written from CONTRACT.md's description of it.
+ * subset; this schema is written from vendor/sendmux/CONTRACT.md's description of it.
  */
 const LEGACY_MINT_RESPONSE_SCHEMA = {
   type: 'object',
