@@ -208,7 +208,8 @@ export function checkInvariants(view: OutsideView, options: InvariantOptions = {
   // 2. At most `maxLive` live keys per mailbox; 3. none of them unknown to Secrets Manager.
   const liveByMailbox = new Map<string, KeyRecord[]>();
   for (const key of view.keys) {
-    if (key.status !== 'live' || !ours.has(key.mailboxId)) continue;
+    // A key reported as unproven is the operator's to revoke; it does not count against the rotator's limit.
+    if (key.status !== 'live' || !ours.has(key.mailboxId) || reported.has(key.id)) continue;
     const list = liveByMailbox.get(key.mailboxId) ?? [];
     list.push(key);
     liveByMailbox.set(key.mailboxId, list);
