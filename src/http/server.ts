@@ -1,4 +1,6 @@
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
@@ -93,6 +95,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     // Node reads requestTimeout for its deadline checks only when the server is created (setting it
     // afterwards, as Fastify does, has no effect), and checks every 30 s by default: every second.
     http: { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
+    clientErrorHandler: answerClientError,
   });
   app.addHook('onRequest', echoRequestId);
   await registerSecurityHeaders(app);
@@ -145,6 +148,29 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   }
 
   return app;
+}
+
+/**
+ * Node's 'clientError' (a request the HTTP parser refused: a bad byte, headers over 16 KB, a
+ * timeout) answered as Fastify's default does (400 / 431 / 408, then the socket is destroyed),
+ * but logged by code only. Fastify's default logs the whole error, whose `rawPacket` holds the
+ * request's bytes, Authorization header included.
+ */
+function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message, label] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Client Timeout', 'timeout']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Exceeded maximum allowed HTTP header size', 'header_overflow']
+        : [400, 'Client Error', 'error'];
+  this.log.trace({ clientError: { code: err.code ?? 'unknown' } }, `client ${label}`);
+  if (socket.writable) {
+    const reason = STATUS_CODES[status] ?? 'Error';
+    const body = JSON.stringify({ error: reason, message, statusCode: status });
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 /** createHttpServer, then listen on deps.host:deps.port (port 0 picks a free port). */
