@@ -26,6 +26,7 @@ export const ENV_VARS: ReadonlyArray<EnvVarDoc> = [
   { name: 'SENDMUX_API_URL', required: false, default: 'https://app.sendmux.ai/api/v1', description: 'Sendmux API base URL' },
   { name: 'AWS_REGION', required: false, description: 'AWS region of the secrets; needed by every command that touches AWS' },
   { name: 'AWS_ENDPOINT_URL_SECRETS_MANAGER', required: false, description: 'Secrets Manager endpoint override (read by the AWS SDK itself)' },
+  { name: 'ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS', required: false, default: 'false', description: 'true to allow http:// (no TLS) SENDMUX_API_URL / AWS_ENDPOINT_URL_SECRETS_MANAGER on a host other than loopback; the root key and every secret then travel in clear' },
   { name: 'ROTATOR_QUEUE_PREFIX', required: false, default: 'rotator', description: 'BullMQ key prefix; may be a Redis Cluster hash tag like {rotator}' },
   { name: 'LOG_LEVEL', required: false, default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'LOG_FORMAT', required: false, description: 'json (one JSON object a line; the default) or pretty (human-readable; the demo uses it in a terminal)' },
@@ -209,6 +210,7 @@ const envSchema = z.object({
   SENDMUX_API_KEY_SECRET_ID: leaf(secretId).optional(),
   AWS_REGION: leaf(awsRegion).optional(),
   AWS_ENDPOINT_URL_SECRETS_MANAGER: leaf(httpUrl('an http:// or https:// endpoint URL like "http://127.0.0.1:4566"')).optional(),
+  ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS: leaf(booleanFlag).optional(),
   ROTATOR_QUEUE_PREFIX: leaf(queuePrefix).default(ENV_DEFAULTS.ROTATOR_QUEUE_PREFIX),
   LOG_LEVEL: leaf(logLevel).default(ENV_DEFAULTS.LOG_LEVEL),
   LOG_FORMAT: leaf(logFormat).optional(),
@@ -272,6 +274,22 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readText
     });
   }
 
+  if (parsed.success && parsed.data.ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS !== true) {
+    for (const name of PLAINTEXT_CHECKED) {
+      const value = parsed.data[name];
+      if (value !== undefined && isPlaintextRemote(value)) {
+        problems.push(
+          problem(
+            name,
+            value,
+            `an https:// URL: ${name} is http:// on a host that is not loopback, so ${PLAINTEXT_CARGO[name]} would travel unencrypted; ` +
+              'use https://, or set ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS=true if the network path is protected some other way (only loopback hosts are allowed without it)',
+          ),
+        );
+      }
+    }
+  }
+
   const redis = parsed.success ? redisTargetOf(parsed.data, input, problems, readTextFile) : undefined;
 
   if (problems.length > 0 || !parsed.success || redis === undefined) return { ok: false, problems };
@@ -298,6 +316,31 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readText
 }
 
 type ParsedEnv = z.output<typeof envSchema>;
+
+/** Upstreams that carry secrets: refused over plain HTTP off loopback unless ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS=true. */
+const PLAINTEXT_CHECKED = ['SENDMUX_API_URL', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'] as const;
+const PLAINTEXT_CARGO: Record<(typeof PLAINTEXT_CHECKED)[number], string> = {
+  SENDMUX_API_URL: 'the root management key and every minted mailbox key',
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: 'every stored secret',
+};
+
+/**
+ * Whether `url` is http:// to a host other than loopback (127.0.0.0/8, ::1, localhost). A name
+ * is judged as written, not resolved: only these literal forms count as this machine.
+ */
+export function isPlaintextRemote(url: string): boolean {
+  const parsed = parseUrl(url);
+  if (parsed === undefined || parsed.protocol !== 'http:') return false;
+  return !isLoopbackHostName(parsed.hostname);
+}
+
+/** URL host names (IPv6 in brackets) that always mean this machine. */
+export function isLoopbackHostName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  if (name === 'localhost' || name === '[::1]' || name === '::1') return true;
+  // WHATWG URL parsing already normalised 127.1, 0x7f.1 and friends to dotted quads.
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
 
 const problem = (field: EnvName, value: unknown, expected: string): ConfigProblem => ({
   field,
