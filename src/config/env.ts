@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { maskApiKey, maskToken, maskUrlCredentials } from './masking';
 import type { ConfigProblem } from './problems';
 import type { LogFormat, LogLevel, RedisHostPort, RedisTarget, RotatorEnv } from './types';
+import { apiTokenProblem, TOKEN_FIX } from './token-strength';
 import { issuesToProblems, leaf, type LeafResult } from './zod-helpers';
 
 export interface EnvVarDoc {
@@ -32,7 +33,7 @@ export const ENV_VARS: ReadonlyArray<EnvVarDoc> = [
   { name: 'LOG_FORMAT', required: false, description: 'json (one JSON object a line; the default) or pretty (human-readable; the demo uses it in a terminal)' },
   { name: 'PORT', required: false, default: '3000', description: 'HTTP port (0 = any free port)' },
   { name: 'HOST', required: false, default: '0.0.0.0', description: 'HTTP listen address' },
-  { name: 'ROTATOR_API_TOKEN', required: false, description: 'Bearer token for the HTTP API (at least 16 characters)' },
+  { name: 'ROTATOR_API_TOKEN', required: false, description: 'Bearer token for the HTTP API: the operator token named "default" (at least 128 bits of randomness, e.g. `openssl rand -hex 32`); more tokens with roles in the YAML under api.tokens' },
   { name: 'NOTIFY_WEBHOOK_SECRET', required: false, description: 'Standard Webhooks signing secret (whsec_<base64>) for notify.webhookUrl; required when that is set' },
   { name: 'ROTATOR_CONFIG', required: false, default: 'config/rotator.yaml if present, else config/rotator.example.yaml', description: 'Path of the YAML configuration file' },
 ];
@@ -49,7 +50,6 @@ export const ENV_DEFAULTS = {
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 const ROOT_KEY_PREFIX = 'smx_root_';
-const MIN_API_TOKEN_CHARS = 16;
 
 const fail = (expected: string): LeafResult<never> => ({ ok: false, expected });
 const pass = <T>(value: T): LeafResult<T> => ({ ok: true, value });
@@ -182,10 +182,9 @@ function host(value: unknown): LeafResult<string> {
 }
 
 function apiToken(value: unknown): LeafResult<string> {
-  if (typeof value !== 'string' || value.length < MIN_API_TOKEN_CHARS || value.length > 1024 || /\s/.test(value)) {
-    return fail(`a token of at least ${MIN_API_TOKEN_CHARS} characters without spaces`);
-  }
-  return pass(value);
+  if (typeof value !== 'string') return fail(`a random token; ${TOKEN_FIX}`);
+  const problem = apiTokenProblem(value);
+  return problem === undefined ? pass(value) : fail(problem);
 }
 
 /** Standard Webhooks: `whsec_` + base64 of a 24 to 64-byte key. */

@@ -32,6 +32,35 @@ export interface RotatorFileConfig {
   dashboard?: { readOnly: boolean };
   /** Consumer notifications (rotation.succeeded, key.revoked), signed per Standard Webhooks. */
   notify: { webhookUrl?: string };
+  /** Named API tokens (values read from the environment) and the failed-authentication limit. Absent = defaults. */
+  api?: ApiSettings;
+}
+
+/**
+ * What a token may do. `viewer`: safe methods (GET, HEAD) only — reads, the dashboard, the
+ * mailbox page, /metrics. `operator`: everything, including rotate, pause, resume, retry and revoke.
+ */
+export type ApiRole = 'viewer' | 'operator';
+export const API_ROLES: readonly ApiRole[] = ['viewer', 'operator'];
+
+/** One `api.tokens` entry as written in the file: the token's value is in the variable `tokenEnv`. */
+export interface ApiTokenReference {
+  name: string;
+  role: ApiRole;
+  tokenEnv: string;
+}
+
+/** A named token with its value, after loadSettings (a secret: masked by `config check`, never logged). */
+export interface NamedApiToken {
+  name: string;
+  role: ApiRole;
+  token: string;
+}
+
+export interface ApiSettings {
+  tokens: ApiTokenReference[];
+  /** Wrong or missing credentials allowed per client address per window, shared by every replica through Redis. */
+  failedAuth: { max: number; windowMs: number };
 }
 
 export interface AlertSettings {
@@ -132,6 +161,8 @@ export interface RotatorEnv {
   port: number;
   host: string;
   apiToken?: string;
+  /** The file's `api.tokens`, each resolved from its variable (loadSettings); absent when there are none. */
+  apiTokens?: NamedApiToken[];
   /** Standard Webhooks signing secret (`whsec_…`) for notify.webhookUrl. */
   notifyWebhookSecret?: string;
   /** Absolute path of the YAML file these settings were read from. */

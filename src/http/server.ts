@@ -9,7 +9,8 @@ import type { RotationQueue } from '../queue/rotation-queue';
 import { registerApiRoutes, type MailboxHistorySource } from './api-routes';
 import type { IncidentCommands } from '../incidents';
 import type { MailboxOverviewSource } from './mailbox-overview-page';
-import { InsecureBindError, TokenChecker, isLoopbackHost, requireBearerToken, requireDashboardCredentials } from './auth';
+import { DEFAULT_TOKEN_NAME, InsecureBindError, TokenRegistry, isLoopbackHost, requireBearerToken, requireDashboardCredentials, type ApiTokenEntry, type AuthOptions } from './auth';
+import { FailedAuthLimiter } from './failed-auth-limiter';
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
 import { logRequest } from './request-log';
@@ -35,8 +36,15 @@ export interface HttpServerDeps {
   /** How Redis is named in 503 answers, e.g. `redis://127.0.0.1:6379 (REDIS_URL)`; no password. */
   redisName?: string;
   metrics: RotatorMetrics;
-  /** ROTATOR_API_TOKEN. Without it the server only starts on a loopback host. */
+  /** ROTATOR_API_TOKEN: the token named `default`, role operator. Without any token the server only starts on a loopback host. */
   apiToken?: string;
+  /** Named tokens with roles (`api.tokens`), accepted besides apiToken. */
+  apiTokens?: readonly ApiTokenEntry[];
+  /**
+   * Failed authentications allowed per client address per window (429 after), counted in `redis`
+   * under `keyPrefix` so every replica shares them. Default: 10 per minute under `rotator:auth-failures`.
+   */
+  failedAuth?: { max?: number; windowMs?: number; keyPrefix?: string };
   host: string;
   port: number;
   history: MailboxHistorySource;
@@ -72,7 +80,7 @@ export interface RunningHttpServer {
  * InsecureBindError when there is no API token and the host is reachable from other machines.
  */
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
-  const checker = resolveAuth(deps);
+  const auth = resolveAuth(deps);
   const bodyLimitBytes = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
@@ -99,7 +107,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   });
   app.addHook('onRequest', echoRequestId);
   await registerSecurityHeaders(app);
-  if (!checker) app.addHook('onRequest', requireLoopbackCaller);
+  if (!auth) app.addHook('onRequest', requireLoopbackCaller);
 
   // Only JSON bodies are accepted: a text/plain POST is answered 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
@@ -118,7 +126,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
 
   if (deps.surface === 'probes') {
     await app.register(async (scope) => {
-      if (checker) scope.addHook('onRequest', requireBearerToken(checker));
+      if (auth) scope.addHook('onRequest', requireBearerToken(auth));
       scope.get('/metrics', async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
     });
     return app;
@@ -133,18 +141,18 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     resolveAllMailboxIds: deps.resolveAllMailboxIds,
     covers: deps.covers ?? coverageFromList(deps.resolveAllMailboxIds),
     ...(deps.incidents ? { incidents: deps.incidents } : {}),
-    auth: checker ? requireBearerToken(checker) : undefined,
+    auth: auth ? requireBearerToken(auth) : undefined,
   });
   // Loaded only here: Bull Board and its UI cost ~9 MB of heap that worker replicas never use.
   const { registerDashboard } = await import('./dashboard');
   await registerDashboard(app, {
     queue: deps.queue.queue,
-    auth: checker ? requireDashboardCredentials(checker) : undefined,
+    auth: auth ? requireDashboardCredentials(auth) : undefined,
     readOnly: deps.dashboardReadOnly ?? true,
   });
   if (deps.mailboxOverview) {
     const { registerMailboxOverviewPage } = await import('./mailbox-overview-page');
-    await registerMailboxOverviewPage(app, { source: deps.mailboxOverview, auth: checker ? requireDashboardCredentials(checker) : undefined });
+    await registerMailboxOverviewPage(app, { source: deps.mailboxOverview, auth: auth ? requireDashboardCredentials(auth) : undefined });
   }
 
   return app;
@@ -192,8 +200,20 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   };
 }
 
-function resolveAuth(deps: HttpServerDeps): TokenChecker | undefined {
-  if (deps.apiToken !== undefined && deps.apiToken !== '') return new TokenChecker(deps.apiToken);
+function resolveAuth(deps: HttpServerDeps): AuthOptions | undefined {
+  const tokens: ApiTokenEntry[] = [
+    ...(deps.apiToken === undefined || deps.apiToken === '' ? [] : [{ name: DEFAULT_TOKEN_NAME, role: 'operator' as const, token: deps.apiToken }]),
+    ...(deps.apiTokens ?? []),
+  ];
+  if (tokens.length > 0) {
+    const limiter = new FailedAuthLimiter({
+      redis: deps.redis,
+      keyPrefix: deps.failedAuth?.keyPrefix ?? 'rotator:auth-failures',
+      ...(deps.failedAuth?.max === undefined ? {} : { max: deps.failedAuth.max }),
+      ...(deps.failedAuth?.windowMs === undefined ? {} : { windowMs: deps.failedAuth.windowMs }),
+    });
+    return { tokens: new TokenRegistry(tokens), limiter };
+  }
   if (!isLoopbackHost(deps.host)) throw new InsecureBindError(deps.host);
   deps.logger.warn(
     { component: 'http', host: deps.host },
