@@ -30,64 +30,58 @@ export interface FailureRecord {
 }
 
 /**
- * Counts failed authentications per client address with rate-limiter-flexible: in Redis
+ * Counts failed authentications per client address with rate-limiter-flexible, twice: in Redis
  * (RateLimiterRedis, one key per address, expiring with its window) so every replica refuses an
- * address that failed on any of them; with an in-memory limiter as insurance when Redis is not
- * ready or does not answer within FAILED_AUTH_REDIS_DEADLINE_MS, so an outage neither lets a
- * brute force run unbounded nor holds requests. Only failures are counted: a valid token is never
- * charged, but an address that is limited is refused before its token is looked at.
+ * address that failed on any of them, and in this process (RateLimiterMemory), so a Redis that is
+ * not ready, fails or does not answer within FAILED_AUTH_REDIS_DEADLINE_MS neither lets a brute
+ * force run unbounded nor holds requests. An address is limited when either count has reached the
+ * allowance. Only failures are counted: a valid token is never charged, but an address that is
+ * limited is refused before its token is looked at.
  */
 export class FailedAuthLimiter {
   readonly max: number;
   readonly windowMs: number;
-  private readonly store: RateLimiterAbstract;
-  private readonly insurance: RateLimiterMemory;
+  private readonly shared: RateLimiterRedis | undefined;
+  private readonly local: RateLimiterMemory;
 
   constructor(options: FailedAuthLimiterOptions) {
     this.max = options.max ?? DEFAULT_FAILED_AUTH_MAX;
     const seconds = Math.max(1, Math.ceil((options.windowMs ?? DEFAULT_FAILED_AUTH_WINDOW_MS) / 1000));
     this.windowMs = seconds * 1000;
-    this.insurance = new RateLimiterMemory({ keyPrefix: options.keyPrefix, points: this.max, duration: seconds });
-    this.store = options.redis
-      ? new RateLimiterRedis({
-          storeClient: options.redis,
-          keyPrefix: options.keyPrefix,
-          points: this.max,
-          duration: seconds,
-          rejectIfRedisNotReady: true,
-          insuranceLimiter: this.insurance,
-        })
-      : this.insurance;
+    this.local = new RateLimiterMemory({ keyPrefix: options.keyPrefix, points: this.max, duration: seconds });
+    this.shared = options.redis
+      ? new RateLimiterRedis({ storeClient: options.redis, keyPrefix: options.keyPrefix, points: this.max, duration: seconds, rejectIfRedisNotReady: true })
+      : undefined;
   }
 
-  /** Whether `address` has used up its failures for the current window (then refuse it, 429). */
+  /** Whether `address` has used up its failures for the current window (then refuse it, 429). Never rejects. */
   async check(address: string): Promise<LimitVerdict> {
-    const state = await this.call((limiter) => limiter.get(address));
-    if (state === null || state.consumedPoints < this.max) return { limited: false };
-    return { limited: true, retryAfterMs: Math.max(1, state.msBeforeNext) };
+    const states = await this.both((limiter) => limiter.get(address));
+    const limiting = states.filter((state) => state.consumedPoints >= this.max);
+    if (limiting.length === 0) return { limited: false };
+    return { limited: true, retryAfterMs: Math.max(1, ...limiting.map((state) => state.msBeforeNext)) };
   }
 
   /** Counts one failure of `address`. Never rejects. */
   async recordFailure(address: string): Promise<FailureRecord> {
-    const state = await this.call((limiter) => limiter.consume(address).catch((rejection: unknown) => {
-      // consume rejects with the state itself once the allowance is used up; anything else is a store error.
-      if (rejection instanceof RateLimiterRes) return rejection;
-      throw rejection;
-    }));
-    const failures = state?.consumedPoints ?? 1;
-    return { failures, reachedLimit: failures === this.max, resetsInMs: state?.msBeforeNext ?? this.windowMs };
+    const states = await this.both((limiter) =>
+      limiter.consume(address).catch((rejection: unknown) => {
+        // consume rejects with the state itself once the allowance is used up; anything else is a store error.
+        if (rejection instanceof RateLimiterRes) return rejection;
+        throw rejection;
+      }),
+    );
+    const failures = Math.max(1, ...states.map((state) => state.consumedPoints));
+    const resetsInMs = Math.max(0, ...states.map((state) => state.msBeforeNext));
+    return { failures, reachedLimit: failures === this.max, resetsInMs: resetsInMs || this.windowMs };
   }
 
-  /** The Redis limiter's answer, else (error or no answer in time) the in-memory one's. */
-  private async call<T>(work: (limiter: RateLimiterAbstract) => Promise<T>): Promise<T | null> {
-    try {
-      return await withDeadline(work(this.store), FAILED_AUTH_REDIS_DEADLINE_MS, () => new Error('the failed-authentication count in Redis did not answer'));
-    } catch {
-      try {
-        return await work(this.insurance);
-      } catch {
-        return null;
-      }
-    }
+  /** The answers of the local count and, when it answers in time, the shared one. */
+  private async both(work: (limiter: RateLimiterAbstract) => Promise<RateLimiterRes | null>): Promise<RateLimiterRes[]> {
+    const shared = this.shared
+      ? withDeadline(work(this.shared), FAILED_AUTH_REDIS_DEADLINE_MS, () => new Error('the failed-authentication count in Redis did not answer')).catch(() => null)
+      : Promise.resolve(null);
+    const local = work(this.local).catch(() => null);
+    return (await Promise.all([shared, local])).filter((state): state is RateLimiterRes => state !== null);
   }
 }
