@@ -81,9 +81,9 @@ describe('named tokens in api.tokens', () => {
   });
 
   it.each([
-    ['an unknown role', '{ name: a, role: admin, tokenEnv: X }', 'api.tokens.0.role'],
-    ['the reserved name "default"', '{ name: default, role: viewer, tokenEnv: X }', 'api.tokens.0.name'],
-    ['a token written in the file', '{ name: a, role: viewer, token: abc }', 'api.tokens.0.token'],
+    ['an unknown role', '{ name: a, role: admin, tokenEnv: X }', 'api.tokens[0].role'],
+    ['the reserved name "default"', '{ name: default, role: viewer, tokenEnv: X }', 'api.tokens[0].name'],
+    ['a token written in the file', '{ name: a, role: viewer, token: abc }', 'api.tokens[0].token'],
   ])('refuses %s', (_what, entry, field) => {
     const problems = problemsOf(`${MINIMAL_YAML}api:\n  tokens:\n    - ${entry}\n`, { ...VALID_ENV, X: HEX_32_BYTES });
     expect(problems.map((p) => p.field)).toContain(field);
@@ -91,6 +91,6 @@ describe('named tokens in api.tokens', () => {
 
   it('refuses the same name twice', () => {
     const yaml = `${MINIMAL_YAML}api:\n  tokens:\n    - { name: a, role: viewer, tokenEnv: X }\n    - { name: a, role: operator, tokenEnv: Y }\n`;
-    expect(problemsOf(yaml, { ...VALID_ENV, X: HEX_32_BYTES, Y: VIEWER }).map((p) => p.field)).toEqual(['api.tokens.1.name']);
+    expect(problemsOf(yaml, { ...VALID_ENV, X: HEX_32_BYTES, Y: VIEWER }).map((p) => p.field)).toEqual(['api.tokens[1].name']);
   });
 });
