@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
@@ -9,7 +9,7 @@ import type { RotationQueue } from '../queue/rotation-queue';
 import { registerApiRoutes, type MailboxHistorySource } from './api-routes';
 import type { IncidentCommands } from '../incidents';
 import type { MailboxOverviewSource } from './mailbox-overview-page';
-import { DEFAULT_TOKEN_NAME, InsecureBindError, TokenRegistry, isLoopbackHost, requireBearerToken, requireDashboardCredentials, type ApiTokenEntry, type AuthOptions } from './auth';
+import { DEFAULT_TOKEN_NAME, InsecureBindError, TokenRegistry, bearerToken, isLoopbackHost, requireBearerToken, requireDashboardCredentials, type ApiTokenEntry, type AuthOptions } from './auth';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
@@ -117,9 +117,14 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
 
   // Probes stay open: an orchestrator has no token.
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  // Without credentials the probes say only ok / not ok: a reason would tell anyone where Redis is
+  // and why it fails. Any valid token (or the token-less loopback mode) gets the detail.
+  const mayReadDetail = (request: FastifyRequest) => auth === undefined || auth.tokens.identify(bearerToken(request)) !== undefined;
+  app.get('/readyz', async (request, reply) => {
     const redis = await checkRedis(deps.redis);
-    if (redis.ok) return { status: 'ok', redis: 'ok' };
+    const detailed = mayReadDetail(request);
+    if (redis.ok) return detailed ? { status: 'ok', redis: 'ok' } : { status: 'ok' };
+    if (!detailed) return sendError(reply, 503, 'unavailable', 'not ready', { status: 'unavailable' });
     const where = deps.redisName === undefined ? '' : ` at ${deps.redisName}`;
     return sendError(reply, 503, 'unavailable', `Redis is not answering${where}: ${redis.reason}`, { status: 'unavailable', redis: redis.reason });
   });
