@@ -5,7 +5,7 @@ import type { RotatorSettings } from '../config';
 import { SendmuxClient } from '../sendmux/client';
 import type { SendmuxCallRecord } from '../sendmux/types';
 import { createSecretsManagerClient } from '../aws/secrets-manager-client';
-import { SecretStore } from '../aws/secret-store';
+import { allowedSecretNames, SecretStore } from '../aws/secret-store';
 import { closeRedisConnection, createRedisConnection, type RedisClient } from '../queue/redis-connection';
 import { isRedisConnectionError, type RedisOutageLog } from '../queue/redis-outage-log';
 import type { RotationQueue } from '../queue/rotation-queue';
@@ -104,7 +104,14 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     // command that never calls Secrets Manager runs without one; the first call that needs it
     // fails with the variables to set (`start` refuses before anything starts: service.ts).
     createSecretsManagerClient({ region: memoizedRegion(regionInputs(env)), requestTimeoutMs: file.sendmux.timeoutMs });
-  const secrets = new SecretStore({ client: smClient, logger: logger.child({ component: 'secrets-manager' }), maxServerDelayMs: file.rotation.backoffMaxMs });
+  const secrets = new SecretStore({
+    client: smClient,
+    logger: logger.child({ component: 'secrets-manager' }),
+    maxServerDelayMs: file.rotation.backoffMaxMs,
+    // Only the configured mailbox secrets and the management-key secret: a bug or a hostile input
+    // that names another secret is refused before anything is sent to AWS.
+    allowed: allowedSecretNames(file.secretName, env.sendmuxApiKeySecretId),
+  });
 
   const queueClient = createQueueClient(settings, opts.redis, opts.redisPurpose ?? 'producer', opts.writes);
   const { redis, queue, ledger } = queueClient;

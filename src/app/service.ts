@@ -253,6 +253,11 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
         workers: () => workerPresence(rt.queue.queue, env.queuePrefix),
         metrics,
         apiToken: env.apiToken,
+        ...(env.apiTokens === undefined ? {} : { apiTokens: env.apiTokens }),
+        failedAuth: {
+          keyPrefix: `${env.queuePrefix}:auth-failures`,
+          ...(file.api === undefined ? {} : { max: file.api.failedAuth.max, windowMs: file.api.failedAuth.windowMs }),
+        },
         host: env.host,
         port: env.port,
         history: audit,

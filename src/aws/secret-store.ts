@@ -51,8 +51,67 @@ export interface SecretVersionSummary {
   createdDate?: Date;
 }
 
+/**
+ * The tag the rotator puts on every secret it creates or tags. config/iam-policy.json requires it
+ * on CreateSecret and TagResource (`aws:RequestTag/managed-by`), so the rotator's role cannot
+ * create or tag a secret that does not say who manages it; test/deploy/iam-policy.test.ts keeps
+ * the two in step. It overrides a `managed-by` in the configured tags.
+ */
+export const MANAGED_BY_TAG = { key: 'managed-by', value: 'sendmux-key-rotator' } as const;
+
+/**
+ * Which secrets a store may touch: names starting with one of `prefixes` (the literal start of
+ * the `secretName` template, e.g. `sendmux/mailboxes/`), or exactly one of `names` (the
+ * management-key secret). An ARN is judged by its name part (after `:secret:`).
+ */
+export interface AllowedSecretNames {
+  prefixes: readonly string[];
+  names?: readonly string[];
+}
+
+/** Thrown, before any AWS call, for a secret id outside the store's AllowedSecretNames. Not retryable. */
+export class SecretNameNotAllowedError extends SecretStoreError {
+  readonly code = 'secret_name_not_allowed';
+  constructor(operation: string, secretId: string, allowed: AllowedSecretNames) {
+    const described = [...allowed.prefixes.map((prefix) => `names starting "${prefix}"`), ...(allowed.names ?? []).map((name) => `"${name}"`)].join(', ');
+    super({
+      operation,
+      secretId,
+      awsErrorName: 'SecretNameNotAllowed',
+      status: null,
+      retryable: false,
+      detail: `the rotator only touches ${described || 'no secret'} (the secretName template and SENDMUX_API_KEY_SECRET_ID); nothing was sent to AWS`,
+    });
+    this.name = 'SecretNameNotAllowedError';
+  }
+}
+
+/**
+ * The names a service store may touch: the literal start of the `secretName` template (before
+ * `{mailboxId}`) and, when set, the management-key secret id.
+ */
+export function allowedSecretNames(secretNameTemplate: string, managementKeySecretId?: string): AllowedSecretNames {
+  const at = secretNameTemplate.indexOf('{mailboxId}');
+  return { prefixes: [at < 0 ? secretNameTemplate : secretNameTemplate.slice(0, at)], ...(managementKeySecretId === undefined ? {} : { names: [managementKeySecretId] }) };
+}
+
+/** Whether `secretId` (a name or an ARN) is one `allowed` covers. */
+export function isAllowedSecretId(secretId: string, allowed: AllowedSecretNames): boolean {
+  if (allowed.names?.includes(secretId)) return true;
+  const arnName = /^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:(.+)$/.exec(secretId)?.[1];
+  const name = arnName ?? secretId;
+  if (arnName !== undefined && allowed.names?.some((allowedName) => arnName === allowedName || new RegExp(`^${escapeRegExp(allowedName)}-[A-Za-z0-9]{6}$`).test(arnName))) return true;
+  return allowed.prefixes.some((prefix) => name.startsWith(prefix));
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 export interface SecretStoreOptions {
   client: SecretsManagerClient;
+  /** Absent: any secret id (tests, tools). The service always passes the configured ones. */
+  allowed?: AllowedSecretNames;
   logger?: Logger;
   /** Bound in ms for a server-given delay on an AWS error (`rotation.backoffMaxDelay`); default 5 minutes. */
   maxServerDelayMs?: number;
@@ -81,9 +140,11 @@ export class SecretStore {
 
   private readonly maxServerDelayMs: number | undefined;
   private readonly onCall: ((call: SecretsManagerCall) => void) | undefined;
+  private readonly allowed: AllowedSecretNames | undefined;
 
   constructor(options: SecretStoreOptions) {
     this.client = options.client;
+    this.allowed = options.allowed;
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.maxServerDelayMs = options.maxServerDelayMs;
     this.onCall = options.onCall;
@@ -91,7 +152,13 @@ export class SecretStore {
 
   /** The same store (client, logger, bounds) with `onCall` told of each answered call; see SecretStoreOptions.onCall. */
   observedBy(onCall: (call: SecretsManagerCall) => void): SecretStore {
-    return new SecretStore({ client: this.client, logger: this.logger, ...(this.maxServerDelayMs === undefined ? {} : { maxServerDelayMs: this.maxServerDelayMs }), onCall });
+    return new SecretStore({
+      client: this.client,
+      logger: this.logger,
+      ...(this.maxServerDelayMs === undefined ? {} : { maxServerDelayMs: this.maxServerDelayMs }),
+      ...(this.allowed === undefined ? {} : { allowed: this.allowed }),
+      onCall,
+    });
   }
 
   /** DescribeSecret; null when the secret does not exist. */
@@ -126,9 +193,7 @@ export class SecretStore {
       Name: name,
       ...(options.kmsKeyId !== undefined ? { KmsKeyId: options.kmsKeyId } : {}),
       ...(options.description !== undefined ? { Description: options.description } : {}),
-      ...(options.tags && Object.keys(options.tags).length > 0
-        ? { Tags: Object.entries(options.tags).map(([Key, Value]) => ({ Key, Value })) }
-        : {}),
+      Tags: Object.entries(withManagedBy(options.tags)).map(([Key, Value]) => ({ Key, Value })),
     });
     const output = await this.call('CreateSecret', name, () => this.client.send(command), { existsIsNull: true });
     if (output !== null) return { arn: required(output.ARN, 'ARN', 'CreateSecret', name), created: true };
@@ -248,7 +313,7 @@ export class SecretStore {
    * `secretsmanager:TagResource` (already in config/iam-policy.json for CreateSecret's tags).
    */
   async tagSecret(secretId: string, tags: Record<string, string>): Promise<void> {
-    const command = new TagResourceCommand({ SecretId: secretId, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
+    const command = new TagResourceCommand({ SecretId: secretId, Tags: Object.entries(withManagedBy(tags)).map(([Key, Value]) => ({ Key, Value })) });
     await this.call('TagResource', secretId, () => this.client.send(command), { logFields: { tagKeys: Object.keys(tags) } });
   }
 
@@ -300,6 +365,7 @@ export class SecretStore {
     send: () => Promise<T>,
     options: { logFields?: Record<string, unknown>; notFoundIsNull?: boolean; existsIsNull?: boolean; knownSecrets?: () => readonly string[] } = {},
   ): Promise<T | null> {
+    if (this.allowed !== undefined && !isAllowedSecretId(secretId, this.allowed)) throw new SecretNameNotAllowedError(operation, secretId, this.allowed);
     const started = Date.now();
     try {
       const output = await send();
@@ -380,4 +446,9 @@ function secretValuesOf(secretString: string): string[] {
     // Not JSON: the whole string is the secret.
   }
   return values;
+}
+
+/** `tags` with MANAGED_BY_TAG set (the policy's condition needs it on every CreateSecret and TagResource). */
+function withManagedBy(tags: Record<string, string> = {}): Record<string, string> {
+  return { ...tags, [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value };
 }

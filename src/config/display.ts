@@ -30,6 +30,7 @@ export function maskSettingsForDisplay(settings: RotatorSettings): object {
       ...(env.sendmuxApiKey === undefined ? {} : { sendmuxApiKey: maskApiKey(env.sendmuxApiKey) }),
       ...(env.awsSecretsManagerEndpoint === undefined ? {} : { awsSecretsManagerEndpoint: maskUrlCredentials(env.awsSecretsManagerEndpoint) }),
       ...(env.apiToken === undefined ? {} : { apiToken: maskToken() }),
+      ...(env.apiTokens === undefined ? {} : { apiTokens: env.apiTokens.map(({ name, role }) => ({ name, role, token: maskToken() })) }),
       ...(env.notifyWebhookSecret === undefined ? {} : { notifyWebhookSecret: maskToken() }),
       ...(env.notifyWebhookSecretPrevious === undefined ? {} : { notifyWebhookSecretPrevious: maskToken() }),
       ...(env.alertWebhookSecret === undefined ? {} : { alertWebhookSecret: maskToken() }),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { maskApiKey, maskToken, maskUrlCredentials } from './masking';
 import type { ConfigProblem } from './problems';
 import type { LogFormat, LogLevel, RedisHostPort, RedisTarget, RotatorEnv } from './types';
+import { apiTokenProblem, TOKEN_FIX } from './token-strength';
 import { issuesToProblems, leaf, type LeafResult } from './zod-helpers';
 
 export interface EnvVarDoc {
@@ -26,12 +27,13 @@ export const ENV_VARS: ReadonlyArray<EnvVarDoc> = [
   { name: 'SENDMUX_API_URL', required: false, default: 'https://app.sendmux.ai/api/v1', description: 'Sendmux API base URL' },
   { name: 'AWS_REGION', required: false, description: 'AWS region of the secrets; needed by every command that touches AWS' },
   { name: 'AWS_ENDPOINT_URL_SECRETS_MANAGER', required: false, description: 'Secrets Manager endpoint override (read by the AWS SDK itself)' },
+  { name: 'ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS', required: false, default: 'false', description: 'true to allow http:// (no TLS) SENDMUX_API_URL / AWS_ENDPOINT_URL_SECRETS_MANAGER on a host other than loopback; the root key and every secret then travel in clear' },
   { name: 'ROTATOR_QUEUE_PREFIX', required: false, default: 'rotator', description: 'BullMQ key prefix; may be a Redis Cluster hash tag like {rotator}' },
   { name: 'LOG_LEVEL', required: false, default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'LOG_FORMAT', required: false, description: 'json (one JSON object a line; the default) or pretty (human-readable; the demo uses it in a terminal)' },
   { name: 'PORT', required: false, default: '3000', description: 'HTTP port (0 = any free port)' },
   { name: 'HOST', required: false, default: '0.0.0.0', description: 'HTTP listen address' },
-  { name: 'ROTATOR_API_TOKEN', required: false, description: 'Bearer token for the HTTP API (at least 16 characters)' },
+  { name: 'ROTATOR_API_TOKEN', required: false, description: 'Bearer token for the HTTP API: the operator token named "default" (at least 128 bits of randomness, e.g. `openssl rand -hex 32`); more tokens with roles in the YAML under api.tokens' },
   { name: 'NOTIFY_WEBHOOK_SECRET', required: false, description: 'Standard Webhooks signing secret (whsec_<base64>) for notify.webhookUrl; required when that is set' },
   { name: 'NOTIFY_WEBHOOK_SECRET_PREVIOUS', required: false, description: 'the notify secret being replaced: while set, each notification is signed with both (docs/security.md)' },
   { name: 'ALERT_WEBHOOK_SECRET', required: false, description: 'Standard Webhooks signing secret (whsec_<base64>) for alerts.webhookUrl; alerts go unsigned without it' },
@@ -51,7 +53,6 @@ export const ENV_DEFAULTS = {
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 const ROOT_KEY_PREFIX = 'smx_root_';
-const MIN_API_TOKEN_CHARS = 16;
 
 const fail = (expected: string): LeafResult<never> => ({ ok: false, expected });
 const pass = <T>(value: T): LeafResult<T> => ({ ok: true, value });
@@ -196,10 +197,9 @@ function host(value: unknown): LeafResult<string> {
 }
 
 function apiToken(value: unknown): LeafResult<string> {
-  if (typeof value !== 'string' || value.length < MIN_API_TOKEN_CHARS || value.length > 1024 || /\s/.test(value)) {
-    return fail(`a token of at least ${MIN_API_TOKEN_CHARS} characters without spaces`);
-  }
-  return pass(value);
+  if (typeof value !== 'string') return fail(`a random token; ${TOKEN_FIX}`);
+  const problem = apiTokenProblem(value);
+  return problem === undefined ? pass(value) : fail(problem);
 }
 
 /** Standard Webhooks: `whsec_` + base64 of a 24 to 64-byte key. */
@@ -224,6 +224,7 @@ const envSchema = z.object({
   SENDMUX_API_KEY_SECRET_ID: leaf(secretId).optional(),
   AWS_REGION: leaf(awsRegion).optional(),
   AWS_ENDPOINT_URL_SECRETS_MANAGER: leaf(httpUrl('an http:// or https:// endpoint URL like "http://127.0.0.1:4566"')).optional(),
+  ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS: leaf(booleanFlag).optional(),
   ROTATOR_QUEUE_PREFIX: leaf(queuePrefix).default(ENV_DEFAULTS.ROTATOR_QUEUE_PREFIX),
   LOG_LEVEL: leaf(logLevel).default(ENV_DEFAULTS.LOG_LEVEL),
   LOG_FORMAT: leaf(logFormat).optional(),
@@ -303,6 +304,22 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readText
     }
   }
 
+  if (parsed.success && parsed.data.ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS !== true) {
+    for (const name of PLAINTEXT_CHECKED) {
+      const value = parsed.data[name];
+      if (value !== undefined && isPlaintextRemote(value)) {
+        problems.push(
+          problem(
+            name,
+            value,
+            `an https:// URL: ${name} is http:// on a host that is not loopback, so ${PLAINTEXT_CARGO[name]} would travel unencrypted; ` +
+              'use https://, or set ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS=true if the network path is protected some other way (only loopback hosts are allowed without it)',
+          ),
+        );
+      }
+    }
+  }
+
   const redis = parsed.success ? redisTargetOf(parsed.data, input, problems, readTextFile) : undefined;
 
   if (problems.length > 0 || !parsed.success || redis === undefined) return { ok: false, problems };
@@ -333,6 +350,31 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readText
 }
 
 type ParsedEnv = z.output<typeof envSchema>;
+
+/** Upstreams that carry secrets: refused over plain HTTP off loopback unless ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS=true. */
+const PLAINTEXT_CHECKED = ['SENDMUX_API_URL', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'] as const;
+const PLAINTEXT_CARGO: Record<(typeof PLAINTEXT_CHECKED)[number], string> = {
+  SENDMUX_API_URL: 'the root management key and every minted mailbox key',
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: 'every stored secret',
+};
+
+/**
+ * Whether `url` is http:// to a host other than loopback (127.0.0.0/8, ::1, localhost). A name
+ * is judged as written, not resolved: only these literal forms count as this machine.
+ */
+export function isPlaintextRemote(url: string): boolean {
+  const parsed = parseUrl(url);
+  if (parsed === undefined || parsed.protocol !== 'http:') return false;
+  return !isLoopbackHostName(parsed.hostname);
+}
+
+/** URL host names (IPv6 in brackets) that always mean this machine. */
+export function isLoopbackHostName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  if (name === 'localhost' || name === '[::1]' || name === '::1') return true;
+  // WHATWG URL parsing already normalised 127.1, 0x7f.1 and friends to dotted quads.
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
 
 const problem = (field: EnvName, value: unknown, expected: string): ConfigProblem => ({
   field,

@@ -403,6 +403,44 @@ const notifySection = closedObject(
   if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['webhookUrl'], message: problem });
 });
 
+/** Token names appear in logs, the audit and `requestedBy` (`api:<name>`): short and plain. */
+export const API_TOKEN_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+/** The name ROTATOR_API_TOKEN goes by (role operator); not available to api.tokens entries. */
+export const DEFAULT_API_TOKEN_NAME = 'default';
+export const FILE_API_DEFAULTS = { failedAuth: { max: 10, window: '1m' } } as const;
+
+const apiTokenEntry = closedObject({
+  name: leaf((value): LeafResult<string> =>
+    typeof value === 'string' && API_TOKEN_NAME.test(value) && value !== DEFAULT_API_TOKEN_NAME
+      ? pass(value)
+      : fail(`a token name of 1-64 lower-case letters, digits or _.- (not "${DEFAULT_API_TOKEN_NAME}", which is ROTATOR_API_TOKEN's), e.g. "grafana"`)),
+  role: leaf(oneOf(['viewer', 'operator'] as const)),
+  tokenEnv: leaf((value): LeafResult<string> =>
+    typeof value === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value)
+      ? pass(value)
+      : fail('the name of the environment variable holding the token, e.g. "ROTATOR_TOKEN_GRAFANA" (token values are never written in the file)')),
+});
+
+const apiSection = closedObject(
+  {
+    tokens: z.array(apiTokenEntry, { message: 'a list of { name, role, tokenEnv }' }).max(100, 'at most 100 tokens').default([]),
+    failedAuth: closedObject(
+      {
+        max: leaf(wholeNumber(1, 10_000)).default(FILE_API_DEFAULTS.failedAuth.max),
+        window: leaf(finiteDuration({ allowNever: false, positive: true })).default(FILE_API_DEFAULTS.failedAuth.window),
+      },
+      { nullAsEmpty: true },
+    ).default({}),
+  },
+  { nullAsEmpty: true },
+).superRefine((api, ctx) => {
+  const names = new Set<string>();
+  api.tokens.forEach((token, index) => {
+    if (names.has(token.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tokens', index, 'name'], message: `a name not used by another token ("${token.name}" is)` });
+    names.add(token.name);
+  });
+});
+
 export const fileConfigSchema = closedObject(
   {
     mailboxes: mailboxesField,
@@ -423,6 +461,7 @@ export const fileConfigSchema = closedObject(
     alerts: alertsSection.default({}),
     notify: notifySection.default({}),
     dashboard: dashboardSection.default({}),
+    api: apiSection.default({}),
   },
   { nullAsEmpty: true },
 ).transform(
@@ -459,6 +498,7 @@ export const fileConfigSchema = closedObject(
       ...(raw.notify.webhookUrl === undefined ? {} : { webhookUrl: raw.notify.webhookUrl }),
       ...(raw.notify.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
     },
+    api: { tokens: raw.api.tokens, failedAuth: { max: raw.api.failedAuth.max, windowMs: raw.api.failedAuth.window } },
   }),
 );
 

@@ -1,4 +1,7 @@
 export type {
+  ApiRole,
+  ApiSettings,
+  NamedApiToken,
   LogFormat,
   LogLevel,
   RedisHostPort,

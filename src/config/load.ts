@@ -2,10 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseEnv } from './env';
-import { ENV_REFERENCE, fileConfigSchema, isSecretFilePath } from './file-schema';
+import { DEFAULT_API_TOKEN_NAME, ENV_REFERENCE, fileConfigSchema, isSecretFilePath } from './file-schema';
+import { apiTokenProblem, TOKEN_FIX } from './token-strength';
 import { maskWebhookUrl } from './masking';
 import { ConfigError, type ConfigProblem } from './problems';
-import type { RotatorSettings } from './types';
+import type { ApiTokenReference, NamedApiToken, RotatorSettings } from './types';
 import { issuesToProblems } from './zod-helpers';
 
 export const DEFAULT_CONFIG_PATH = 'config/rotator.yaml';
@@ -91,8 +92,53 @@ export function parseSettings(yamlText: string, env: NodeJS.ProcessEnv, configPa
     file = { ...file, alerts: { ...file.alerts, webhookHeaders: resolved.values } };
   }
 
+  const apiTokens = file?.api === undefined ? undefined : resolveApiTokens(file.api.tokens, env, parsedEnv.ok ? parsedEnv.env.apiToken : undefined);
+  if (apiTokens) problems.push(...apiTokens.problems);
+
   if (problems.length > 0 || file === undefined || !parsedEnv.ok) throw new ConfigError(problems, configPath);
-  return { file, env: parsedEnv.env };
+  const tokens = apiTokens?.tokens ?? [];
+  return { file, env: tokens.length === 0 ? parsedEnv.env : { ...parsedEnv.env, apiTokens: tokens } };
+}
+
+/**
+ * `api.tokens` → each token's value from its variable, checked like ROTATOR_API_TOKEN (length,
+ * randomness). Two names sharing one value are refused: the audit could not tell who acted.
+ */
+function resolveApiTokens(
+  references: readonly ApiTokenReference[],
+  env: NodeJS.ProcessEnv,
+  defaultToken: string | undefined,
+): { tokens: NamedApiToken[]; problems: ConfigProblem[] } {
+  const tokens: NamedApiToken[] = [];
+  const problems: ConfigProblem[] = [];
+  const owners = new Map<string, string>(defaultToken === undefined ? [] : [[defaultToken, `ROTATOR_API_TOKEN (token "${DEFAULT_API_TOKEN_NAME}")`]]);
+  references.forEach((reference, index) => {
+    const field = `api.tokens[${index}] (${reference.name})`;
+    const value = env[reference.tokenEnv];
+    const problem = (expected: string): ConfigProblem => ({
+      field: reference.tokenEnv,
+      value: value === undefined || value === '' ? undefined : `******** (${value.length} characters)`,
+      expected: `${expected} — ${field} reads its token from it`,
+      source: 'env',
+    });
+    if (value === undefined || value === '') {
+      problems.push(problem(`the token of "${reference.name}"; ${TOKEN_FIX}`));
+      return;
+    }
+    const weakness = apiTokenProblem(value);
+    if (weakness !== undefined) {
+      problems.push(problem(weakness));
+      return;
+    }
+    const owner = owners.get(value);
+    if (owner !== undefined) {
+      problems.push(problem(`a token of its own: it is the same as ${owner}, so the audit could not tell them apart`));
+      return;
+    }
+    owners.set(value, `${reference.tokenEnv} (token "${reference.name}")`);
+    tokens.push({ name: reference.name, role: reference.role, token: value });
+  });
+  return { tokens, problems };
 }
 
 /** `{ Authorization: "env:ALERT_WEBHOOK_AUTH" }` → the variables' values; a missing or empty one is a problem. */

@@ -36,6 +36,35 @@ export interface RotatorFileConfig {
     /** Allow private-network and cloud-metadata destinations for notify.webhookUrl. Default false. */
     allowPrivateNetwork?: boolean;
   };
+  /** Named API tokens (values read from the environment) and the failed-authentication limit. Absent = defaults. */
+  api?: ApiSettings;
+}
+
+/**
+ * What a token may do. `viewer`: safe methods (GET, HEAD) only — reads, the dashboard, the
+ * mailbox page, /metrics. `operator`: everything, including rotate, pause, resume, retry and revoke.
+ */
+export type ApiRole = 'viewer' | 'operator';
+export const API_ROLES: readonly ApiRole[] = ['viewer', 'operator'];
+
+/** One `api.tokens` entry as written in the file: the token's value is in the variable `tokenEnv`. */
+export interface ApiTokenReference {
+  name: string;
+  role: ApiRole;
+  tokenEnv: string;
+}
+
+/** A named token with its value, after loadSettings (a secret: masked by `config check`, never logged). */
+export interface NamedApiToken {
+  name: string;
+  role: ApiRole;
+  token: string;
+}
+
+export interface ApiSettings {
+  tokens: ApiTokenReference[];
+  /** Wrong or missing credentials allowed per client address per window, shared by every replica through Redis. */
+  failedAuth: { max: number; windowMs: number };
 }
 
 export interface AlertSettings {
@@ -145,6 +174,8 @@ export interface RotatorEnv {
   port: number;
   host: string;
   apiToken?: string;
+  /** The file's `api.tokens`, each resolved from its variable (loadSettings); absent when there are none. */
+  apiTokens?: NamedApiToken[];
   /** Standard Webhooks signing secret (`whsec_…`) for notify.webhookUrl. */
   notifyWebhookSecret?: string;
   /** The notify secret being replaced: notifications are signed with both while it is set. */

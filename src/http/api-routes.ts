@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
 import { QUEUE_JOB_STATES } from '../metrics/rotator-metrics';
 import type { EnqueueOutcome, RotationQueue } from '../queue/rotation-queue';
-import type { AuthHook } from './auth';
+import { requestedByOf, type AuthHook } from './auth';
 import { sendError } from './errors';
 import { checkRedis } from './readiness';
 import { isRedisDown, type RedisClient } from '../queue/redis-connection';
@@ -105,7 +105,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
         covered.map((mailboxId) => ({
           mailboxId,
           reason: 'manual' as const,
-          requestedBy: 'api',
+          requestedBy: requestedByOf(request),
           force: body.force,
           revokeNow: body.revokeNow,
         })),
@@ -170,7 +170,7 @@ function registerIncidentRoutes(api: FastifyInstance, incidents: IncidentCommand
     const mailboxId = parseMailboxIdParam(request.params.mailboxId);
     const keyId = parseKeyIdParam(request.params.keyId);
     parseEmptyRequestBody(request.body);
-    const answer = await incidents.revokeKey({ mailboxId, keyId, requestedBy: 'api' });
+    const answer = await incidents.revokeKey({ mailboxId, keyId, requestedBy: requestedByOf(request) });
     request.log.warn({ mailboxId, keyId, outcome: answer.outcome }, `key revocation by hand through the API: ${answer.outcome}`);
     if (answer.outcome === 'revoked') return reply.code(200).send(answer);
     if (answer.outcome === 'not-found') return sendError(reply, 404, 'key_not_found', answer.message, { revocation: answer });
@@ -181,7 +181,7 @@ function registerIncidentRoutes(api: FastifyInstance, incidents: IncidentCommand
   api.post<{ Params: { jobId: string } }>('/rotations/:jobId/retry', async (request, reply) => {
     const jobId = parseJobIdParam(request.params.jobId);
     parseEmptyRequestBody(request.body);
-    const answer = await incidents.retryRotation(jobId, 'api');
+    const answer = await incidents.retryRotation(jobId, requestedByOf(request));
     if (answer.outcome === 'retried') {
       request.log.info({ jobId, mailboxId: answer.mailboxId }, 'failed rotation retried through the API');
       return reply.code(202).send(answer);

@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Duplex } from 'node:stream';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { RedisClient } from '../queue/redis-connection';
 import type { Logger } from 'pino';
 import type { RotatorMetrics } from '../metrics/rotator-metrics';
@@ -7,7 +9,8 @@ import type { RotationQueue } from '../queue/rotation-queue';
 import { registerApiRoutes, type MailboxHistorySource } from './api-routes';
 import type { IncidentCommands } from '../incidents';
 import type { MailboxOverviewSource } from './mailbox-overview-page';
-import { InsecureBindError, TokenChecker, bearerToken, isLoopbackHost, requireBearerToken, requireDashboardCredentials } from './auth';
+import { DEFAULT_TOKEN_NAME, InsecureBindError, TokenRegistry, bearerToken, isLoopbackHost, requireBearerToken, requireDashboardCredentials, type ApiTokenEntry, type AuthOptions } from './auth';
+import { FailedAuthLimiter } from './failed-auth-limiter';
 import { noWorkerMessage, type WorkerPresence } from '../queue/worker-presence';
 import { createErrorHandler, notFoundHandler, sendError } from './errors';
 import { checkRedis } from './readiness';
@@ -40,8 +43,15 @@ export interface HttpServerDeps {
   /** How Redis is named in 503 answers, e.g. `redis://127.0.0.1:6379 (REDIS_URL)`; no password. */
   redisName?: string;
   metrics: RotatorMetrics;
-  /** ROTATOR_API_TOKEN. Without it the server only starts on a loopback host. */
+  /** ROTATOR_API_TOKEN: the token named `default`, role operator. Without any token the server only starts on a loopback host. */
   apiToken?: string;
+  /** Named tokens with roles (`api.tokens`), accepted besides apiToken. */
+  apiTokens?: readonly ApiTokenEntry[];
+  /**
+   * Failed authentications allowed per client address per window (429 after), counted in `redis`
+   * under `keyPrefix` so every replica shares them. Default: 10 per minute under `rotator:auth-failures`.
+   */
+  failedAuth?: { max?: number; windowMs?: number; keyPrefix?: string };
   host: string;
   port: number;
   history: MailboxHistorySource;
@@ -77,7 +87,7 @@ export interface RunningHttpServer {
  * InsecureBindError when there is no API token and the host is reachable from other machines.
  */
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
-  const checker = resolveAuth(deps);
+  const auth = resolveAuth(deps);
   const bodyLimitBytes = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
@@ -100,10 +110,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     // Node reads requestTimeout for its deadline checks only when the server is created (setting it
     // afterwards, as Fastify does, has no effect), and checks every 30 s by default: every second.
     http: { requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs) },
+    clientErrorHandler: answerClientError,
   });
   app.addHook('onRequest', echoRequestId);
   await registerSecurityHeaders(app);
-  if (!checker) app.addHook('onRequest', requireLoopbackCaller);
+  if (!auth) app.addHook('onRequest', requireLoopbackCaller);
 
   // Only JSON bodies are accepted: a text/plain POST is answered 415 rather than parsed as a string.
   app.removeContentTypeParser('text/plain');
@@ -113,12 +124,16 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
 
   // Probes stay open: an orchestrator has no token.
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Without credentials the probes say only ok / not ok: a reason would tell anyone where Redis is
+  // and why it fails. Any valid token (or the token-less loopback mode) gets the detail.
+  const mayReadDetail = (request: FastifyRequest) => auth === undefined || auth.tokens.identify(bearerToken(request)) !== undefined;
   app.get('/readyz', async (request, reply) => {
     const redis = await checkRedis(deps.redis);
+    const detailed = mayReadDetail(request);
     if (redis.ok) {
-      const detailed = deps.workers !== undefined && (checker === undefined || checker.matches(bearerToken(request)));
-      if (!detailed) return { status: 'ok', redis: 'ok' };
-      const workers = await deps.workers!();
+      if (!detailed) return { status: 'ok' };
+      if (deps.workers === undefined) return { status: 'ok', redis: 'ok' };
+      const workers = await deps.workers();
       return {
         status: 'ok',
         redis: 'ok',
@@ -126,13 +141,14 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
         ...(workers.count === 0 ? { warnings: [noWorkerMessage(workers.queuePrefix)] } : {}),
       };
     }
+    if (!detailed) return sendError(reply, 503, 'unavailable', 'not ready', { status: 'unavailable' });
     const where = deps.redisName === undefined ? '' : ` at ${deps.redisName}`;
     return sendError(reply, 503, 'unavailable', `Redis is not answering${where}: ${redis.reason}`, { status: 'unavailable', redis: redis.reason });
   });
 
   if (deps.surface === 'probes') {
     await app.register(async (scope) => {
-      if (checker) scope.addHook('onRequest', requireBearerToken(checker));
+      if (auth) scope.addHook('onRequest', requireBearerToken(auth));
       scope.get('/metrics', async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
     });
     return app;
@@ -147,21 +163,44 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     resolveAllMailboxIds: deps.resolveAllMailboxIds,
     covers: deps.covers ?? coverageFromList(deps.resolveAllMailboxIds),
     ...(deps.incidents ? { incidents: deps.incidents } : {}),
-    auth: checker ? requireBearerToken(checker) : undefined,
+    auth: auth ? requireBearerToken(auth) : undefined,
   });
   // Loaded only here: Bull Board and its UI cost ~9 MB of heap that worker replicas never use.
   const { registerDashboard } = await import('./dashboard');
   await registerDashboard(app, {
     queue: deps.queue.queue,
-    auth: checker ? requireDashboardCredentials(checker) : undefined,
+    auth: auth ? requireDashboardCredentials(auth) : undefined,
     readOnly: deps.dashboardReadOnly ?? true,
   });
   if (deps.mailboxOverview) {
     const { registerMailboxOverviewPage } = await import('./mailbox-overview-page');
-    await registerMailboxOverviewPage(app, { source: deps.mailboxOverview, auth: checker ? requireDashboardCredentials(checker) : undefined });
+    await registerMailboxOverviewPage(app, { source: deps.mailboxOverview, auth: auth ? requireDashboardCredentials(auth) : undefined });
   }
 
   return app;
+}
+
+/**
+ * Node's 'clientError' (a request the HTTP parser refused: a bad byte, headers over 16 KB, a
+ * timeout) answered as Fastify's default does (400 / 431 / 408, then the socket is destroyed),
+ * but logged by code only. Fastify's default logs the whole error, whose `rawPacket` holds the
+ * request's bytes, Authorization header included.
+ */
+function answerClientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message, label] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Client Timeout', 'timeout']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Exceeded maximum allowed HTTP header size', 'header_overflow']
+        : [400, 'Client Error', 'error'];
+  this.log.trace({ clientError: { code: err.code ?? 'unknown' } }, `client ${label}`);
+  if (socket.writable) {
+    const reason = STATUS_CODES[status] ?? 'Error';
+    const body = JSON.stringify({ error: reason, message, statusCode: status });
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 /** createHttpServer, then listen on deps.host:deps.port (port 0 picks a free port). */
@@ -183,8 +222,20 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   };
 }
 
-function resolveAuth(deps: HttpServerDeps): TokenChecker | undefined {
-  if (deps.apiToken !== undefined && deps.apiToken !== '') return new TokenChecker(deps.apiToken);
+function resolveAuth(deps: HttpServerDeps): AuthOptions | undefined {
+  const tokens: ApiTokenEntry[] = [
+    ...(deps.apiToken === undefined || deps.apiToken === '' ? [] : [{ name: DEFAULT_TOKEN_NAME, role: 'operator' as const, token: deps.apiToken }]),
+    ...(deps.apiTokens ?? []),
+  ];
+  if (tokens.length > 0) {
+    const limiter = new FailedAuthLimiter({
+      redis: deps.redis,
+      keyPrefix: deps.failedAuth?.keyPrefix ?? 'rotator:auth-failures',
+      ...(deps.failedAuth?.max === undefined ? {} : { max: deps.failedAuth.max }),
+      ...(deps.failedAuth?.windowMs === undefined ? {} : { windowMs: deps.failedAuth.windowMs }),
+    });
+    return { tokens: new TokenRegistry(tokens), limiter };
+  }
   if (!isLoopbackHost(deps.host)) throw new InsecureBindError(deps.host);
   deps.logger.warn(
     { component: 'http', host: deps.host },

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pinoPretty from 'pino-pretty';
 import type { LogFormat } from '../config/types';
-import { scrubSecrets } from '../security/scrub-secrets';
+import { binaryPlaceholder, isBinary, scrubSecrets } from '../security/scrub-secrets';
 
 /**
  * Property names that can hold a secret anywhere the rotator logs: Sendmux mint responses (both
@@ -39,7 +39,8 @@ const SECRET_FIELDS: ReadonlySet<string> = new Set(SECRET_FIELD_NAMES);
 
 /**
  * Returns `value` with every SECRET_FIELD_NAMES property, at any depth, replaced by REDACTED and
- * every string scrubbed of Sendmux-key-shaped text, copying only the objects on the way to a
+ * every string scrubbed of Sendmux-key-shaped text and HTTP credentials, every binary value (Buffer,
+ * typed array, ArrayBuffer) replaced by its size, copying only the objects on the way to a
  * secret (most log lines hold none and are returned as they are). Kept instead of pino's
  * `redact`: its paths cannot say "at any depth" (each wildcard is one level), and the wildcards
  * it does support cost ~75 µs a line — 11 % of a worker's CPU in the bench profile.
@@ -51,6 +52,7 @@ const SECRET_FIELDS: ReadonlySet<string> = new Set(SECRET_FIELD_NAMES);
 export function redactSecrets<T>(value: T, depth = 0, ancestors?: object[]): T {
   if (typeof value === 'string') return scrubSecrets(value) as T;
   if (value === null || typeof value !== 'object') return value;
+  if (isBinary(value)) return binaryPlaceholder(value) as T;
   // Beyond the limit, or a cycle: nothing below is known to be safe.
   if (depth > REDACT_MAX_DEPTH || (ancestors !== undefined && ancestors.includes(value))) return REDACTED as T;
   const path = ancestors ?? [];
@@ -99,9 +101,18 @@ function redactObject<T extends object>(value: T, depth: number, ancestors: obje
   return (copy ?? value) as T;
 }
 
-/** pino's error serializer, then message and stack scrubbed of Sendmux-key-shaped text. */
+/**
+ * pino's error serializer, then message and stack scrubbed of secret-shaped text and binary
+ * properties (Node's HTTP parser errors carry `rawPacket`, the request's bytes) replaced by
+ * their size.
+ */
 function scrubbedErr(err: Error): ReturnType<typeof pino.stdSerializers.err> {
   const serialized = pino.stdSerializers.err(err);
+  const fields = serialized as unknown as Record<string, unknown>;
+  for (const name of Object.keys(fields)) {
+    const field = fields[name];
+    if (isBinary(field)) fields[name] = binaryPlaceholder(field);
+  }
   if (typeof serialized.message === 'string') serialized.message = scrubSecrets(serialized.message);
   if (typeof serialized.stack === 'string') serialized.stack = scrubSecrets(serialized.stack);
   return serialized;

@@ -16,12 +16,22 @@ export const SCRUBBED = '[REDACTED]';
  */
 export const SENDMUX_KEY_PATTERN = /smx_(?:root|mbx)_[A-Za-z0-9_\-+/=.]{12,}/g;
 
+/**
+ * HTTP credentials quoted in text (a raw request decoded into an error message, a header dump):
+ * `Authorization: <scheme> <credentials>` and any `Bearer <token>`. The token itself is not a
+ * Sendmux key, so only its context can find it.
+ */
+const AUTHORIZATION_PATTERN = /(authorization["']?[ \t]*[:=][ \t]*["']?)(?:(?:bearer|basic)[ \t]+)?[^\s"',;]+/gi;
+const BEARER_PATTERN = /\b(bearer[ \t]+)[^\s"',;]{8,}/gi;
+const HTTP_CREDENTIAL_HINT = /authorization|bearer/i;
+
 /** Values shorter than this are not scrubbed as exact matches: they would blank unrelated text. */
 const MIN_KNOWN_SECRET_LENGTH = 8;
 
 /**
- * `text` with every occurrence of a `knownSecrets` value (exact match, values of 8+ characters)
- * and every Sendmux-key-shaped run replaced by `[REDACTED]`. Pure; never throws.
+ * `text` with every occurrence of a `knownSecrets` value (exact match, values of 8+ characters),
+ * every Sendmux-key-shaped run and every HTTP credential (`Authorization: …`, `Bearer …`)
+ * replaced by `[REDACTED]`. Pure; never throws.
  */
 export function scrubSecrets(text: string, knownSecrets: Iterable<string | undefined> = []): string {
   let out = text;
@@ -32,7 +42,25 @@ export function scrubSecrets(text: string, knownSecrets: Iterable<string | undef
   }
   // Cheap pre-check on the pattern's literal prefixes: most text holds no key, and the regex is
   // the costlier step. Not just 'smx_': every Sendmux key id (`smx_…`) in a log line would match that.
-  return out.includes('smx_mbx_') || out.includes('smx_root_') ? out.replace(SENDMUX_KEY_PATTERN, SCRUBBED) : out;
+  if (out.includes('smx_mbx_') || out.includes('smx_root_')) out = out.replace(SENDMUX_KEY_PATTERN, SCRUBBED);
+  if (HTTP_CREDENTIAL_HINT.test(out)) {
+    out = out.replace(AUTHORIZATION_PATTERN, (_match, name: string) => `${name}${SCRUBBED}`).replace(BEARER_PATTERN, (_match, scheme: string) => `${scheme}${SCRUBBED}`);
+  }
+  return out;
+}
+
+/**
+ * What a log line shows instead of binary data (a Buffer, a typed array, an ArrayBuffer): its
+ * size only. Bytes are never written: a raw packet decodes to the request's headers, credentials
+ * included, and no text scrubber sees inside a JSON array of byte values.
+ */
+export function binaryPlaceholder(value: ArrayBufferView | ArrayBuffer): string {
+  return `[binary: ${value.byteLength} bytes, not logged]`;
+}
+
+/** Whether `value` is binary data (Buffer, typed array, DataView or ArrayBuffer). */
+export function isBinary(value: unknown): value is ArrayBufferView | ArrayBuffer {
+  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer;
 }
 
 /**

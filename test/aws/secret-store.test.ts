@@ -79,7 +79,7 @@ describe('describeSecret', () => {
       arn,
       name,
       kmsKeyId: 'alias/k',
-      tags: { a: '1' },
+      tags: { a: '1', 'managed-by': 'sendmux-key-rotator' },
       versionIdsToStages: { [v1]: ['AWSPENDING', 'AWSCURRENT'] },
       createdDate: expect.any(Date),
       lastChangedDate: expect.any(Date),
@@ -91,7 +91,7 @@ describe('describeSecret', () => {
     await store.createSecretIfMissing(name, { tags: { a: '1' } });
     await store.tagSecret(name, { 'rotator:retired-key': 'k1' });
     await store.tagSecret(name, { 'rotator:retired-key': 'k2' });
-    expect((await store.describeSecret(name))?.tags).toEqual({ a: '1', 'rotator:retired-key': 'k2' });
+    expect((await store.describeSecret(name))?.tags).toEqual({ a: '1', 'managed-by': 'sendmux-key-rotator', 'rotator:retired-key': 'k2' });
   });
 
   it('reports deletedDate for a secret scheduled for deletion', async () => {

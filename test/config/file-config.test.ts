@@ -25,6 +25,7 @@ describe('configuration file', () => {
         retention: { completedAgeMs: 7 * 86_400_000, completedCount: 10_000, failedAgeMs: 30 * 86_400_000 },
         alerts: {},
         notify: {},
+        api: { tokens: [], failedAuth: { max: 10, windowMs: 60_000 } },
       });
     });
 

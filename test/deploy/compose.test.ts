@@ -20,6 +20,7 @@ import {
   parsePortMapping,
   serviceEnv,
   uncommentSplitRolesExample,
+  MissingComposeVariableError,
   type ComposeService,
 } from './deploy-files';
 
@@ -32,8 +33,11 @@ import {
 const composeText = readFileSync(COMPOSE_PATH, 'utf8');
 const compose = parseCompose(composeText);
 const services = compose.services;
-/** `docker compose up` from a shell that sets none of the variables the file interpolates. */
-const SHELL: Record<string, string | undefined> = {};
+/** `docker compose up` from a shell that sets the two secrets the file requires, as its header says. */
+const SHELL: Record<string, string | undefined> = {
+  ROTATOR_API_TOKEN: 'c3f1a9e07b5d2846e1f0a3c7b9d5e2f48a6c0e1b3d5f7a9c2e4b6d8f0a1c3e5b',
+  REDIS_PASSWORD: '7e2b9d4f1a6c3e8b0d5f2a7c4e9b1d6f3a8c5e0b7d2f9a4c1e6b3d8f5a0c7e2b',
+};
 
 function service(name: string): ComposeService {
   const found = services[name];
@@ -77,13 +81,18 @@ describe('docker-compose.yml', () => {
     expect(compose.version).toBeUndefined();
   });
 
+  /** The redis service's command line: its exec form, or the script of `sh -c`, as the shell receives it. */
+  function redisCommandLine(): string {
+    const command = commandOf(service('redis'));
+    return command[0] === 'sh' && command[1] === '-c' ? interpolate(command[2]!, SHELL) : command.join(' ');
+  }
+
   it('runs Redis 7 with noeviction and append-only persistence on a named volume, as BullMQ needs', () => {
     const redis = service('redis');
-    expect(redis.image).toMatch(/^redis:7(\b|$)/);
-    const command = commandOf(redis);
-    expect(command[0]).toBe('redis-server');
-    expect(command.join(' ')).toContain('--maxmemory-policy noeviction');
-    expect(command.join(' ')).toContain('--appendonly yes');
+    expect(redis.image).toMatch(/^redis:7(\b|$|@sha256:)/);
+    expect(redisCommandLine()).toMatch(/^exec redis-server /);
+    expect(redisCommandLine()).toContain('--maxmemory-policy noeviction');
+    expect(redisCommandLine()).toContain('--appendonly yes');
     const dataVolume = (redis.volumes ?? []).map(String).find((spec) => spec.endsWith(':/data'));
     expect(dataVolume).toBeDefined();
     expect(Object.keys(compose.volumes ?? {})).toContain(dataVolume!.split(':')[0]);
@@ -93,9 +102,29 @@ describe('docker-compose.yml', () => {
     expect(healthcheckTest(service('redis')).join(' ')).toContain('redis-cli ping');
   });
 
+  it('requires a Redis password from the shell, given to the server from its environment, and the same to the rotator', () => {
+    const redisEnv = serviceEnv(service('redis'), SHELL);
+    // redis-cli (the healthcheck) reads REDISCLI_AUTH; the server takes the same variable.
+    expect(redisEnv.REDISCLI_AUTH).toBe(SHELL.REDIS_PASSWORD);
+    expect(redisCommandLine()).toContain('--requirepass "$REDISCLI_AUTH"');
+    expect(composeText).not.toContain(SHELL.REDIS_PASSWORD);
+    expect(rotatorEnv.REDIS_PASSWORD).toBe(SHELL.REDIS_PASSWORD);
+    expect(new URL(rotatorEnv.REDIS_URL!).password).toBe('');
+  });
+
+  it.each(['REDIS_PASSWORD', 'ROTATOR_API_TOKEN'])('refuses to start when the shell does not set %s, and says how to make one', (name) => {
+    const shell = { ...SHELL, [name]: undefined };
+    const attempt = () => {
+      serviceEnv(service('redis'), shell);
+      serviceEnv(rotator, shell);
+    };
+    expect(attempt).toThrow(MissingComposeVariableError);
+    expect(attempt).toThrow(new RegExp(`${name} is missing a value: .*openssl rand -hex 32`));
+  });
+
   it('runs a pinned LocalStack with Secrets Manager only, checked on its health endpoint', () => {
     const localstack = service('localstack');
-    expect(localstack.image).toMatch(/^localstack\/localstack:\d+\.\d+\.\d+$/);
+    expect(localstack.image).toMatch(/^localstack\/localstack:\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?$/);
     expect(serviceEnv(localstack, SHELL).SERVICES).toBe('secretsmanager');
     expect(healthcheckTest(localstack).join(' ')).toContain('http://127.0.0.1:4566/_localstack/health');
   });
@@ -152,9 +181,10 @@ describe('docker-compose.yml', () => {
     expect(rotatorEnv.ROTATOR_API_TOKEN?.length).toBeGreaterThanOrEqual(16);
   });
 
-  it('lets the shell override the API token', () => {
-    const env = serviceEnv(rotator, { ROTATOR_API_TOKEN: 'a-token-from-the-operator-shell' });
-    expect(env.ROTATOR_API_TOKEN).toBe('a-token-from-the-operator-shell');
+  it('takes the API token from the shell, with no default written in the file', () => {
+    const env = serviceEnv(rotator, { ...SHELL, ROTATOR_API_TOKEN: 'a-token-from-the-operator-shell-0123456789' });
+    expect(env.ROTATOR_API_TOKEN).toBe('a-token-from-the-operator-shell-0123456789');
+    expect(composeText).not.toMatch(/ROTATOR_API_TOKEN:-/);
   });
 
   it('points REDIS_URL at the redis service on the Redis port', () => {
@@ -221,10 +251,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('uses no $ that Compose would interpolate other than ${VAR:-default} forms it understands', () => {
+  it('uses no $ that Compose would interpolate other than ${VAR:-default}, ${VAR:?message} and $$', () => {
     const dollars = composeText.split('\n').filter((line) => !line.trim().startsWith('#') && line.includes('$'));
     for (const line of dollars) expect(() => interpolate(line, SHELL)).not.toThrow();
-    expect(dollars.every((line) => /\$\{[A-Z_]+:-[^}]+\}/.test(line))).toBe(true);
+    const understood = /\$\{[A-Z_]+:[-?][^}]+\}|\$\$[A-Z_]+/g;
+    expect(dollars.filter((line) => line.replace(understood, '').includes('$'))).toEqual([]);
   });
 
   describe('the commented split-roles example, uncommented', () => {

@@ -82,14 +82,30 @@ export function interpolate(value: string, shell: Record<string, string | undefi
   return value.replace(/\$(\$|\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (whole, _inner: string, braced: string | undefined, bare: string | undefined) => {
     if (whole === '$$') return '$';
     if (bare !== undefined) return shell[bare] ?? '';
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|-)(.*))?$/s.exec(braced ?? '');
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|-|:\?|\?)(.*))?$/s.exec(braced ?? '');
     if (!match) throw new Error(`unsupported Compose interpolation "${whole}"`);
     const [, name, operator, fallback] = match;
     const current = shell[name!];
+    // `${VAR:?message}`: Compose refuses to run when VAR is unset or empty (`?`: unset only).
+    if ((operator === ':?' && (current === undefined || current === '')) || (operator === '?' && current === undefined)) {
+      throw new MissingComposeVariableError(name!, fallback ?? '');
+    }
+    if (operator === ':?' || operator === '?') return current!;
     if (operator === ':-') return current === undefined || current === '' ? fallback! : current;
     if (operator === '-') return current === undefined ? fallback! : current;
     return current ?? '';
   });
+}
+
+/** What `docker compose` reports for a `${VAR:?message}` whose variable the shell does not set. */
+export class MissingComposeVariableError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly hint: string,
+  ) {
+    super(`required variable ${variable} is missing a value: ${hint}`);
+    this.name = 'MissingComposeVariableError';
+  }
 }
 
 /** A service's environment as Compose hands it to the container (map or list form, interpolated). */

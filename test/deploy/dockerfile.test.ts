@@ -30,7 +30,8 @@ describe('Dockerfile', () => {
     const names = new Set(stages.map((stage) => stage.name));
     for (const stage of stages) {
       if (names.has(stage.image)) continue;
-      expect(stage.image).toBe('node:24-bookworm-slim');
+      // The tag, optionally pinned by digest (test/deploy/image-pins.test.ts).
+      expect(stage.image).toMatch(/^node:24-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
     }
   });
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as secretsManagerSdk from '@aws-sdk/client-secrets-manager';
 import { renderSecretName } from '../../src/config';
 import { FILE_DEFAULTS } from '../../src/config/file-schema';
+import { MANAGED_BY_TAG } from '../../src/aws/secret-store';
 import { REPO_ROOT, readRepoFile } from './deploy-files';
 
 /**
@@ -42,13 +43,11 @@ function sourceFiles(dir: string): string[] {
 }
 
 /**
- * Every Secrets Manager command the production code constructs. The sandbox is left out: it is
- * a local stand-in that never runs against AWS.
+ * Every Secrets Manager command the production code (src/, jobs/) constructs. The stand-ins live in
+ * standins/, outside it: they never run against AWS.
  */
 function secretsManagerCommandsInCode(): Set<string> {
-  const files = [...sourceFiles(path.join(REPO_ROOT, 'src')), ...sourceFiles(path.join(REPO_ROOT, 'jobs'))].filter(
-    (file) => !file.startsWith(path.join(REPO_ROOT, 'src/sandbox')),
-  );
+  const files = [...sourceFiles(path.join(REPO_ROOT, 'src')), ...sourceFiles(path.join(REPO_ROOT, 'jobs'))];
   const commands = new Set<string>();
   for (const file of files) {
     for (const match of readFileSync(file, 'utf8').matchAll(/new\s+(\w+)Command\s*\(/g)) {
@@ -69,17 +68,22 @@ function impliedActions(): Set<string> {
   return new Set(/\bTags\b/.test(createSecret) ? ['TagResource'] : []);
 }
 
-const mailboxStatement = policy.Statement.find((statement) => actionsOf(statement).includes('secretsmanager:CreateSecret'))!;
+const MAILBOX_RESOURCE = 'arn:aws:secretsmanager:*:*:secret:sendmux/mailboxes/*';
+const createStatement = policy.Statement.find((statement) => actionsOf(statement).includes('secretsmanager:CreateSecret'))!;
+const rotateStatement = policy.Statement.find((statement) => actionsOf(statement).includes('secretsmanager:PutSecretValue'))!;
+const mailboxStatements = [rotateStatement, createStatement];
+/** The mailbox-secret statements seen as one: every action they grant, on their (shared) resource. */
+const mailboxStatement: Statement = { Effect: 'Allow', Action: mailboxStatements.flatMap(actionsOf), Resource: rotateStatement.Resource };
 const managementKeyStatement = policy.Statement.find(
-  (statement) => statement !== mailboxStatement && actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
+  (statement) => !mailboxStatements.includes(statement) && actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
 )!;
 const kmsStatement = policy.Statement.find((statement) => actionsOf(statement).some((action) => action.startsWith('kms:')))!;
 
 describe('config/iam-policy.json', () => {
-  it('is an IAM policy of three Allow statements: mailbox secrets, the management-key secret, KMS', () => {
+  it('is an IAM policy of four Allow statements: rotating and creating mailbox secrets, the management-key secret, KMS', () => {
     expect(policy.Version).toBe('2012-10-17');
-    expect(policy.Statement).toHaveLength(3);
-    expect(new Set([mailboxStatement, managementKeyStatement, kmsStatement]).size).toBe(3);
+    expect(policy.Statement).toHaveLength(4);
+    expect(new Set([rotateStatement, createStatement, managementKeyStatement, kmsStatement]).size).toBe(4);
     for (const statement of policy.Statement) expect(statement.Effect).toBe('Allow');
   });
 
@@ -104,7 +108,7 @@ describe('config/iam-policy.json', () => {
   });
 
   it('scopes the rotation actions to the default secret name prefix', () => {
-    expect(list(mailboxStatement.Resource)).toEqual(['arn:aws:secretsmanager:*:*:secret:sendmux/mailboxes/*']);
+    for (const statement of mailboxStatements) expect(list(statement.Resource)).toEqual([MAILBOX_RESOURCE]);
     const [resource] = list(mailboxStatement.Resource);
     expect(iamMatches(resource!, secretArn(renderSecretName(FILE_DEFAULTS.secretName, 'mbx_demo_0001')))).toBe(true);
     expect(iamMatches(resource!, secretArn('sendmux/other/mbx_demo_0001'))).toBe(false);
@@ -128,5 +132,20 @@ describe('config/iam-policy.json', () => {
     expect(typeof viaService).toBe('string');
     expect(iamMatches(viaService as string, 'secretsmanager.eu-west-1.amazonaws.com')).toBe(true);
     expect(iamMatches(viaService as string, 's3.eu-west-1.amazonaws.com')).toBe(false);
+  });
+
+  it('lets CreateSecret and TagResource through only with the managed-by tag the store writes', () => {
+    expect([...actionsOf(createStatement)].sort()).toEqual(['secretsmanager:CreateSecret', 'secretsmanager:TagResource']);
+    expect(createStatement.Condition?.StringEquals).toEqual({ [`aws:RequestTag/${MANAGED_BY_TAG.key}`]: MANAGED_BY_TAG.value });
+    expect(createStatement.Condition?.['ForAnyValue:StringEquals']).toEqual({ 'aws:TagKeys': [MANAGED_BY_TAG.key] });
+    // Every CreateSecret and TagResource the code sends carries that tag (withManagedBy).
+    const store = readRepoFile('src/aws/secret-store.ts');
+    const tagged = [...store.matchAll(/new (CreateSecret|TagResource)Command\(\{([\s\S]*?)\}\);/g)];
+    expect(tagged.map((match) => match[1]).sort()).toEqual(['CreateSecret', 'TagResource']);
+    for (const [, operation, body] of tagged) expect([operation, /Tags: Object\.entries\(withManagedBy\(/.test(body!)]).toEqual([operation, true]);
+  });
+
+  it('puts no condition on the other mailbox actions, so secrets created before the tag (or adopted) still rotate', () => {
+    expect(rotateStatement.Condition).toBeUndefined();
   });
 });

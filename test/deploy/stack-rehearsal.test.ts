@@ -95,7 +95,8 @@ describe('the compose stack, rehearsed on loopback', () => {
     sandboxEnv.SANDBOX_PORT = portOf(sandboxUrl);
 
     const rotatorService = compose.services.rotator!;
-    const composed = serviceEnv(rotatorService);
+    // The shell's secrets, as the file requires them; the test Redis has no password.
+    const { REDIS_PASSWORD: _composePassword, ...composed } = serviceEnv(rotatorService, { ROTATOR_API_TOKEN: 'rehearsal-token-3a9c1e7b5d2f4860a1c3e5b7', REDIS_PASSWORD: 'unused' });
     const sendmuxUrl = new URL(composed.SENDMUX_API_URL!);
     sendmuxUrl.host = `127.0.0.1:${sandboxEnv.SANDBOX_PORT}`;
     const configMount = (rotatorService.volumes ?? []).map(String).find((spec) => spec.split(':')[1] === composed.ROTATOR_CONFIG)!;

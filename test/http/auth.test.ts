@@ -15,7 +15,8 @@ describe('API authentication', () => {
   let harness: HttpHarness;
 
   beforeAll(async () => {
-    harness = await startHarness({ label: 'http-auth' });
+    // Many wrong tokens on purpose: the failed-authentication limit is tested in failed-auth-limit.test.ts.
+    harness = await startHarness({ label: 'http-auth', server: (deps) => ({ failedAuth: { ...deps.failedAuth, max: 1000 } }) });
   });
   afterAll(async () => {
     await harness?.close();
@@ -102,7 +103,7 @@ describe('dashboard authentication', () => {
   let harness: HttpHarness;
 
   beforeAll(async () => {
-    harness = await startHarness({ label: 'http-board' });
+    harness = await startHarness({ label: 'http-board', server: (deps) => ({ failedAuth: { ...deps.failedAuth, max: 1000 } }) });
   });
   afterAll(async () => {
     await harness?.close();

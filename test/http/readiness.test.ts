@@ -21,7 +21,7 @@ describe('readiness', () => {
     // Reconnect quickly so the test does not wait out the production back-off.
     probedRedis = createRedisConnection(redisTargetFromUrl(redisServer.url), 'producer', { retryStrategy: () => 100 });
     probedRedis.on('error', () => undefined);
-    harness = await startHarness({ label: 'http-ready', server: () => ({ redis: probedRedis }) });
+    harness = await startHarness({ label: 'http-ready', server: () => ({ redis: probedRedis, redisName: `${redisServer.url} (REDIS_URL)` }) });
     await waitFor(() => probedRedis.status === 'ready', 5_000, 'the probed Redis connection');
   });
   afterAll(async () => {
@@ -30,8 +30,9 @@ describe('readiness', () => {
     await redisServer?.stop();
   });
 
-  async function readyz(): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${harness.url}/readyz`);
+  /** GET /readyz with a token (the detailed answer) unless `headers` says otherwise. */
+  async function readyz(headers: Record<string, string> = bearer()): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${harness.url}/readyz`, { headers });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
@@ -61,6 +62,23 @@ describe('readiness', () => {
 
     await redisServer.start();
     await waitFor(async () => (await readyz()).status === 200, 10_000, '/readyz to answer 200 again');
+  });
+
+  it('answers /readyz without a token with only ok / not ok: no Redis address, no reason', async () => {
+    expect(await readyz({})).toEqual({ status: 200, body: { status: 'ok' } });
+    await redisServer.stop();
+    try {
+      await waitFor(async () => (await readyz({})).status === 503, 5_000, '/readyz to answer 503');
+      const down = await readyz({});
+      expect(down.body).toEqual({ status: 'unavailable', error: 'unavailable', message: 'not ready' });
+      const wrongToken = await readyz(bearer('not-the-token-0123456789abcdef'));
+      expect(wrongToken.body).toEqual(down.body);
+      const detailed = await readyz();
+      expect(String(detailed.body.message)).toContain(redisServer.url);
+    } finally {
+      await redisServer.start();
+      await waitFor(async () => (await readyz()).status === 200, 10_000, '/readyz to answer 200 again');
+    }
   });
 
   it('answers 503 after about a second when Redis accepts the connection but does not answer PING', async () => {

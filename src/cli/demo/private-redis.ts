@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childProcessEnv } from '../../shared/child-env';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -60,7 +61,7 @@ export async function startPrivateRedis(binary: string, readyTimeoutMs = 5_000):
   const child = spawn(
     binary,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'yes'],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: childProcessEnv() },
   );
   let output = '';
   const keepTail = (chunk: Buffer) => {
@@ -112,7 +113,7 @@ function startWatchdog(ownerPid: number, redisPid: number | undefined): ChildPro
     'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
     'if kill -0 "$2" 2>/dev/null; then kill -TERM "$2"; sleep 3; kill -KILL "$2" 2>/dev/null; fi';
   try {
-    const watchdog = spawn('/bin/sh', ['-c', script, 'rotator-demo-redis-watchdog', String(ownerPid), String(redisPid)], { stdio: 'ignore', detached: true });
+    const watchdog = spawn('/bin/sh', ['-c', script, 'rotator-demo-redis-watchdog', String(ownerPid), String(redisPid)], { stdio: 'ignore', detached: true, env: childProcessEnv() });
     watchdog.on('error', () => undefined);
     watchdog.unref();
     return watchdog;

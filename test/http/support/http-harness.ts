@@ -79,6 +79,8 @@ export async function startHarness(options: HarnessOptions): Promise<HttpHarness
     redis: runtime.redis,
     metrics,
     apiToken: TEST_API_TOKEN,
+    // This bed's own counts: failures of one suite never limit another's requests.
+    failedAuth: { keyPrefix: `${bed.prefix}:auth-failures` },
     host: '127.0.0.1',
     port: 0,
     history,
