@@ -339,6 +339,12 @@ describe('rotator demo killed with SIGKILL', () => {
     await waitFor(() => !isRunning(redisPid), 8_000, 'the private Redis to stop after the demo was SIGKILLed');
     expect(readFileSync(envFile, 'utf8')).toContain(`(pid ${first.pid})`);
 
+    // The CLI with the file the dead demo left: it says the demo is gone, instead of ECONNREFUSED.
+    const cli = await runExample(`node --env-file=.rotator-demo.env dist/src/cli/main.js status`, envFile);
+    expect(cli.code).toBe(1);
+    expect(cli.output).toContain(`rotator: the demo (pid ${first.pid}) is gone; start it with npm run demo`);
+    expect(cli.output).not.toMatch(/ECONNREFUSED|cannot reach Redis/);
+
     const second = await startDemo(['--cli-env-file', envFile], { REDIS_URL: await closedRedisUrl() });
     try {
       expect(second.stderr.join('\n')).toContain(`left by a demo that is no longer running (pid ${first.pid})`);
