@@ -1,3 +1,4 @@
+import { demoProcessRuns } from './demo/env-file';
 import type { Command } from 'commander';
 import { loadSettings, type RedisTarget, type RotatorSettings } from '../config';
 import { RedisUnreachableError, unreachableReason, type RedisClient } from '../queue/redis-connection';
@@ -42,8 +43,10 @@ export function createCliContext(io: CliIo): { ctx: CliContext; exitCode: () => 
     setExitCode: (code) => {
       exitCode = code;
     },
-    loadSettings: (configPath, purpose) =>
-      loadSettings({ env: io.env, cwd: io.cwd, ...(configPath === undefined ? {} : { configPath }), ...(purpose === undefined ? {} : { purpose }) }),
+    loadSettings: (configPath, purpose) => {
+      refuseGoneDemo(io.env);
+      return loadSettings({ env: io.env, cwd: io.cwd, ...(configPath === undefined ? {} : { configPath }), ...(purpose === undefined ? {} : { purpose }) });
+    },
   };
   return { ctx, exitCode: () => exitCode };
 }
@@ -66,4 +69,25 @@ export const CLI_REDIS_TIMEOUT_MS = 4_000;
 export function asRedisUnreachable(err: unknown, client: RedisClient, target: RedisTarget): unknown {
   if (err instanceof RedisUnreachableError || client.status === 'ready') return err;
   return new RedisUnreachableError(target, unreachableReason(client));
+}
+
+/** Thrown when the CLI runs with a demo's env file whose demo no longer runs. */
+export class DemoGoneError extends Error {
+  constructor(readonly pid: number) {
+    super(`the demo (pid ${pid}) is gone; start it with npm run demo (then run this command again)`);
+    this.name = 'DemoGoneError';
+  }
+}
+
+/**
+ * `rotator demo` writes ROTATOR_DEMO_PID into the env file the CLI is run with
+ * (`node --env-file=.rotator-demo.env …`). When that process no longer runs (a demo killed with
+ * SIGKILL leaves its file behind), every address in the file is dead: say so at once instead of
+ * waiting for Redis to refuse the connection.
+ */
+function refuseGoneDemo(env: NodeJS.ProcessEnv): void {
+  const text = env.ROTATOR_DEMO_PID;
+  if (text === undefined || !/^\d+$/.test(text)) return;
+  const pid = Number(text);
+  if (!demoProcessRuns(pid)) throw new DemoGoneError(pid);
 }

@@ -7,7 +7,7 @@ import { registerStartCommand } from './commands/start';
 import { registerDemoCommand } from './commands/demo';
 import { registerOperateCommands } from './commands/operate';
 import { registerIncidentCommands } from './commands/incidents';
-import { type CliIo, type CommandRegistrar, createCliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context';
+import { type CliIo, type CommandRegistrar, createCliContext, DemoGoneError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context';
 import { readPackageVersion } from './version';
 
 /** Every command module; a new command adds its registrar here. */
@@ -63,6 +63,10 @@ export async function runCommands(argv: string[], io: CliIo, registrars: readonl
     return exitCode();
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (error instanceof DemoGoneError) {
+      io.stderr(`rotator: ${error.message}\n`);
+      return EXIT_FAILURE;
+    }
     if (error instanceof ConfigError) {
       io.stderr(`${error.message}\n`);
       return EXIT_FAILURE;

@@ -7,6 +7,7 @@ import type { RotationProgress } from '../rotation/job-data';
 import { formatDuration } from '../scheduler/format-duration';
 import type { SendmuxClient } from '../sendmux/client';
 import { collectMailboxOverview, type MailboxOverview, type MailboxOverviewDeps } from '../overview/mailbox-overview';
+import { byNextDueThenMailbox } from '../planning/due-order';
 import { noWorkerMessage, workerPresence, type WorkerPresence } from '../queue/worker-presence';
 
 export interface StatusReport {
@@ -79,7 +80,8 @@ export async function collectStatus(deps: {
       message: entry.event.message,
     })),
     schedules: overview.schedules,
-    mailboxes: overview.mailboxes,
+    // Soonest due first, as `rotator plan` lists them (src/planning/due-order.ts).
+    mailboxes: [...overview.mailboxes].sort(byNextDueThenMailbox((row) => row.nextRun)),
     notes: overview.notes,
   };
 }

@@ -1,3 +1,4 @@
+import { byNextDueThenMailbox } from './due-order';
 import pino, { type Logger } from 'pino';
 import type { RotatorFileConfig } from '../config';
 import type { SecretStore } from '../aws/secret-store';
@@ -197,7 +198,7 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
     cannotRotate.push({ mailboxId: entry.mailboxId, ...(entry.email === undefined ? {} : { email: entry.email }), schedule: entry.schedule,
       problem: entry.problems.join('; ') });
   }
-  const toRotate = planned.filter((entry) => !blocked.has(entry));
+  const toRotate = planned.filter((entry) => !blocked.has(entry)).sort(byNextDueThenMailbox((entry) => entry.nextDue));
 
   const problems = [...planProblems, ...cannotRotate.map((entry) => entry.problem), ...toRotate.flatMap((entry) => entry.problems)];
   const notes = toRotate

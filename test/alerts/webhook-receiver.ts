@@ -23,6 +23,8 @@ export class WebhookReceiver {
   readonly received: ReceivedRequest[] = [];
   /** Requests the receiver is deliberately not answering. */
   readonly hanging: ServerResponse[] = [];
+  /** For each hanging request (same order), when the client gave up on it and closed the connection. */
+  readonly abandonedAt: number[] = [];
   answer: (index: number) => Answer = () => 200;
 
   private constructor(private readonly server: Server) {}
@@ -65,7 +67,10 @@ export class WebhookReceiver {
     this.received.push({ method: req.method ?? '', path: req.url ?? '', contentType: req.headers['content-type'], body, rawBody: text, headers, at: Date.now() });
     const answer = this.answer(index);
     if (answer === 'hang') {
-      this.hanging.push(res);
+      const slot = this.hanging.push(res) - 1;
+      res.on('close', () => {
+        if (!res.writableEnded) this.abandonedAt[slot] = Date.now();
+      });
       return;
     }
     res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer < 300 ? 'ok' : 'no');

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -18,6 +18,23 @@ const closedRedisUrl = async () => `redis://127.0.0.1:${await freePort()}`;
 function readmeCliExamples(): string[] {
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
   return [...readme.matchAll(/^node --env-file=\.rotator-demo\.env dist\/src\/cli\/main\.js .+$/gm)].map((m) => m[0]);
+}
+
+/** The README's HTTP examples against the demo (the lines of its sh blocks that start with `curl`). */
+function readmeCurlExamples(): string[] {
+  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  return [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((block) => block[1]!.split('\n')).filter((line) => line.startsWith('curl '));
+}
+
+/**
+ * Runs one README curl line as written, with the demo's default port replaced by this demo's (the
+ * test gives it a free one); returns curl's exit code, the body and the HTTP status.
+ */
+function runCurlExample(example: string, base: string): { code: number | null; body: string; status: number } {
+  const line = `${example.replaceAll('http://127.0.0.1:3000', base)} -w '\nHTTP %{http_code}'`;
+  const run = spawnSync('bash', ['-c', line], { encoding: 'utf8', timeout: 30_000 });
+  const status = Number(/\nHTTP (\d{3})$/.exec(run.stdout)?.[1] ?? 0);
+  return { code: run.status, body: run.stdout.replace(/\nHTTP \d{3}$/, ''), status };
 }
 
 /** Runs one README example as written, with the env file it names pointing at this test's demo. */
@@ -99,6 +116,19 @@ describe('rotator demo without a Redis at REDIS_URL (redis-server on PATH)', () 
       if (example.endsWith(' status')) expect(run.output).toMatch(/mbx_demo_0001 .*\d+s/);
     }
   }, 120_000);
+
+  it('answers every README HTTP example, as written, with a 2xx (the demo needs no token on loopback)', () => {
+    const examples = readmeCurlExamples();
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    const base = /Dashboard: +(http:\/\/127\.0\.0\.1:\d+)\/admin\/queues/.exec(demo.stderr.join('\n'))?.[1];
+    expect(base).toBeDefined();
+    for (const example of examples) {
+      const run = runCurlExample(example, base!);
+      expect({ example, code: run.code, status: run.status >= 200 && run.status < 300 ? '2xx' : `${run.status}: ${run.body}` }).toEqual({ example, code: 0, status: '2xx' });
+      if (example.includes('/rotations')) expect(JSON.parse(run.body)).toMatchObject({ rotations: [{ mailboxId: 'mbx_demo_0001' }] });
+      if (example.includes('/history')) expect(JSON.parse(run.body)).toMatchObject({ mailboxId: 'mbx_demo_0001' });
+    }
+  }, 60_000);
 
   it('logs JSON lines on stdout (not a terminal), none of which repeats a key at any depth', () => {
     expect(demo.stdout.length).toBeGreaterThan(20);
@@ -308,6 +338,12 @@ describe('rotator demo killed with SIGKILL', () => {
     await first.exited;
     await waitFor(() => !isRunning(redisPid), 8_000, 'the private Redis to stop after the demo was SIGKILLed');
     expect(readFileSync(envFile, 'utf8')).toContain(`(pid ${first.pid})`);
+
+    // The CLI with the file the dead demo left: it says the demo is gone, instead of ECONNREFUSED.
+    const cli = await runExample(`node --env-file=.rotator-demo.env dist/src/cli/main.js status`, envFile);
+    expect(cli.code).toBe(1);
+    expect(cli.output).toContain(`rotator: the demo (pid ${first.pid}) is gone; start it with npm run demo`);
+    expect(cli.output).not.toMatch(/ECONNREFUSED|cannot reach Redis/);
 
     const second = await startDemo(['--cli-env-file', envFile], { REDIS_URL: await closedRedisUrl() });
     try {

@@ -32,9 +32,10 @@ describe('status of a mailbox an emailGlob group claims', () => {
     const audit = new AuditLog({ redis: runtime.redis, prefix: bed.settings.env.queuePrefix, logger: new LogCapture().logger });
     const status = await collectStatus({ settings: bed.settings, queue: runtime.queue, ledger: runtime.ledger, audit, alerts: noFailures, sendmux: runtime.sendmux, now: () => now });
 
+    // Soonest due first, as in rotator plan.
     expect(status.mailboxes.map(({ mailboxId, schedule, nextRun }) => ({ mailboxId, schedule, nextRun }))).toEqual([
-      { mailboxId: 'mbx_test_0001', schedule: '(default)', nextRun: '2030-01-07T03:00:00.000Z' },
       { mailboxId: 'mbx_test_0002', schedule: 'sales', nextRun: '2030-01-02T04:30:00.000Z' },
+      { mailboxId: 'mbx_test_0001', schedule: '(default)', nextRun: '2030-01-07T03:00:00.000Z' },
     ]);
     expect(status.notes).toEqual([]);
   });
@@ -72,7 +73,11 @@ describe('status of a mailbox only a group lists', () => {
     const audit = new AuditLog({ redis: runtime.redis, prefix: bed.settings.env.queuePrefix, logger: new LogCapture().logger });
     const status = await collectStatus({ settings: bed.settings, queue: runtime.queue, ledger: runtime.ledger, audit, alerts: noFailures });
 
-    expect(status.mailboxes.map(({ mailboxId, schedule }) => ({ mailboxId, schedule }))).toEqual([
+    // Soonest due first (the group's schedule fires sooner), as in rotator plan.
+    expect(status.mailboxes.map(({ mailboxId, schedule }) => ({ mailboxId, schedule }))).toEqual(
+      [...status.mailboxes].sort((a, b) => Date.parse(a.nextRun!) - Date.parse(b.nextRun!) || a.mailboxId.localeCompare(b.mailboxId)).map(({ mailboxId, schedule }) => ({ mailboxId, schedule })),
+    );
+    expect(status.mailboxes.map(({ mailboxId, schedule }) => ({ mailboxId, schedule })).sort((a, b) => a.mailboxId.localeCompare(b.mailboxId))).toEqual([
       { mailboxId: 'mbx_test_0001', schedule: '(default)' },
       { mailboxId: 'mbx_test_0002', schedule: 'g' },
     ]);

@@ -5,6 +5,7 @@ import { SecretStore } from '../../src/aws/secret-store';
 import { renderSecretName } from '../../src/config';
 import type { RotationJobData, RotationResult } from '../../src/rotation/job-data';
 import { bearer, postJson, startHarness, waitForJobState, type HttpHarness } from './support/http-harness';
+import { waitFor } from '../support/test-bed';
 
 /**
  * The incident routes (issue 13, item 5): POST /mailboxes/:mailboxId/keys/:keyId/revoke and
@@ -71,11 +72,11 @@ describe('incident routes', () => {
       expect(await response.json()).toMatchObject({ outcome: 'revoked', confirmation: 'no-longer-authenticates', mailboxId: mailbox, keyId: previousKey });
       expect(keyStatus(previousKey)).toBe('revoked');
       const audit = new AuditLog({ redis: harness.bed.redis, prefix: harness.bed.prefix, logger: harness.bed.logs.logger });
-      await new Promise((r) => setTimeout(r, 200)); // the route's audit write is not awaited by the response
-      const entries = await audit.forMailbox(mailbox, 50);
-      expect(entries.map((e) => e.event)).toContainEqual(expect.objectContaining({
-        kind: 'revocation', keyId: previousKey, outcome: 'revoked', jobId: `revoke-by-hand__${mailbox}__${previousKey}`,
-      }));
+      // The route's audit write is not awaited by the response: wait for the entry, not for a time.
+      const expected = expect.objectContaining({ kind: 'revocation', keyId: previousKey, outcome: 'revoked', jobId: `revoke-by-hand__${mailbox}__${previousKey}` });
+      const matches = (events: unknown[]) => events.some((event) => { try { expect(event).toEqual(expected); return true; } catch { return false; } });
+      await waitFor(async () => matches((await audit.forMailbox(mailbox, 50)).map((e) => e.event)), 10_000, 'the revocation audit entry');
+      expect((await audit.forMailbox(mailbox, 50)).map((e) => e.event)).toContainEqual(expected);
     });
 
     it('revokes a key the rotator never stored on Sendmux’s 200 alone, and says so', async () => {

@@ -68,7 +68,8 @@ describe('the rotation plan', () => {
     expect(problem).toContain(`mailbox ${unknown}: the management key cannot read it`);
     expect(problem).toContain('404 not_found');
     expect(plan.cannotRotate).toEqual([{ mailboxId: unknown, schedule: DEFAULT_SCHEDULE_NAME, problem }]);
-    expect(plan.mailboxes.map((m) => m.mailboxId)).toEqual([rotated, neverRotated]);
+    // Soonest due first: the never-rotated mailbox is due now.
+    expect(plan.mailboxes.map((m) => m.mailboxId)).toEqual([neverRotated, rotated]);
     expect(plan.problems).toHaveLength(1);
     expect(bed.sandbox.state.mintLog).toHaveLength(0);
     expect(bed.standIn.secret(renderSecretName(bed.settings.file.secretName, neverRotated))).toBeUndefined();

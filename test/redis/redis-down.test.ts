@@ -202,8 +202,15 @@ describe('SIGTERM to a worker process', () => {
       expect(result.signal).toBeNull();
       expect(ms).toBeLessThan(EXIT_BOUND_MS);
       expect(worker.logLines().filter((l) => String(l.msg).startsWith('Redis unreachable at'))).toHaveLength(1);
-      // The worker cannot close cleanly without Redis: the log says it gave up waiting at the timeout.
-      expect(worker.logLines().map((l) => String(l.msg))).toContain('shutdown timeout reached while closing the worker (Redis unreachable?); stopping without waiting further');
+      // An orderly shutdown whatever Redis does: usually the worker's close cannot finish without
+      // Redis and it gives up at shutdownTimeout (logging so); on a loaded machine the connection
+      // may already count as closed and the close completes at once. Either way the shutdown
+      // completes and the process exits 0, never through the hard deadline (exit 1).
+      const messages = worker.logLines().map((l) => String(l.msg));
+      expect(result.code).toBe(0);
+      expect(messages).toContain('shutting down: no new jobs; waiting for jobs in progress');
+      expect(messages).toContain('shutdown complete');
+      expect(messages.some((m) => m.startsWith('shutdown did not finish within shutdownTimeout'))).toBe(false);
     } finally {
       await worker.stop();
       await bed.close();

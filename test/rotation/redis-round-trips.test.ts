@@ -4,6 +4,14 @@ import { TestBed } from '../support/test-bed';
 import { rotateEveryMailbox } from './support/rotate-every-mailbox';
 import { RedisServerProcess } from '../http/support/redis-server-process';
 import type { RotatorRuntime } from '../../src/app/rotator-runtime';
+import { createHash } from 'node:crypto';
+
+/** BullMQ's scripts by the SHA1 EVALSHA names them with (ioredis defineCommand: sha1 of the source). */
+const SCRIPT_BY_SHA = new Map(
+  // BullMQ ships no types for its scripts module; each export is {name, content, keys}.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  Object.values(require('bullmq/dist/cjs/scripts') as Record<string, { name: string; content: string }>).map((s) => [createHash('sha1').update(s.content).digest('hex'), s.name]),
+);
 
 /**
  * Redis round trips per rotation (the rotation job and the revocation job it schedules), counted
@@ -22,14 +30,18 @@ const ROTATIONS = 40;
  */
 const MAX_COMMANDS_PER_ROTATION = 8;
 
-/** Counts, by command name, what clients send while `work` runs (MONITOR marks script-internal commands "lua"). */
+/**
+ * Counts, by command name (EVALSHA by BullMQ script name), what clients send while `work` runs
+ * (MONITOR marks script-internal commands "lua").
+ */
 async function countRoundTrips(url: string, work: () => Promise<void>): Promise<Map<string, number>> {
   const monitorClient = new Redis(url);
   const monitor = await monitorClient.monitor();
   const counts = new Map<string, number>();
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     if (source.includes('lua')) return;
-    const name = String(args[0]).toLowerCase();
+    const command = String(args[0]).toLowerCase();
+    const name = command === 'evalsha' ? `evalsha:${SCRIPT_BY_SHA.get(String(args[1])) ?? 'unknown'}` : command;
     counts.set(name, (counts.get(name) ?? 0) + 1);
   });
   try {
@@ -59,12 +71,28 @@ describe('Redis round trips of one rotation', () => {
   const rotateAll = () => rotateEveryMailbox(bed, runtime);
 
 
-  it(`stays within ${MAX_COMMANDS_PER_ROTATION} commands per rotation including its revocation`, async () => {
+  let counts: Map<string, number>;
+  beforeAll(async () => {
     await rotateAll(); // first keys: every mailbox now has a current key to supersede
-    const counts = await countRoundTrips(redisServer.url, rotateAll);
-    const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    const perRotation = total / ROTATIONS;
-    process.stdout.write(`redis round trips per rotation: ${perRotation.toFixed(1)} ${JSON.stringify(Object.fromEntries(counts))}\n`);
-    expect(perRotation).toBeLessThanOrEqual(MAX_COMMANDS_PER_ROTATION);
+    counts = await countRoundTrips(redisServer.url, rotateAll);
+    process.stdout.write(`redis round trips: ${JSON.stringify(Object.fromEntries(counts))}\n`);
+  }, 60_000);
+
+  it('sends the rotator\'s own commands exactly once per rotation: the exclusion claim (EVAL) and the minted key id (HSET)', () => {
+    expect(counts.get('eval')).toBe(ROTATIONS);
+    expect(counts.get('hset')).toBe(ROTATIONS);
+    expect(counts.get('evalsha:unknown')).toBeUndefined();
+  });
+
+  it('adds and finishes exactly two jobs per rotation: the rotation and its revocation', () => {
+    expect((counts.get('evalsha:addStandardJob') ?? 0) + (counts.get('evalsha:addDelayedJob') ?? 0)).toBe(2 * ROTATIONS);
+    expect(counts.get('evalsha:moveToFinished')).toBe(2 * ROTATIONS);
+  });
+
+  it(`stays within ${MAX_COMMANDS_PER_ROTATION} commands per rotation including its revocation, step progress aside`, () => {
+    // Step progress is written only for a step that lasted 100 ms (src/rotation/step-progress.ts),
+    // so how many a run writes depends on the machine's load; it is what operators see, not waste.
+    const total = [...counts.entries()].filter(([name]) => name !== 'evalsha:updateProgress').reduce((a, [, n]) => a + n, 0);
+    expect(total / ROTATIONS).toBeLessThanOrEqual(MAX_COMMANDS_PER_ROTATION);
   });
 });

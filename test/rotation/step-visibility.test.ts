@@ -30,9 +30,12 @@ describe('the step a rotation job shows', () => {
   }
 
   it('names a step that is held, even one that is not a Sendmux call (stage)', async () => {
-    bed.standIn.faults.inject({ operation: 'PutSecretValue', kind: 'delay', delayMs: 1_500, times: 1 });
+    // Held long enough to be seen on any machine; on a loaded one an earlier step (look, mint) may
+    // also last past the threshold and show first, so this waits for the stage step itself.
+    bed.standIn.faults.inject({ operation: 'PutSecretValue', kind: 'delay', delayMs: 5_000, times: 1 });
     const jobId = await rotate(bed.mailboxIds[0]!);
-    await waitFor(async () => (await runtime.queue.queue.getJob(jobId))?.progress !== 0, 5_000, 'a step written while PutSecretValue is held');
+    const stepOf = async () => ((await runtime.queue.queue.getJob(jobId))?.progress as { step?: string } | number | undefined);
+    await waitFor(async () => { const p = await stepOf(); return typeof p === 'object' && p.step === 'stage'; }, 10_000, 'the stage step written while PutSecretValue is held');
     const view = await describeJob((await runtime.queue.queue.getJob(jobId))!);
     expect([view.state, view.step]).toEqual(['active', 'stage']);
     await waitFor(async () => (await runtime.queue.queue.getJob(jobId))?.finishedOn !== undefined, 10_000, 'the rotation finished');

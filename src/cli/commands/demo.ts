@@ -251,6 +251,8 @@ function cliEnvironment(settings: RotatorSettings, standInUrl: string): Record<s
     ...(settings.env.redis.mode === 'single' ? { REDIS_URL: settings.env.redis.url } : {}),
     ROTATOR_QUEUE_PREFIX: settings.env.queuePrefix,
     ROTATOR_CONFIG: settings.env.configPath,
+    // So a CLI run with a file this demo left behind (killed with SIGKILL) says at once it is gone.
+    ROTATOR_DEMO_PID: String(process.pid),
   };
 }
 
