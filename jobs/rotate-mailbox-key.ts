@@ -4,6 +4,7 @@ import type { RotatorFileConfig } from '../src/config';
 import { resolveMailboxSettings, settingsNeedEmail } from '../src/config/mailbox-settings';
 import type { SendmuxClient } from '../src/sendmux/client';
 import type { SecretStore } from '../src/aws/secret-store';
+import type { AwsClock } from '../src/aws/aws-clock';
 import { appNameFor, clientRequestTokenFor, idempotencyKeyFor, rotationJobId } from '../src/rotation/identity';
 import type { RotationJobData, RotationResult, RotationStep } from '../src/rotation/job-data';
 import type { RotationAttemptEvent, RotatorEventSink } from '../src/rotation/events';
@@ -20,7 +21,7 @@ import { DeferredStepProgress } from '../src/rotation/step-progress';
  * on any worker, may run this from the top. Compensations are registered as the steps that need
  * them succeed; they run only when the job fails for good (a retry resumes instead).
  */
-export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperations, compensations: Compensations): Promise<RotationResult> {
+export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperations, compensations: Compensations, awsClock?: Pick<AwsClock, 'ageMs'>): Promise<RotationResult> {
   const look = await ops.look(run); // 0. look (and wait while another rotation of the mailbox is in progress)
   if (look.kind === 'superseded') {
     return { ...result(run, 'already-done', null), secretArn: look.arn, secretVersionId: run.clientRequestToken, revocation: { skipped: 'not-needed' },
@@ -34,7 +35,7 @@ export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperat
     return promoteAndRetire(run, ops, look.staged);
   }
 
-  const tooSoon = tooSoonSince(run, look.current);
+  const tooSoon = tooSoonSince(run, look.current, awsClock);
   if (tooSoon) {
     return { ...result(run, 'skipped', look.current?.keyId ?? null), secretArn: look.arn, secretVersionId: look.current?.versionId,
       revocation: { skipped: 'not-needed' }, note: tooSoon };
@@ -67,10 +68,12 @@ function result(run: RotationRun, outcome: RotationResult['outcome'], previousKe
 }
 
 /** minRotationInterval spaces the rotator's own rotations; a value it adopts is no rotation of its own. */
-function tooSoonSince(run: RotationRun, current: CurrentVersion | null): string | null {
+function tooSoonSince(run: RotationRun, current: CurrentVersion | null, awsClock: Pick<AwsClock, 'ageMs'> | undefined): string | null {
   const currentCreated = current?.adopted ? undefined : current?.createdDate;
   if (run.force || run.recorded.mintedKeyId || !currentCreated) return null;
-  const ageMs = Date.now() - currentCreated.getTime();
+  // CreatedDate is stamped by AWS's clock: measured on it (from its Date header), a worker clock
+  // that is off cannot make the age negative or refuse an accepted rotation (issue 27).
+  const ageMs = awsClock ? awsClock.ageMs(currentCreated) : Math.max(0, Date.now() - currentCreated.getTime());
   const minMs = run.settings.minRotationIntervalMs;
   if (ageMs >= minMs) return null;
   return (
@@ -93,7 +96,7 @@ export class Compensations {
 
 export interface RotateMailboxKeyDeps extends Omit<StepDeps, 'job' | 'onStep' | 'now' | 'busyRetryMs' | 'secrets'> {
   /** Observed per attempt (observedBy): the attempt's lines name each call's AWS request id. */
-  secrets: StepDeps['secrets'] & Pick<SecretStore, 'observedBy'>;
+  secrets: StepDeps['secrets'] & Pick<SecretStore, 'observedBy'> & Partial<Pick<SecretStore, 'clock'>>;
   /** The configuration the processor derives everything from (job data is only a request). */
   file: RotatorFileConfig;
   /** Read when the mailbox's group can depend on its email (emailGlob groups). */
@@ -132,7 +135,7 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
     const stepDeps = stepDepsFor(deps, job, data, run, progress);
     const compensations = new Compensations();
     try {
-      const outcome = await rotateMailboxKey(run, (deps.operations ?? createRotationStepOperations)(stepDeps), compensations);
+      const outcome = await rotateMailboxKey(run, (deps.operations ?? createRotationStepOperations)(stepDeps), compensations, deps.secrets.clock);
       run.step = 'done';
       const durationMs = Date.now() - startedAt;
       run.log.info({ ...awsRequestIdFields(run), step: 'done', outcome: outcome.outcome, newKeyId: outcome.newKeyId, previousKeyId: outcome.previousKeyId,

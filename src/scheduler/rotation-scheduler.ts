@@ -20,7 +20,7 @@ export interface RotationSchedulerOptions {
   file: RotatorFileConfig;
   queue: Pick<RotationQueue, 'requestRotations'>;
   sendmux: Pick<SendmuxClient, 'listAllMailboxes'>;
-  secrets: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'>;
+  secrets: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'> & Partial<Pick<SecretStore, 'clock'>>;
   renderSecretName: (mailboxId: string) => string;
   logger: pino.Logger;
   /** Used for key ages and catch-up slots, never for tick slots (those come from the cron). */
@@ -318,7 +318,8 @@ export class RotationScheduler {
           if (!state.createdDate) {
             lookupErrors.push({ mailboxId: mailbox.mailboxId, message: `Secrets Manager reports no CreatedDate for the AWSCURRENT version of ${secretName}` });
           } else {
-            const ageMs = now.getTime() - state.createdDate.getTime();
+            // CreatedDate is on AWS's clock: the offset its Date header showed keeps a drifted local clock out of the age.
+            const ageMs = Math.max(0, now.getTime() + (this.opts.secrets.clock?.offsetMs ?? 0) - state.createdDate.getTime());
             if (ageMs >= maxKeyAgeMs) {
               stale++;
               due.push({ mailbox, why: `AWSCURRENT of ${secretName} is ${formatDuration(ageMs)} old, maxKeyAge is ${formatDuration(maxKeyAgeMs)}` });

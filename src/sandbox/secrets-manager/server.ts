@@ -18,6 +18,12 @@ export interface SecretsManagerStandInOptions {
   region?: string;
   /** Added before every AWS API answer. */
   latencyMs?: number;
+  /**
+   * How far the stand-in's clock is ahead of this machine's (ms; negative: behind). Applies to
+   * every date it stores (CreatedDate, LastChangedDate, …) and to its `Date` response header, as
+   * for a worker whose own clock drifted from AWS's.
+   */
+  clockOffsetMs?: number;
   logger?: Logger;
 }
 
@@ -45,7 +51,8 @@ export async function startSecretsManagerStandIn(
   const region = options.region ?? 'us-east-1';
   const latencyMs = options.latencyMs ?? 0;
   const logger = options.logger;
-  const store = new SecretsStore({ region });
+  const clockOffsetMs = options.clockOffsetMs ?? 0;
+  const store = new SecretsStore({ region, now: () => new Date(Date.now() + clockOffsetMs) });
   const faults = new FaultPlan();
   const counters: Record<string, number> = {};
   const pendingTimers = new Set<NodeJS.Timeout>();
@@ -203,6 +210,7 @@ export async function startSecretsManagerStandIn(
   const server: Server = createServer((req, res) => {
     const requestId = randomUUID();
     res.setHeader('x-amzn-RequestId', requestId);
+    if (clockOffsetMs !== 0) res.setHeader('Date', new Date(Date.now() + clockOffsetMs).toUTCString());
     const url = new URL(req.url ?? '/', 'http://stand-in.local');
     const work = url.pathname.startsWith('/_standin/')
       ? handleAdminRequest(req, res, url.pathname, url.searchParams)
