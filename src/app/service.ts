@@ -213,6 +213,14 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
           collect: () => collectMailboxOverview({ file, ledger: rt.ledger, audit, queue: rt.queue.queue, alerts, secrets: rt.secrets, sendmux: rt.sendmux }),
         },
         dashboardReadOnly: file.dashboard?.readOnly ?? true,
+        ...(file.dashboard?.publicBasePath !== undefined || file.dashboard?.trustedProxies !== undefined
+          ? {
+              publicPath: {
+                ...(file.dashboard.publicBasePath === undefined ? {} : { basePath: file.dashboard.publicBasePath }),
+                ...(file.dashboard.trustedProxies === undefined ? {} : { trustedProxies: file.dashboard.trustedProxies }),
+              },
+            }
+          : {}),
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
         covers,
