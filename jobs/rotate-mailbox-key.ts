@@ -16,7 +16,7 @@ import { errorText } from '../src/logging/error-summary';
 
 export interface RotateMailboxKeyDeps extends Omit<StepDeps, 'job' | 'onStep' | 'now' | 'busyRetryMs' | 'secrets' | 'reportUnprovenKey'> {
   /** Observed per attempt (observedBy): each step's lines name the AWS request ids of its calls. */
-  secrets: StepDeps['secrets'] & Pick<SecretStore, 'observedBy'>;
+  secrets: StepDeps['secrets'] & Pick<SecretStore, 'observedBy'> & Partial<Pick<SecretStore, 'clock'>>;
   /** The configuration the processor derives everything from (job data is only a request). */
   file: RotatorFileConfig;
   /** Read when the mailbox's group can depend on its email (emailGlob groups). */
@@ -60,7 +60,7 @@ export function createRotateMailboxKeyProcessor(deps: RotateMailboxKeyDeps) {
     try {
       return await withMailboxClaim(claimOf(deps, job, run), async () => {
         try {
-          const outcome = await rotateMailboxKey(run, ops, compensations);
+          const outcome = await rotateMailboxKey(run, ops, compensations, deps.secrets.clock);
           run.step = 'done';
           run.line.info({ step: 'done', outcome: outcome.outcome, newKeyId: outcome.newKeyId, previousKeyId: outcome.previousKeyId,
             secretVersionId: outcome.secretVersionId, sendmuxRequestIds: outcome.requestIds, durationMs: Date.now() - startedAt, note: outcome.note }, `rotation ${outcome.outcome}`);

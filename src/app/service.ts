@@ -271,6 +271,14 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
           },
         },
         dashboardReadOnly: file.dashboard?.readOnly ?? true,
+        ...(file.dashboard?.publicBasePath !== undefined || file.dashboard?.trustedProxies !== undefined
+          ? {
+              publicPath: {
+                ...(file.dashboard.publicBasePath === undefined ? {} : { basePath: file.dashboard.publicBasePath }),
+                ...(file.dashboard.trustedProxies === undefined ? {} : { trustedProxies: file.dashboard.trustedProxies }),
+              },
+            }
+          : {}),
         resolveAllMailboxIds: async () =>
           (await resolveMailboxes({ file, sendmux: rt.sendmux, logger })).mailboxes.map((m) => m.mailboxId),
         covers,

@@ -17,6 +17,13 @@ export class SecretStoreError extends Error {
   readonly retryAfterMs?: number;
   /** `x-amzn-RequestId` of the failed call, when AWS answered. */
   readonly requestId?: string;
+  /** Set when KMS refused Secrets Manager (key disabled, pending deletion, not usable by the caller); see kmsProblemOf. */
+  readonly kmsProblem?: KmsProblem;
+  /**
+   * What the failure means and how to fix it, quoting AWS's own message ("the KMS key … is
+   * disabled (AWS: …); fix: …"). Set for KMS refusals; part of `message` too.
+   */
+  readonly advice?: string;
 
   constructor(fields: {
     operation: string;
@@ -27,13 +34,15 @@ export class SecretStoreError extends Error {
     retryAfterMs?: number;
     requestId?: string;
     detail?: string;
+    kmsProblem?: KmsProblem;
+    advice?: string;
   }) {
     const where = `Secrets Manager ${fields.operation} for secret "${fields.secretId}"`;
     const status = fields.status === null ? 'no response' : `HTTP ${fields.status}`;
     const request = fields.requestId ? `request id ${fields.requestId}` : 'no request id';
     // AWS messages can quote the request (a validation error echoing SecretString): nothing
     // shaped like a Sendmux key leaves through this message, whoever built the error.
-    const detail = fields.detail ? `: ${scrubSecrets(fields.detail)}` : '';
+    const detail = fields.advice ? `: ${scrubSecrets(fields.advice)}` : fields.detail ? `: ${scrubSecrets(fields.detail)}` : '';
     super(
       `${where} failed with ${fields.awsErrorName} (${status}, ${request}; ${fields.retryable ? 'retryable' : 'not retryable'})${detail}`,
     );
@@ -45,6 +54,64 @@ export class SecretStoreError extends Error {
     this.retryable = fields.retryable;
     if (fields.retryAfterMs !== undefined) this.retryAfterMs = fields.retryAfterMs;
     if (fields.requestId !== undefined) this.requestId = fields.requestId;
+    if (fields.kmsProblem !== undefined) this.kmsProblem = fields.kmsProblem;
+    if (fields.advice !== undefined) this.advice = scrubSecrets(fields.advice);
+  }
+}
+
+/**
+ * Why KMS refused Secrets Manager:
+ * - `disabled`:       the key is disabled (KMSDisabledException, or a Decryption/EncryptionFailure saying so);
+ * - `invalid-state`:  the key is pending deletion or import (KMSInvalidStateException);
+ * - `access-denied`:  the caller may not use the key (KMSAccessDeniedException, or AccessDeniedException
+ *                     "Access to KMS is not allowed": the key policy or the role lacks kms:Decrypt /
+ *                     kms:GenerateDataKey, not a Secrets Manager permission);
+ * - `decrypt-failed` / `encrypt-failed`: DecryptionFailure / EncryptionFailure without more detail.
+ */
+export type KmsProblem = 'disabled' | 'invalid-state' | 'access-denied' | 'decrypt-failed' | 'encrypt-failed';
+
+/** Classifies an AWS error name and message as a KMS refusal, or undefined when it is none. */
+export function kmsProblemOf(awsErrorName: string, message: string): KmsProblem | undefined {
+  switch (awsErrorName) {
+    case 'KMSDisabledException':
+    case 'DisabledException':
+      return 'disabled';
+    case 'KMSInvalidStateException':
+      return /\bdisabled\b/i.test(message) ? 'disabled' : 'invalid-state';
+    case 'KMSAccessDeniedException':
+      return 'access-denied';
+    case 'AccessDeniedException':
+      return /\bKMS\b/.test(message) ? 'access-denied' : undefined;
+    case 'DecryptionFailure':
+    case 'EncryptionFailure':
+      // The documented EncryptionFailure text says "enabled, and not in an invalid state": only
+      // "is disabled" / "pending deletion" name the key's state.
+      if (/\bis disabled\b/i.test(message)) return 'disabled';
+      if (/\bpending (deletion|import)\b/i.test(message)) return 'invalid-state';
+      return awsErrorName === 'DecryptionFailure' ? 'decrypt-failed' : 'encrypt-failed';
+    default:
+      return undefined;
+  }
+}
+
+const KMS_KEY_ARN = /arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key|alias)\/[A-Za-z0-9/_-]+/;
+
+/** The operator-facing sentence for a KMS refusal: the cause, AWS's words, the fix. */
+export function kmsAdvice(problem: KmsProblem, awsMessage: string): string {
+  const arn = KMS_KEY_ARN.exec(awsMessage)?.[0];
+  const key = arn ? `the KMS key ${arn}` : 'the KMS key that encrypts the secret';
+  const aws = awsMessage === '' ? '' : ` (AWS: ${awsMessage})`;
+  switch (problem) {
+    case 'disabled':
+      return `${key} is disabled${aws}; fix: enable it (aws kms enable-key --key-id <key>) or set kmsKeyId to an enabled key — the rotation is retried once the key can be used`;
+    case 'invalid-state':
+      return `${key} is not usable (pending deletion or import)${aws}; fix: cancel the deletion (aws kms cancel-key-deletion, then enable-key) or set kmsKeyId to another key`;
+    case 'access-denied':
+      return `KMS refused the rotator's role the use of ${arn ? key : 'the secret\'s KMS key'}${aws}; fix: allow kms:Decrypt and kms:GenerateDataKey on the key in the key policy and the role (config/iam-policy.json), and check that the key is enabled`;
+    case 'decrypt-failed':
+      return `Secrets Manager could not decrypt the secret with its KMS key${aws}; fix: check that the key is enabled, not pending deletion, and that the key policy allows the rotator's role kms:Decrypt`;
+    case 'encrypt-failed':
+      return `Secrets Manager could not encrypt the new value with the KMS key${aws}; fix: check that kmsKeyId names an enabled key and that the key policy allows the rotator's role kms:GenerateDataKey`;
   }
 }
 
@@ -68,6 +135,9 @@ const PERMANENT_ERROR_NAMES = new Set([
   'PreconditionNotMetException',
   'PublicPolicyException',
   'ValidationException',
+  'KMSDisabledException',
+  'KMSInvalidStateException',
+  'KMSAccessDeniedException',
   'SerializationException',
   'UnknownOperationException',
 ]);
@@ -145,6 +215,10 @@ export function toSecretStoreError(error: unknown, context: SecretStoreErrorCont
     ...(context.nowMs === undefined ? {} : { nowMs: context.nowMs }),
   });
 
+  const safe = messageIsSafe(awsErrorName, code, status) && message !== '';
+  const quoted = safe ? truncate(scrubSecrets(flatten(message), context.knownSecrets ?? []), 300) : '';
+  const kmsProblem = status !== null ? kmsProblemOf(awsErrorName, quoted) : undefined;
+
   return new SecretStoreError({
     operation: context.operation,
     secretId: context.secretId,
@@ -153,9 +227,8 @@ export function toSecretStoreError(error: unknown, context: SecretStoreErrorCont
     retryable: isRetryable({ awsErrorName, code, status, sdkRetryable: shape.$retryable }),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     ...(requestId !== undefined ? { requestId } : {}),
-    ...(messageIsSafe(awsErrorName, code, status) && message !== ''
-      ? { detail: truncate(scrubSecrets(flatten(message), context.knownSecrets ?? []), 300) }
-      : {}),
+    ...(quoted !== '' ? { detail: quoted } : {}),
+    ...(kmsProblem !== undefined ? { kmsProblem, advice: kmsAdvice(kmsProblem, quoted) } : {}),
   });
 }
 

@@ -12,6 +12,7 @@ import {
 import pino, { Logger } from 'pino';
 import { SecretStoreError, toSecretStoreError } from './errors';
 import { AWSCURRENT } from './staging-labels';
+import { AwsClock, awsClockOf } from './aws-clock';
 
 /**
  * A thin, honest adapter over AWS Secrets Manager for the rotator: one SDK call per method (plus
@@ -121,6 +122,8 @@ export interface SecretStoreOptions {
    * own lines, next to the job and mailbox they were made for.
    */
   onCall?: (call: SecretsManagerCall) => void;
+  /** AWS's clock as the client's answers tell it; default the one attached to `client` (awsClockOf). */
+  clock?: AwsClock;
 }
 
 /** A Secrets Manager call that got an answer: its operation name, AWS request id (x-amzn-RequestId) and, if it failed, the AWS error name. */
@@ -141,11 +144,14 @@ export class SecretStore {
   private readonly maxServerDelayMs: number | undefined;
   private readonly onCall: ((call: SecretsManagerCall) => void) | undefined;
   private readonly allowed: AllowedSecretNames | undefined;
+  /** AWS's clock (from the answers' Date header): measure ages of AWS's dates with it. */
+  readonly clock: AwsClock;
 
   constructor(options: SecretStoreOptions) {
     this.client = options.client;
     this.allowed = options.allowed;
     this.logger = options.logger ?? pino({ level: 'silent' });
+    this.clock = options.clock ?? awsClockOf(options.client, { logger: this.logger });
     this.maxServerDelayMs = options.maxServerDelayMs;
     this.onCall = options.onCall;
   }
@@ -155,6 +161,7 @@ export class SecretStore {
     return new SecretStore({
       client: this.client,
       logger: this.logger,
+      clock: this.clock,
       ...(this.maxServerDelayMs === undefined ? {} : { maxServerDelayMs: this.maxServerDelayMs }),
       ...(this.allowed === undefined ? {} : { allowed: this.allowed }),
       onCall,

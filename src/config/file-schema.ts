@@ -1,3 +1,4 @@
+import { publicBasePathProblem, trustedProxyProblem } from '../http/public-path';
 import { validateDetailed } from 'node-cron';
 import { parseCron } from '../scheduler/cron-occurrences';
 import { z } from 'zod';
@@ -387,8 +388,26 @@ const alertsSection = closedObject(
   if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['webhookUrl'], message: problem });
 });
 
+function publicBasePath(value: unknown): LeafResult<string> {
+  if (typeof value !== 'string') return fail('a path such as "/rotator" (the prefix a reverse proxy serves the rotator under)');
+  const problem = publicBasePathProblem(value);
+  return problem === undefined ? pass(value.endsWith('/') ? value.slice(0, -1) : value) : fail(problem);
+}
+
+function trustedProxy(value: unknown): LeafResult<string> {
+  if (typeof value !== 'string') return fail('an IP address, a CIDR range such as "10.0.0.0/8", or "loopback"');
+  const problem = trustedProxyProblem(value);
+  return problem === undefined ? pass(value) : fail(problem);
+}
+
 const dashboardSection = closedObject(
-  { readOnly: z.boolean({ message: 'true or false (false enables job actions in the dashboard: dangerous)' }).default(true) },
+  {
+    readOnly: z.boolean({ message: 'true or false (false enables job actions in the dashboard: dangerous)' }).default(true),
+    // The prefix a reverse proxy serves the dashboard and the mailbox page under (docs/runbook-faults.md).
+    publicBasePath: leaf(publicBasePath).optional(),
+    // Peers whose X-Forwarded-Prefix is believed; the header of anyone else is ignored.
+    trustedProxies: z.array(leaf(trustedProxy)).max(100).optional(),
+  },
   { nullAsEmpty: true },
 );
 
@@ -493,7 +512,11 @@ export const fileConfigSchema = closedObject(
       ...(Object.keys(raw.alerts.webhookHeaders).length === 0 ? {} : { webhookHeaders: raw.alerts.webhookHeaders }),
       ...(raw.alerts.allowPrivateNetwork || raw.alerts.allowPrivateTargets ? { allowPrivateNetwork: true } : {}),
     },
-    dashboard: { readOnly: raw.dashboard.readOnly },
+    dashboard: {
+      readOnly: raw.dashboard.readOnly,
+      ...(raw.dashboard.publicBasePath === undefined ? {} : { publicBasePath: raw.dashboard.publicBasePath }),
+      ...(raw.dashboard.trustedProxies === undefined ? {} : { trustedProxies: raw.dashboard.trustedProxies }),
+    },
     notify: {
       ...(raw.notify.webhookUrl === undefined ? {} : { webhookUrl: raw.notify.webhookUrl }),
       ...(raw.notify.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),

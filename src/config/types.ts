@@ -29,7 +29,11 @@ export interface RotatorFileConfig {
   retention: RetentionSettings;
   alerts: AlertSettings;
   /** Bull Board: read-only unless `readOnly: false` (job actions: dangerous). Absent = read-only. */
-  dashboard?: { readOnly: boolean };
+  /**
+   * publicBasePath: the prefix a reverse proxy serves the rotator under (e.g. `/rotator`);
+   * trustedProxies: peers (IPs, CIDRs, `loopback`) whose X-Forwarded-Prefix is believed instead.
+   */
+  dashboard?: { readOnly: boolean; publicBasePath?: string; trustedProxies?: string[] };
   /** Consumer notifications (rotation.succeeded, key.revoked), signed per Standard Webhooks. */
   notify: {
     webhookUrl?: string;

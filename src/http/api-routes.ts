@@ -6,6 +6,7 @@ import { requestedByOf, type AuthHook } from './auth';
 import { sendError } from './errors';
 import { checkRedis } from './readiness';
 import { isRedisDown, type RedisClient } from '../queue/redis-connection';
+import { redisRefusalOf } from '../queue/redis-refusals';
 import { describeJob } from './job-view';
 import { mailboxHistoryDocument } from '../audit/history-document';
 import { rateLimitRemainingMs, resumeProcessing } from '../queue/queue-control';
@@ -23,6 +24,8 @@ import {
 
 /** How long an API request may wait before a silent Redis is suspected (then a 1 s PING decides). */
 export const REDIS_ANSWER_DEADLINE_MS = 4_000;
+/** Retry-After (s) of a 503 for a Redis that is away or full: long enough for a restart or a failover. */
+export const REDIS_RETRY_AFTER_S = 5;
 
 
 export interface MailboxHistorySource {
@@ -50,7 +53,9 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
     if (deps.auth) api.addHook('onRequest', deps.auth);
     const redisName = deps.redisName ?? 'Redis';
     const unavailable = (reply: FastifyReply, reason = `connection is ${deps.redis.status}`) =>
-      sendError(reply, 503, 'redis_unavailable', `cannot reach Redis at ${redisName}: ${reason}; retry when GET /readyz answers 200`);
+      sendError(reply.header('Retry-After', String(REDIS_RETRY_AFTER_S)), 503, 'redis_unavailable', `cannot reach Redis at ${redisName}: ${reason}; retry when GET /readyz answers 200`, {
+        reason,
+      });
     // Answer at once while the connection is known to be down (it failed and is reconnecting),
     // rather than after the client's retries, and before the body is checked (a 503 says more than
     // a 400 then). A first connection still being made is waited for.
@@ -80,6 +85,22 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
       }
       // A producer call fails when Redis is down; say so instead of a bare 500.
       const isClientError = typeof error.statusCode === 'number' && error.statusCode < 500;
+      const refusal = isClientError ? undefined : redisRefusalOf(error);
+      if (refusal?.code === 'redis_out_of_memory') {
+        request.log.warn({ redis: refusal.reason }, 'request refused: Redis is out of memory');
+        return sendError(
+          reply.header('Retry-After', String(REDIS_RETRY_AFTER_S)),
+          503,
+          'redis_out_of_memory',
+          `Redis at ${redisName} refused the write: it is full (maxmemory reached with maxmemory-policy noeviction): ${refusal.reason}; ` +
+            'nothing was enqueued — free memory or raise maxmemory (see docs/runbook-faults.md), then retry',
+          { reason: refusal.reason },
+        );
+      }
+      if (refusal) {
+        request.log.warn({ redis: refusal.reason }, 'request failed: Redis refused it');
+        return unavailable(reply, refusal.reason);
+      }
       if (!isClientError && deps.redis.status !== 'ready') {
         request.log.warn({ err: error }, 'request failed while Redis is unavailable');
         return unavailable(reply);

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
@@ -7,6 +7,8 @@ import type { AuthHook } from './auth';
 import { sendError } from './errors';
 
 export const DASHBOARD_PATH = '/admin/queues';
+
+const BASE_HREF = `<base href="${DASHBOARD_PATH}/"`;
 
 /** The only methods a read-only dashboard answers. */
 const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -20,8 +22,22 @@ const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
  * readOnlyMode hides the actions and refuses them with 405; the hook below refuses every
  * non-read method as well, so a route Bull Board adds later cannot slip through.
  */
-export async function registerDashboard(app: FastifyInstance, opts: { queue: Queue; auth?: AuthHook; readOnly: boolean }): Promise<void> {
+export async function registerDashboard(
+  app: FastifyInstance,
+  opts: { queue: Queue; auth?: AuthHook; readOnly: boolean; publicPrefix?: (request: FastifyRequest) => string },
+): Promise<void> {
   await app.register(async (scope) => {
+    // Bull Board's page loads its assets and calls its API relative to `<base href>`: behind a
+    // proxy serving the rotator under a prefix, the base must carry it (the routes here do not).
+    const publicPrefix = opts.publicPrefix;
+    if (publicPrefix) {
+      scope.addHook('onSend', async (request, reply, payload) => {
+        const type = String(reply.getHeader('content-type') ?? '');
+        if (typeof payload !== 'string' || !type.startsWith('text/html')) return payload;
+        const prefix = publicPrefix(request);
+        return prefix === '' ? payload : payload.replace(BASE_HREF, `<base href="${prefix}${DASHBOARD_PATH}/"`);
+      });
+    }
     if (opts.auth) scope.addHook('onRequest', opts.auth);
     if (opts.readOnly) {
       scope.addHook('onRequest', async (request, reply) => {

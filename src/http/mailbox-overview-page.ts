@@ -1,5 +1,5 @@
 import { noWorkerMessage } from '../queue/worker-presence';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ROTATION_QUEUE_NAME } from '../queue/rotation-queue';
 import { OVERVIEW_SORTS, sortOverviewRows, type MailboxOverview, type MailboxOverviewRow, type OverviewSort } from '../overview/mailbox-overview';
@@ -26,7 +26,10 @@ const querySchema = z
  * Bull Board), sortable with ?sort=mailbox|age|failures. Behind the dashboard's credentials; no
  * script at all, and its stylesheet is a file of its own (no inline style), so a strict CSP fits.
  */
-export async function registerMailboxOverviewPage(app: FastifyInstance, opts: { source: MailboxOverviewSource; auth?: AuthHook }): Promise<void> {
+export async function registerMailboxOverviewPage(
+  app: FastifyInstance,
+  opts: { source: MailboxOverviewSource; auth?: AuthHook; publicPrefix?: (request: FastifyRequest) => string },
+): Promise<void> {
   await app.register(async (scope) => {
     if (opts.auth) scope.addHook('onRequest', opts.auth);
     scope.get(STYLESHEET_PATH, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(STYLESHEET));
@@ -39,7 +42,7 @@ export async function registerMailboxOverviewPage(app: FastifyInstance, opts: { 
       return reply
         .type('text/html; charset=utf-8')
         .header('cache-control', 'no-store')
-        .send(renderMailboxOverviewPage(overview, query.data.sort));
+        .send(renderMailboxOverviewPage(overview, query.data.sort, opts.publicPrefix?.(request) ?? ''));
     });
   });
 }
@@ -61,19 +64,23 @@ const COLUMN_TITLES: Array<{ title: string; sort?: OverviewSort; direction?: 'as
   { title: 'Jobs' },
 ];
 
-/** The whole page for `overview`, rows in `sort` order. Every value from the model is escaped. */
-export function renderMailboxOverviewPage(overview: MailboxOverview, sort: OverviewSort): string {
+/**
+ * The whole page for `overview`, rows in `sort` order. Every value from the model is escaped.
+ * `prefix` is the public base path the client reaches the rotator under ('' at the root, e.g.
+ * `/rotator` behind a proxy; see src/http/public-path.ts): every link carries it.
+ */
+export function renderMailboxOverviewPage(overview: MailboxOverview, sort: OverviewSort, prefix = ''): string {
   const now = Date.parse(overview.generatedAt);
   const rows = sortOverviewRows(overview.mailboxes, sort);
   const header = COLUMN_TITLES.map(({ title, sort: key, direction }) => {
     if (!key) return `<th scope="col">${escapeHtml(title)}</th>`;
     const current = key === sort;
-    return `<th scope="col"${current ? ` aria-sort="${direction}"` : ''}><a href="${MAILBOX_OVERVIEW_PATH}?sort=${key}"${current ? ' class="current"' : ''}>${escapeHtml(title)}</a></th>`;
+    return `<th scope="col"${current ? ` aria-sort="${direction}"` : ''}><a href="${prefix}${MAILBOX_OVERVIEW_PATH}?sort=${key}"${current ? ' class="current"' : ''}>${escapeHtml(title)}</a></th>`;
   }).join('');
   const body =
     rows.length === 0
       ? `<tr><td colspan="${COLUMN_TITLES.length}" class="empty">No mailboxes yet: none is configured by id and none has been rotated.</td></tr>`
-      : rows.map((row) => renderRow(row, now)).join('\n');
+      : rows.map((row) => renderRow(row, now, prefix)).join('\n');
   const schedules = overview.schedules
     .map((s) => `<li><code>${escapeHtml(s.name)}</code> “${escapeHtml(s.cron)}” (${escapeHtml(s.timezone)}), next ${timeCell(s.nextRun, now)}</li>`)
     .join('');
@@ -83,12 +90,12 @@ export function renderMailboxOverviewPage(overview: MailboxOverview, sort: Overv
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Mailboxes — Sendmux key rotator</title>
-<link rel="stylesheet" href="${STYLESHEET_PATH}">
+<link rel="stylesheet" href="${prefix}${STYLESHEET_PATH}">
 </head>
 <body>
 <header>
 <h1>Mailboxes</h1>
-<p>${rows.length} mailbox${rows.length === 1 ? '' : 'es'} · generated ${escapeHtml(overview.generatedAt)} · sorted by ${escapeHtml(sort)} · <a href="${DASHBOARD_PATH}">Queue dashboard</a></p>
+<p>${rows.length} mailbox${rows.length === 1 ? '' : 'es'} · generated ${escapeHtml(overview.generatedAt)} · sorted by ${escapeHtml(sort)} · <a href="${prefix}${DASHBOARD_PATH}">Queue dashboard</a></p>
 </header>
 <main>
 ${noWorkerBanner(overview)}<table>
@@ -105,7 +112,7 @@ ${body}
 `;
 }
 
-function renderRow(row: MailboxOverviewRow, now: number): string {
+function renderRow(row: MailboxOverviewRow, now: number, prefix: string): string {
   const age = row.keyAgeSeconds === null ? `<span class="muted">${escapeHtml(row.keyState)}</span>` : escapeHtml(formatDuration(row.keyAgeSeconds * 1000));
   const outcome = row.lastOutcome
     ? `<span class="outcome ${outcomeClass(row.lastOutcome.outcome)}">${escapeHtml(row.lastOutcome.outcome)}</span> ${timeCell(row.lastOutcome.at, now)}` +
@@ -120,8 +127,8 @@ function renderRow(row: MailboxOverviewRow, now: number): string {
     ? `<code>${escapeHtml(row.pendingRevocation.keyId)}</code> ${timeCell(row.pendingRevocation.at, now)}${overdue}`
     : '<span class="muted">none</span>';
   const links = [
-    row.lastOutcome ? `<a href="${jobLink(row.lastOutcome.jobId)}">last rotation</a>` : '',
-    row.pendingRevocation ? `<a href="${jobLink(row.pendingRevocation.jobId)}">revocation</a>` : '',
+    row.lastOutcome ? `<a href="${prefix}${jobLink(row.lastOutcome.jobId)}">last rotation</a>` : '',
+    row.pendingRevocation ? `<a href="${prefix}${jobLink(row.pendingRevocation.jobId)}">revocation</a>` : '',
   ].filter(Boolean);
   return (
     `<tr${row.consecutiveFailures > 0 ? ' class="failing"' : ''}>` +

@@ -18,6 +18,7 @@ import { logRequest } from './request-log';
 import { REQUEST_ID_LOG_KEY, echoRequestId, requestIdOf } from './request-id';
 import { registerSecurityHeaders, requireLoopbackCaller } from './security';
 import { coverageFromList, type CoverageVerdict } from '../scheduler/mailbox-coverage';
+import { createPublicPathResolver, type PublicPathOptions } from './public-path';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024;
 /** The whole request (headers and body) must arrive within this: a slow body cannot hold a connection. */
@@ -68,6 +69,8 @@ export interface HttpServerDeps {
   requestTimeoutMs?: number;
   /** Bull Board without job actions (retry, promote, clean, add, edit...). Default true. */
   dashboardReadOnly?: boolean;
+  /** The dashboard and mailbox page behind a reverse proxy under a path prefix (src/http/public-path.ts). */
+  publicPath?: PublicPathOptions;
   /**
    * 'full' (the api role): API, dashboard, /metrics and probes. 'probes': only /healthz, /readyz
    * and /metrics, so worker and scheduler replicas can be probed and scraped too.
@@ -165,16 +168,22 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     ...(deps.incidents ? { incidents: deps.incidents } : {}),
     auth: auth ? requireBearerToken(auth) : undefined,
   });
+  const publicPrefix = deps.publicPath ? createPublicPathResolver(deps.publicPath) : undefined;
   // Loaded only here: Bull Board and its UI cost ~9 MB of heap that worker replicas never use.
   const { registerDashboard } = await import('./dashboard');
   await registerDashboard(app, {
     queue: deps.queue.queue,
     auth: auth ? requireDashboardCredentials(auth) : undefined,
     readOnly: deps.dashboardReadOnly ?? true,
+    ...(publicPrefix ? { publicPrefix } : {}),
   });
   if (deps.mailboxOverview) {
     const { registerMailboxOverviewPage } = await import('./mailbox-overview-page');
-    await registerMailboxOverviewPage(app, { source: deps.mailboxOverview, auth: auth ? requireDashboardCredentials(auth) : undefined });
+    await registerMailboxOverviewPage(app, {
+      source: deps.mailboxOverview,
+      auth: auth ? requireDashboardCredentials(auth) : undefined,
+      ...(publicPrefix ? { publicPrefix } : {}),
+    });
   }
 
   return app;

@@ -47,7 +47,9 @@ export function classifyRotationFailure(err: unknown, mailboxId: string): Failur
     }
     return {
       kind: 'permanent',
-      message: `Secrets Manager refused ${where}: ${secretsManagerAdvice(err.awsErrorName) ?? err.message}`,
+      // A KMS refusal carries its own cause and fix (src/aws/errors.ts): an AccessDeniedException
+      // from KMS is no IAM gap in the Secrets Manager policy.
+      message: `Secrets Manager refused ${where}: ${err.advice ?? secretsManagerAdvice(err.awsErrorName) ?? err.message}`,
     };
   }
   if (err instanceof RetryLaterError) return { kind: 'retry', retryAfterMs: err.retryAfterMs, message: err.message };

@@ -1,3 +1,4 @@
+import type { AwsClock } from '../aws/aws-clock';
 import type { RotationResult } from './job-data';
 import { revokeByHandNotice } from './adoption';
 import type { CurrentVersion, RotationRun, RotationStepOperations, StagedKey } from './steps';
@@ -8,7 +9,7 @@ import type { CurrentVersion, RotationRun, RotationStepOperations, StagedKey } f
  * on any worker, may run this from the top. Compensations are registered as the steps that need
  * them succeed; they run only when the job fails for good (a retry resumes instead).
  */
-export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperations, compensations: Compensations): Promise<RotationResult> {
+export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperations, compensations: Compensations, awsClock?: Pick<AwsClock, 'ageMs'>): Promise<RotationResult> {
   const look = await ops.look(run); // 0. look (and wait while another rotation of the mailbox is in progress)
   if (look.kind === 'superseded') {
     return { ...result(run, 'already-done', null), secretArn: look.arn, secretVersionId: run.clientRequestToken, revocation: { skipped: 'not-needed' },
@@ -22,7 +23,7 @@ export async function rotateMailboxKey(run: RotationRun, ops: RotationStepOperat
     return promoteAndRetire(run, ops, look.staged);
   }
 
-  const tooSoon = tooSoonSince(run, look.current);
+  const tooSoon = tooSoonSince(run, look.current, awsClock);
   if (tooSoon) {
     return { ...result(run, 'skipped', look.current?.keyId ?? null), secretArn: look.arn, secretVersionId: look.current?.versionId,
       revocation: { skipped: 'not-needed' }, note: tooSoon };
@@ -55,10 +56,12 @@ function result(run: RotationRun, outcome: RotationResult['outcome'], previousKe
 }
 
 /** minRotationInterval spaces the rotator's own rotations; a value it adopts is no rotation of its own. */
-function tooSoonSince(run: RotationRun, current: CurrentVersion | null): string | null {
+function tooSoonSince(run: RotationRun, current: CurrentVersion | null, awsClock: Pick<AwsClock, 'ageMs'> | undefined): string | null {
   const currentCreated = current?.adopted ? undefined : current?.createdDate;
   if (run.force || run.recorded.mintedKeyId || !currentCreated) return null;
-  const ageMs = Date.now() - currentCreated.getTime();
+  // CreatedDate is stamped by AWS's clock: measured on it (from its Date header), a worker clock
+  // that is off cannot make the age negative or refuse an accepted rotation.
+  const ageMs = awsClock ? awsClock.ageMs(currentCreated) : Math.max(0, Date.now() - currentCreated.getTime());
   const minMs = run.settings.minRotationIntervalMs;
   if (ageMs >= minMs) return null;
   return (

@@ -6,13 +6,14 @@ import type { EnqueueOutcome, RotationQueue, RotationRequest } from '../queue/ro
 import { slotForTick } from '../rotation/identity';
 import type { SendmuxClient } from '../sendmux/client';
 import { catchUpSlot } from './catch-up-slot';
-import { nextOccurrenceAfter } from './cron-occurrences';
+import { nextOccurrenceAfter, occurrenceAtOrBefore } from './cron-occurrences';
 import { CronTicker, type MissedTicks } from './cron-ticker';
 import { CurrentKeyInspector } from './current-key';
 import { forEachWithLimit } from './with-limit';
 import { formatDuration } from './format-duration';
 import { positiveInteger } from '../shared/positive-integer';
 import { errorSummary } from '../logging/error-summary';
+import { redisRefusalOf } from '../queue/redis-refusals';
 import { resolveMailboxes, type MailboxResolution, type ResolvedMailbox, type SkippedMailbox } from './resolve-mailboxes';
 import { DEFAULT_SCHEDULE_NAME, schedulesOf, type RotationSchedule } from './schedules';
 
@@ -20,7 +21,7 @@ export interface RotationSchedulerOptions {
   file: RotatorFileConfig;
   queue: Pick<RotationQueue, 'requestRotations'>;
   sendmux: Pick<SendmuxClient, 'listAllMailboxes'>;
-  secrets: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'>;
+  secrets: Pick<SecretStore, 'describeSecret' | 'listVersions' | 'getSecretVersion'> & Partial<Pick<SecretStore, 'clock'>>;
   renderSecretName: (mailboxId: string) => string;
   logger: pino.Logger;
   /** Used for key ages and catch-up slots, never for tick slots (those come from the cron). */
@@ -35,6 +36,16 @@ export interface RotationSchedulerOptions {
    * jumped.
    */
   missedTickToleranceMs?: number;
+  /**
+   * How often a catch-up pass runs on its own, besides start-up and ticks (ms; default 1 hour;
+   * null: never). It is what finds a slot whose enqueue failed for good (Redis away for longer
+   * than the tick's retries) once Redis is back.
+   */
+  catchUpIntervalMs?: number | null;
+  /** Delays between attempts to enqueue a tick's rotations while Redis refuses (ms). Default 1 s doubling to 30 s. */
+  enqueueRetry?: { initialMs: number; maxMs: number };
+  /** Waits between enqueue attempts; tests may hand in one that observes the waits. Default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface EnqueueCounts {
@@ -65,6 +76,12 @@ export interface CatchUpReport extends EnqueueCounts {
   checked: number;
   /** AWSCURRENT older than maxKeyAge. */
   stale: number;
+  /**
+   * AWSCURRENT created before the latest occurrence of the mailbox's schedule (less
+   * minRotationInterval): that tick's rotation never happened (its enqueue failed, Redis was
+   * away); enqueued with that tick's own slot, so it is one job with the tick's.
+   */
+  missedSlot: number;
   /** No secret, or no AWSCURRENT version. */
   missing: number;
   lookupErrors: Array<{ mailboxId: string; message: string }>;
@@ -74,6 +91,8 @@ export interface CatchUpReport extends EnqueueCounts {
 const DEFAULT_ENQUEUE_CHUNK = 1000;
 const DEFAULT_LOOKUP_CONCURRENCY = 8;
 const DEFAULT_MISSED_TICK_TOLERANCE_MS = 5 * 60_000;
+const DEFAULT_CATCH_UP_INTERVAL_MS = 60 * 60_000;
+const DEFAULT_ENQUEUE_RETRY = { initialMs: 1_000, maxMs: 30_000 };
 /** Bounds the per-mailbox detail in one log line; the counts are always complete. */
 const MAX_LOGGED_MAILBOXES = 50;
 
@@ -104,6 +123,11 @@ export class RotationScheduler {
   private readonly runningTicks = new Map<string, Promise<TickReport>>();
   private runningCatchUp: Promise<CatchUpReport> | null = null;
   private startup: Promise<void> | null = null;
+  private periodic: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Resolves the waits of enqueue retries at stop(), so a retry loop does not hold shutdown. */
+  private wakeRetries: Array<() => void> = [];
   /** Owner schedule of each mailbox as of the latest resolution, for nextRunFor. */
   private owners = new Map<string, string>();
 
@@ -116,6 +140,7 @@ export class RotationScheduler {
     this.lookupConcurrency = positiveInteger('lookupConcurrency', opts.lookupConcurrency ?? DEFAULT_LOOKUP_CONCURRENCY);
     this.missedTickToleranceMs = opts.missedTickToleranceMs ?? DEFAULT_MISSED_TICK_TOLERANCE_MS;
     this.inspector = new CurrentKeyInspector(opts.secrets);
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   /**
@@ -160,6 +185,17 @@ export class RotationScheduler {
       await this.catchUp();
     } catch (err) {
       this.log.error({ err: errorSummary(err) }, `start-up catch-up failed: ${errorMessage(err)}; cron ticks continue`);
+    }
+    const every = this.opts.catchUpIntervalMs === undefined ? DEFAULT_CATCH_UP_INTERVAL_MS : this.opts.catchUpIntervalMs;
+    if (every !== null && !this.stopped) {
+      positiveInteger('catchUpIntervalMs', every);
+      this.periodic = setInterval(() => {
+        if (this.runningCatchUp) return;
+        this.singleCatchUp(async () => this.runCatchUp((await this.resolve()).mailboxes, 'periodic pass')).catch((err: unknown) => {
+          this.log.error({ err: errorSummary(err) }, `periodic catch-up failed: ${errorMessage(err)}; the next pass tries again`);
+        });
+      }, every);
+      this.periodic.unref();
     }
   }
 
@@ -216,11 +252,12 @@ export class RotationScheduler {
     const requests = owned.map((mailbox) => this.requestFor(mailbox.mailboxId, slot, 'cron'));
     let tally: Tally;
     try {
-      tally = await this.enqueue(requests);
+      tally = await this.enqueueRetrying(schedule, tickTime, slot, requests);
     } catch (err) {
       this.log.error(
         { schedule: schedule.name, slot, resolved: owned.length, durationMs: elapsed(started), err: errorSummary(err) },
-        `tick ${slot} of schedule ${schedule.name} failed while enqueueing: ${errorMessage(err)}`,
+        `tick ${slot} of schedule ${schedule.name} failed while enqueueing: ${errorMessage(err)}; ` +
+          'the next catch-up pass enqueues the same slot (it finds the keys older than this tick)',
       );
       throw err;
     }
@@ -294,19 +331,24 @@ export class RotationScheduler {
     const now = this.now();
     const maxKeyAgeMs = this.file.maxKeyAgeMs;
     const slot = catchUpSlot(now, maxKeyAgeMs);
-    const due: Array<{ mailbox: ResolvedMailbox; why: string }> = [];
+    // The latest tick of each schedule, as of now: a key created before it (less the interval the
+    // tick's own job would have skipped it for) missed that tick.
+    const latestTick = new Map(this.schedules.map((schedule) => [schedule.name, occurrenceAtOrBefore(schedule, now)]));
+    const due: Array<{ mailbox: ResolvedMailbox; why: string; slot: string }> = [];
     const lookupErrors: Array<{ mailboxId: string; message: string }> = [];
     let stale = 0;
     let missing = 0;
+    let missedSlot = 0;
 
     await forEachWithLimit(mailboxes, this.lookupConcurrency, async (mailbox) => {
       const secretName = this.opts.renderSecretName(mailbox.mailboxId);
       try {
-        const state = await this.inspector.inspect(secretName, { withCreatedDate: maxKeyAgeMs !== null });
+        const state = await this.inspector.inspect(secretName, { withCreatedDate: true });
         if (state.kind === 'missing' || state.kind === 'no-current') {
           missing++;
           due.push({
             mailbox,
+            slot,
             why: state.kind === 'missing' ? `secret ${secretName} does not exist yet` : `secret ${secretName} has no AWSCURRENT version`,
           });
         } else if (state.kind === 'deleted') {
@@ -314,15 +356,24 @@ export class RotationScheduler {
             mailboxId: mailbox.mailboxId,
             message: `secret ${secretName} is scheduled for deletion on ${state.deletedDate.toISOString()}; restore it (RestoreSecret) so rotations can write to it`,
           });
-        } else if (maxKeyAgeMs !== null) {
-          if (!state.createdDate) {
-            lookupErrors.push({ mailboxId: mailbox.mailboxId, message: `Secrets Manager reports no CreatedDate for the AWSCURRENT version of ${secretName}` });
-          } else {
-            const ageMs = now.getTime() - state.createdDate.getTime();
-            if (ageMs >= maxKeyAgeMs) {
-              stale++;
-              due.push({ mailbox, why: `AWSCURRENT of ${secretName} is ${formatDuration(ageMs)} old, maxKeyAge is ${formatDuration(maxKeyAgeMs)}` });
-            }
+        } else if (!state.createdDate) {
+          lookupErrors.push({ mailboxId: mailbox.mailboxId, message: `Secrets Manager reports no CreatedDate for the AWSCURRENT version of ${secretName}` });
+        } else {
+          // CreatedDate is on AWS's clock: the offset its Date header showed keeps a drifted local clock out of the comparison.
+          const awsNowMs = now.getTime() + (this.opts.secrets.clock?.offsetMs ?? 0);
+          const createdMs = state.createdDate.getTime();
+          const tick = latestTick.get(mailbox.schedule) ?? null;
+          const ageMs = Math.max(0, awsNowMs - createdMs);
+          if (tick && createdMs < tick.getTime() - this.file.minRotationIntervalMs) {
+            missedSlot++;
+            due.push({
+              mailbox,
+              slot: slotForTick(tick),
+              why: `AWSCURRENT of ${secretName} (created ${state.createdDate.toISOString()}) predates the tick of ${tick.toISOString()} of schedule ${mailbox.schedule}`,
+            });
+          } else if (maxKeyAgeMs !== null && ageMs >= maxKeyAgeMs) {
+            stale++;
+            due.push({ mailbox, slot, why: `AWSCURRENT of ${secretName} is ${formatDuration(ageMs)} old, maxKeyAge is ${formatDuration(maxKeyAgeMs)}` });
           }
         }
       } catch (err) {
@@ -330,20 +381,21 @@ export class RotationScheduler {
       }
     });
 
-    for (const { mailbox, why } of due) {
-      this.log.info({ mailboxId: mailbox.mailboxId, schedule: mailbox.schedule, slot }, `catch-up: mailbox ${mailbox.mailboxId} is due now: ${why}`);
+    for (const { mailbox, why, slot: dueSlot } of due) {
+      this.log.info({ mailboxId: mailbox.mailboxId, schedule: mailbox.schedule, slot: dueSlot }, `catch-up: mailbox ${mailbox.mailboxId} is due now: ${why}`);
     }
     for (const failure of lookupErrors) {
       this.log.warn({ mailboxId: failure.mailboxId }, `catch-up could not check mailbox ${failure.mailboxId}: ${failure.message}`);
     }
     const tally = await this.enqueue(
-      due.map(({ mailbox }) => this.requestFor(mailbox.mailboxId, slot, 'catch-up')),
+      due.map(({ mailbox, slot: dueSlot }) => this.requestFor(mailbox.mailboxId, dueSlot, 'catch-up')),
     );
     const report: CatchUpReport = {
       slot,
       checked: mailboxes.length,
       stale,
       missing,
+      missedSlot,
       ...tally.counts,
       lookupErrors,
       durationMs: elapsed(started),
@@ -355,13 +407,14 @@ export class RotationScheduler {
         checked: report.checked,
         stale,
         missing,
+        missedSlot,
         enqueued: report.enqueued,
         existing: report.existing,
         refused: report.refused,
         lookupErrors: lookupErrors.length,
         durationMs: report.durationMs,
       },
-      `catch-up (${trigger}): checked ${report.checked} mailbox(es), ${stale} stale, ${missing} without a secret, ` +
+      `catch-up (${trigger}): checked ${report.checked} mailbox(es), ${missedSlot} missed a tick, ${stale} stale, ${missing} without a secret, ` +
         `${report.enqueued} enqueued, ${report.existing} already queued, ${lookupErrors.length} could not be checked`,
     );
     return report;
@@ -379,6 +432,10 @@ export class RotationScheduler {
 
   /** Stops every cron task, then waits for running ticks and catch-up passes to finish. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.periodic) clearInterval(this.periodic);
+    this.periodic = null;
+    for (const wake of this.wakeRetries.splice(0)) wake();
     for (const { ticker } of this.tasks.values()) await ticker.stop();
     this.tasks.clear();
     await this.startup?.catch(() => undefined);
@@ -413,6 +470,50 @@ export class RotationScheduler {
   /** No grace period: the processor resolves the mailbox's own (src/config/mailbox-settings.ts), as for every entry point. */
   private requestFor(mailboxId: string, slot: string, requestedBy: 'cron' | 'catch-up'): RotationRequest {
     return { mailboxId, reason: 'scheduled', slot, requestedBy };
+  }
+
+  /**
+   * enqueue(), tried again while it fails (Redis restarting, full, failing over) with a delay
+   * doubling from enqueueRetry.initialMs to maxMs, until it succeeds, the scheduler stops, or the
+   * schedule's next occurrence is near (that tick and the catch-up passes take over). Safe to
+   * repeat: the job ids are the tick's (`rotate__<mailbox>__<slot>`), so a chunk that was added
+   * before the failure comes back as `existing`.
+   */
+  private async enqueueRetrying(schedule: RotationSchedule, tickTime: Date, slot: string, requests: readonly RotationRequest[]): Promise<Tally> {
+    const retry = this.opts.enqueueRetry ?? DEFAULT_ENQUEUE_RETRY;
+    const next = nextOccurrenceAfter(schedule, tickTime);
+    let delayMs = retry.initialMs;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const tally = await this.enqueue(requests);
+        if (attempt > 1) {
+          this.log.info({ schedule: schedule.name, slot, attempt }, `tick ${slot} of schedule ${schedule.name}: enqueued at attempt ${attempt}, Redis is back`);
+        }
+        return tally;
+      } catch (err) {
+        // Only Redis being away or full is waited out; anything else is no better on a retry.
+        const giveUpAt = next ? next.getTime() - delayMs : Number.POSITIVE_INFINITY;
+        if (this.stopped || !redisRefusalOf(err) || Date.now() + delayMs >= giveUpAt) throw err;
+        this.log.warn(
+          { schedule: schedule.name, slot, attempt, retryInMs: delayMs, err: errorSummary(err) },
+          `tick ${slot} of schedule ${schedule.name}: enqueue attempt ${attempt} failed (${errorMessage(err)}); trying again in ${formatDuration(delayMs)}`,
+        );
+        await this.interruptibleSleep(delayMs);
+        if (this.stopped) throw err;
+        delayMs = Math.min(retry.maxMs, delayMs * 2);
+      }
+    }
+  }
+
+  private interruptibleSleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => resolve();
+      this.wakeRetries.push(wake);
+      void this.sleep(ms).then(() => {
+        this.wakeRetries = this.wakeRetries.filter((w) => w !== wake);
+        resolve();
+      });
+    });
   }
 
   /** One requestRotations (one addBulk) per chunk keeps memory and Redis latency flat for 100,000 mailboxes. */

@@ -11,9 +11,31 @@ import { SUPPORTED_OPERATIONS } from './secrets-store';
  *                      the write happened" case.
  * - echoRequest:       400 ValidationException whose message quotes the request's SecretString
  *                      (else the whole request), nothing applied: an upstream that echoes a secret.
+ * - kms:               400 with the KMS refusal named by `kmsError` (see KMS_ERRORS), nothing
+ *                      applied: the secret's KMS key is disabled, pending deletion, or the caller
+ *                      may not use it.
  */
-export const FAULT_KINDS = ['throttle', 'internalError', 'applyThenTimeout', 'delay', 'echoRequest'] as const;
+export const FAULT_KINDS = ['throttle', 'internalError', 'applyThenTimeout', 'delay', 'echoRequest', 'kms'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * The errors Secrets Manager answers when KMS refuses it, as AWS names them. DecryptionFailure
+ * (GetSecretValue) and EncryptionFailure (PutSecretValue, CreateSecret) are the documented errors
+ * of the Secrets Manager API reference, with its wording; `AccessDeniedException` with "Access to
+ * KMS is not allowed" is what callers without kms:Decrypt / kms:GenerateDataKey on the key get; the
+ * KMS* names are KMS's own exceptions, which Secrets Manager passes through naming the key ARN
+ * (KMS API reference: DisabledException "… is disabled", KMSInvalidStateException "… is pending
+ * deletion").
+ */
+export const KMS_ERRORS = [
+  'DecryptionFailure',
+  'EncryptionFailure',
+  'AccessDeniedException',
+  'KMSDisabledException',
+  'KMSInvalidStateException',
+  'KMSAccessDeniedException',
+] as const;
+export type KmsErrorName = (typeof KMS_ERRORS)[number];
 
 export interface FaultSpec {
   /** An operation name such as 'PutSecretValue', or '*' / omitted for every operation. */
@@ -24,6 +46,8 @@ export interface FaultSpec {
   /** Chance (0 < p <= 1) that a matching request is hit; always when omitted. */
   probability?: number;
   delayMs?: number;
+  /** For kind 'kms': which refusal to answer. Default KMSDisabledException. */
+  kmsError?: KmsErrorName;
 }
 
 export interface StandInFaults {
@@ -40,6 +64,7 @@ export interface StandInFaults {
 export interface FiredFault {
   kind: FaultKind;
   delayMs?: number;
+  kmsError?: KmsErrorName;
 }
 
 const faultSpecSchema = z
@@ -54,8 +79,13 @@ const faultSpecSchema = z
     times: z.number().int().positive().optional(),
     probability: z.number().gt(0).lte(1).optional(),
     delayMs: z.number().int().nonnegative().max(600_000).optional(),
+    kmsError: z.enum(KMS_ERRORS).optional(),
   })
-  .strict();
+  .strict()
+  .refine((spec) => spec.kmsError === undefined || spec.kind === 'kms', {
+    message: "kmsError is only meaningful with kind 'kms'",
+    path: ['kmsError'],
+  });
 
 interface ArmedRule {
   spec: FaultSpec;
@@ -101,12 +131,16 @@ export class FaultPlan implements StandInFaults {
         if (rule.remaining <= 0) this.rules = this.rules.filter((armed) => armed !== rule);
       }
       this.counts[rule.spec.kind] += 1;
-      return { kind: rule.spec.kind, ...(rule.spec.delayMs !== undefined ? { delayMs: rule.spec.delayMs } : {}) };
+      return {
+        kind: rule.spec.kind,
+        ...(rule.spec.delayMs !== undefined ? { delayMs: rule.spec.delayMs } : {}),
+        ...(rule.spec.kind === 'kms' ? { kmsError: rule.spec.kmsError ?? 'KMSDisabledException' } : {}),
+      };
     }
     return undefined;
   }
 }
 
 function emptyCounts(): Record<FaultKind, number> {
-  return { throttle: 0, internalError: 0, applyThenTimeout: 0, delay: 0, echoRequest: 0 };
+  return { throttle: 0, internalError: 0, applyThenTimeout: 0, delay: 0, echoRequest: 0, kms: 0 };
 }

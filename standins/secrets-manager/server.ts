@@ -3,9 +3,9 @@ import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http
 import { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AwsServiceError } from './aws-error';
-import { FaultPlan, FaultSpec, FiredFault, StandInFaults } from './faults';
+import { FaultPlan, FaultSpec, FiredFault, KmsErrorName, StandInFaults } from './faults';
 import { RequestInput } from './input';
-import { SecretsStore, StandInSecret, isSupportedOperation } from './secrets-store';
+import { STANDIN_ACCOUNT_ID, SecretsStore, StandInSecret, isSupportedOperation } from './secrets-store';
 
 /**
  * A LOCAL STAND-IN for AWS Secrets Manager speaking the AWS JSON 1.1 protocol the real
@@ -18,6 +18,12 @@ export interface SecretsManagerStandInOptions {
   region?: string;
   /** Added before every AWS API answer. */
   latencyMs?: number;
+  /**
+   * How far the stand-in's clock is ahead of this machine's (ms; negative: behind). Applies to
+   * every date it stores (CreatedDate, LastChangedDate, …) and to its `Date` response header, as
+   * for a worker whose own clock drifted from AWS's.
+   */
+  clockOffsetMs?: number;
   logger?: Logger;
 }
 
@@ -45,7 +51,8 @@ export async function startSecretsManagerStandIn(
   const region = options.region ?? 'us-east-1';
   const latencyMs = options.latencyMs ?? 0;
   const logger = options.logger;
-  const store = new SecretsStore({ region });
+  const clockOffsetMs = options.clockOffsetMs ?? 0;
+  const store = new SecretsStore({ region, now: () => new Date(Date.now() + clockOffsetMs) });
   const faults = new FaultPlan();
   const counters: Record<string, number> = {};
   const pendingTimers = new Set<NodeJS.Timeout>();
@@ -111,6 +118,12 @@ export async function startSecretsManagerStandIn(
       sendAwsError(res, new AwsServiceError('ValidationException', `1 validation error detected: Value '${quoted}' at 'secretString' failed to satisfy constraint`));
       return logRequest(operation, 400, 'fault:echoRequest');
     }
+    if (fault?.kind === 'kms') {
+      const name = fault.kmsError ?? 'KMSDisabledException';
+      count(operation, `fault:kms:${name}`);
+      sendAwsError(res, kmsRefusal(name, kmsKeyArnOf(input)));
+      return logRequest(operation, 400, `fault:kms:${name}`);
+    }
     if (fault?.kind === 'delay') await sleep(fault.delayMs ?? 1000);
 
     let outcome: { status: number; body: unknown; error?: AwsServiceError };
@@ -145,6 +158,18 @@ export async function startSecretsManagerStandIn(
         'secrets manager stand-in request',
       );
     }
+  }
+
+  /** The ARN of the KMS key the request's secret is encrypted with (the AWS managed key when none is named). */
+  function kmsKeyArnOf(input: RequestInput): string {
+    const secretId = (input as { SecretId?: unknown; Name?: unknown }).SecretId ?? (input as { Name?: unknown }).Name;
+    const named = typeof secretId === 'string' ? store.secret(secretId)?.kmsKeyId : undefined;
+    const keyId = named ?? (input as { KmsKeyId?: unknown }).KmsKeyId;
+    if (typeof keyId === 'string' && keyId.startsWith('arn:')) return keyId;
+    if (typeof keyId === 'string' && keyId !== '') {
+      return `arn:aws:kms:${region}:${STANDIN_ACCOUNT_ID}:${keyId.startsWith('alias/') ? keyId : `key/${keyId}`}`;
+    }
+    return `arn:aws:kms:${region}:${STANDIN_ACCOUNT_ID}:alias/aws/secretsmanager`;
   }
 
   async function handleAdminRequest(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
@@ -185,6 +210,7 @@ export async function startSecretsManagerStandIn(
   const server: Server = createServer((req, res) => {
     const requestId = randomUUID();
     res.setHeader('x-amzn-RequestId', requestId);
+    if (clockOffsetMs !== 0) res.setHeader('Date', new Date(Date.now() + clockOffsetMs).toUTCString());
     const url = new URL(req.url ?? '/', 'http://stand-in.local');
     const work = url.pathname.startsWith('/_standin/')
       ? handleAdminRequest(req, res, url.pathname, url.searchParams)
@@ -227,6 +253,30 @@ export async function startSecretsManagerStandIn(
       return closing;
     },
   };
+}
+
+/** What AWS answers when KMS refuses Secrets Manager; wording from the API references named in KMS_ERRORS. */
+function kmsRefusal(name: KmsErrorName, keyArn: string): AwsServiceError {
+  switch (name) {
+    case 'DecryptionFailure':
+      return new AwsServiceError(name, "Secrets Manager can't decrypt the protected secret text using the provided KMS key.");
+    case 'EncryptionFailure':
+      return new AwsServiceError(
+        name,
+        "Secrets Manager can't encrypt the protected secret text using the provided KMS key. Check that the KMS key is available, enabled, and not in an invalid state.",
+      );
+    case 'AccessDeniedException':
+      return new AwsServiceError(name, 'Access to KMS is not allowed');
+    case 'KMSDisabledException':
+      return new AwsServiceError(name, `${keyArn} is disabled.`);
+    case 'KMSInvalidStateException':
+      return new AwsServiceError(name, `${keyArn} is pending deletion.`);
+    case 'KMSAccessDeniedException':
+      return new AwsServiceError(
+        name,
+        'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.',
+      );
+  }
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -120,3 +120,22 @@ describe('dashboard.readOnly', () => {
     expect(parse(`${MINIMAL_YAML}dashboard:\n  readOnly: false\n`).file.dashboard).toEqual({ readOnly: false });
   });
 });
+
+describe('dashboard.publicBasePath and dashboard.trustedProxies', () => {
+  it('accepts a path prefix (trailing slash dropped) and a list of proxies', () => {
+    const yaml = `${MINIMAL_YAML}dashboard:\n  publicBasePath: /rotator/\n  trustedProxies: [loopback, 10.0.0.0/8, "::1"]\n`;
+    expect(parse(yaml).file.dashboard).toEqual({ readOnly: true, publicBasePath: '/rotator', trustedProxies: ['loopback', '10.0.0.0/8', '::1'] });
+  });
+
+  it.each(['rotator', '/rot"ator', '//evil.example', '/a/../b'])('refuses publicBasePath %p, naming the field', (value) => {
+    const [problem] = problemsOf(`${MINIMAL_YAML}dashboard:\n  publicBasePath: '${value.replace(/'/g, "''")}'\n`);
+    expect(problem).toMatchObject({ field: 'dashboard.publicBasePath' });
+    expect(problem!.expected).toMatch(/"\/rotator"/);
+  });
+
+  it('refuses a trusted proxy that is no address or range', () => {
+    const [problem] = problemsOf(`${MINIMAL_YAML}dashboard:\n  trustedProxies: [proxy.internal]\n`);
+    expect(problem).toMatchObject({ field: 'dashboard.trustedProxies[0]' });
+    expect(problem!.expected).toMatch(/CIDR/);
+  });
+});

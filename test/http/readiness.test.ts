@@ -141,7 +141,7 @@ describe('the API while its Redis is down', () => {
 
     const response = await postJson(`${server.url}/rotations`, { mailboxIds: ['mbx_test_0001'], force: true });
     expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ error: 'redis_unavailable', message: expect.stringContaining('GET /readyz') });
+    expect(await response.json()).toEqual({ error: 'redis_unavailable', message: expect.stringContaining('GET /readyz'), reason: expect.any(String) });
     const queue = await fetch(`${server.url}/queue`, { headers: bearer() });
     expect(queue.status).toBe(503);
 

@@ -37,6 +37,11 @@ export class RotatorProcess {
     return this.child.pid;
   }
 
+  /** The exit code once the process has exited (null while it runs, or when a signal ended it). */
+  exitCode(): number | null {
+    return this.child.exitCode;
+  }
+
   output(): string {
     return [...this.stdout, ...this.stderr].join('\n');
   }

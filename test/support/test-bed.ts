@@ -5,7 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseSettings, type RotatorSettings } from '../../src/config';
 import { startSendmuxSandbox, DEFAULT_SANDBOX_MANAGEMENT_KEY, type SendmuxSandbox, type SendmuxSandboxOptions } from '../../standins/sendmux';
-import { startSecretsManagerStandIn, type SecretsManagerStandIn } from '../../standins/secrets-manager';
+import { startSecretsManagerStandIn, type SecretsManagerStandIn, type SecretsManagerStandInOptions } from '../../standins/secrets-manager';
 import { createRotatorRuntime, type RotatorRuntime, type RotatorRuntimeOptions } from '../../src/app/rotator-runtime';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, dumpKeysWithPrefix, uniquePrefix } from './redis';
 
@@ -14,6 +14,8 @@ export interface TestBedOptions {
   /** Extra YAML config (merged over the test defaults). */
   config?: Record<string, unknown>;
   sandbox?: SendmuxSandboxOptions;
+  /** Options of the Secrets Manager stand-in (e.g. clockOffsetMs). */
+  standIn?: Omit<SecretsManagerStandInOptions, 'region'>;
   label?: string;
 }
 
@@ -85,7 +87,7 @@ export class TestBed {
         ...(options.sandbox?.mailboxes ?? []),
       ],
     });
-    const standIn = await startSecretsManagerStandIn({ region: 'us-east-1' });
+    const standIn = await startSecretsManagerStandIn({ ...options.standIn, region: 'us-east-1' });
     return new TestBed(sandbox, standIn, options);
   }
 

@@ -12,6 +12,7 @@ import { parseDuration } from '../../config';
 import { addConfigOption, asRedisUnreachable, CLI_REDIS_TIMEOUT_MS, EXIT_FAILURE, EXIT_NO_WORKER, EXIT_QUEUE_HELD, EXIT_USAGE, type CliContext } from '../context';
 import { noWorkerMessage, workerPresence } from '../../queue/worker-presence';
 import { waitUntilReachable } from '../../queue/redis-connection';
+import { redisRefusalOf } from '../../queue/redis-refusals';
 
 interface RotateOptions {
   config?: string;
@@ -166,7 +167,23 @@ async function waitForReports(
   // Since when no worker has been connected while a job waited (undefined: a worker was seen).
   let noWorkerSince: number | undefined;
   let nobodyWorks = false;
-  while (pending.size > 0 && Date.now() < deadline) {
+  // A Redis restart or failover makes a poll fail; it is not the rotation's outcome. The poll is
+  // repeated (the connection reconnects by itself) until Redis answers or the --timeout passes.
+  let lostRedis: string | undefined;
+  while (pending.size > 0 && Date.now() < deadline && !nobodyWorks) {
+    try {
+      await pollOnce();
+      if (lostRedis !== undefined) notify('Redis answers again; still waiting for the rotations');
+      lostRedis = undefined;
+    } catch (err) {
+      const refusal = redisRefusalOf(err);
+      if (!refusal) throw err;
+      if (lostRedis === undefined) notify(`lost Redis (${refusal.reason}); waiting for it to come back, up to the --timeout`);
+      lostRedis = refusal.reason;
+    }
+    if (pending.size > 0 && !nobodyWorks) await new Promise((r) => setTimeout(r, 250));
+  }
+  async function pollOnce(): Promise<void> {
     for (const report of reports) {
       if (!pending.has(report.mailboxId) || !report.jobId) continue;
       // The state first, then the job: BullMQ writes a finished job's result or reason in the same
@@ -213,16 +230,12 @@ async function waitForReports(
       const { count } = await workerPresence(client.queue.queue, queuePrefix);
       if (count !== 0) noWorkerSince = undefined;
       else if (noWorkerSince === undefined) noWorkerSince = Date.now();
-      else if (Date.now() - noWorkerSince >= NO_WORKER_GRACE_MS) {
-        nobodyWorks = true;
-        break;
-      }
+      else if (Date.now() - noWorkerSince >= NO_WORKER_GRACE_MS) nobodyWorks = true;
     } else {
       noWorkerSince = undefined;
     }
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
   }
-  const hold = [...pending].some((id) => notStarted.has(id)) ? await queueHold(client) : null;
+  const hold = lostRedis === undefined && [...pending].some((id) => notStarted.has(id)) ? await queueHold(client).catch(() => null) : null;
   return reports.map((r) => {
     const finished = done.get(r.mailboxId);
     if (finished) return finished;
@@ -231,6 +244,13 @@ async function waitForReports(
       return { ...r, status: 'no-worker' as const, message: `${noWorkerMessage(queuePrefix)}${hold ? `; besides, ${hold.message}` : ''}` };
     }
     if (hold && notStarted.has(r.mailboxId)) return { ...r, status: hold.status, message: hold.message };
+    if (lostRedis !== undefined) {
+      return {
+        ...r,
+        status: 'timeout' as const,
+        message: `Redis did not answer again before the --timeout (${lostRedis}); the rotation may still finish once it does: follow it with rotator status`,
+      };
+    }
     return { ...r, status: 'timeout' as const, message: 'still running after the --timeout; follow it with: rotator status' };
   });
 }
