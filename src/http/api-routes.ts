@@ -120,11 +120,13 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps
 
     api.get<{ Params: { jobId: string } }>('/rotations/:jobId', async (request, reply) => {
       const jobId = parseJobIdParam(request.params.jobId);
+      // State first, then the job: see describeJob.
+      const state = await deps.queue.queue.getJobState(jobId);
       const job = await deps.queue.getJob(jobId);
       if (!job) {
         return sendError(reply, 404, 'job_not_found', `no job ${jobId}: it never existed or has been removed after its retention period`);
       }
-      return describeJob(job);
+      return describeJob(job, state === 'unknown' ? undefined : state);
     });
 
     if (deps.incidents) registerIncidentRoutes(api, deps.incidents);

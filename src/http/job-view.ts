@@ -34,8 +34,13 @@ const RESULT_FIELDS = [
 ] as const;
 
 /** What GET /rotations/:jobId shows of a job: a fixed set of fields, never the raw job data. */
-export async function describeJob(job: Job): Promise<JobView> {
-  const state = await job.getState();
+/**
+ * `knownState`: the job's state read BEFORE `job` was fetched. BullMQ finishes a job (state and
+ * returnvalue) in one script, so a state read first never runs ahead of the data read after it;
+ * reading the state after the job can show "completed" with the result still missing.
+ */
+export async function describeJob(job: Job, knownState?: Awaited<ReturnType<Job['getState']>>): Promise<JobView> {
+  const state = knownState ?? (await job.getState());
   return {
     jobId: String(job.id),
     type: job.name === ROTATE_JOB_NAME ? 'rotation' : job.name === REVOKE_JOB_NAME ? 'revocation' : 'unknown',
