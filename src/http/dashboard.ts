@@ -46,6 +46,12 @@ export async function registerDashboard(
         await sendError(reply, 405, 'read_only', 'the dashboard is read-only; set dashboard.readOnly: false in the configuration to enable job actions (dangerous)');
       });
     }
+    // Bull Board's page asks Google Fonts for its typefaces: offline that request hangs the page's
+    // styles, and it tells a third party who opens the dashboard. The page works with the
+    // browser's own fonts, so the link is taken out of every HTML answer.
+    scope.addHook('onSend', async (_request, reply, payload) =>
+      typeof payload === 'string' && String(reply.getHeader('content-type') ?? '').includes('text/html') ? withoutExternalStylesheets(payload) : payload,
+    );
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath(DASHBOARD_PATH);
     createBullBoard({
@@ -55,4 +61,9 @@ export async function registerDashboard(
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
   });
+}
+
+/** `html` without `<link>` elements that load from another origin (http(s):// or protocol-relative). */
+export function withoutExternalStylesheets(html: string): string {
+  return html.replace(/<link\b[^>]*\bhref=["'](?:https?:)?\/\/[^"']*["'][^>]*>\s*/gi, '');
 }

@@ -99,6 +99,9 @@ describe('rotator demo without a Redis at REDIS_URL (redis-server on PATH)', () 
       60_000,
       'both mailboxes rotated twice and an old key revoked',
     );
+    // The banner names both pages, and the reminder of them follows the rotation lines.
+    expect(demo.stderr.join('\n')).toMatch(/Mailboxes page: +http:\/\/127\.0\.0\.1:\d+\/admin\/mailboxes/);
+    expect(demo.stderr.some((l) => /^rotator demo: look at http:\/\/127\.0\.0\.1:\d+\/admin\/mailboxes .*\/admin\/queues/.test(l))).toBe(true);
     const rotation = lines().find((l) => / rotated {2}mbx_demo_0001 {2}key smx_\w+ -> smx_\w+/.test(l));
     expect(rotation).toMatch(/secret version [0-9a-f-]{36} {2}old key revoked at \d\d:\d\d:\d\d \(in 0s\)$/);
     expect(lines().find((l) => l.includes('revoked  mbx_demo_0001'))).toMatch(/old key smx_\w+$/);
@@ -151,6 +154,10 @@ describe('rotator demo without a Redis at REDIS_URL (redis-server on PATH)', () 
     expect({ exit, output: exit.code === 0 ? '' : demo.output() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
     expect(isRunning(privateRedisPid)).toBe(false);
     expect(existsSync(envFile)).toBe(false);
+    // It says what it removed.
+    const said = demo.stderr.find((l) => l.startsWith('rotator demo: stopped; removed '));
+    expect(said).toContain(`the private redis-server (pid ${privateRedisPid})`);
+    expect(said).toContain(`the env file ${envFile}`);
   }, 30_000);
 });
 
@@ -304,6 +311,7 @@ describe('rotator demo on a shared Redis at REDIS_URL', () => {
     expect({ exit, output: exit.code === 0 ? '' : demo.output() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
     expect(await keysUnder(prefix)).toEqual([]);
     expect(existsSync(envFile)).toBe(false);
+    expect(demo.stderr.find((l) => l.startsWith('rotator demo: stopped; removed '))).toMatch(new RegExp(`\\d+ Redis key\\(s\\) under its queue prefix "${prefix}"`));
   }, 30_000);
 });
 

@@ -83,23 +83,30 @@ interface DemoPlan {
   envFile: string;
 }
 
-/** What the demo has started so far; `stopAll` closes it newest first and never throws. */
+/**
+ * What the demo has started so far; `stopAll` closes it newest first and never throws. A closer
+ * may return what it removed (e.g. "the env file .rotator-demo.env"), which stopAll returns, in
+ * order, so the demo can say what it cleaned up.
+ */
 class StartedParts {
-  private readonly closers: Array<() => Promise<void> | void> = [];
+  private readonly closers: Array<() => Promise<string | void> | string | void> = [];
 
-  add(close: () => Promise<void> | void): void {
+  add(close: () => Promise<string | void> | string | void): void {
     this.closers.push(close);
   }
 
-  async stopAll(onError: (err: Error) => void): Promise<void> {
+  async stopAll(onError: (err: Error) => void): Promise<string[]> {
+    const removed: string[] = [];
     while (this.closers.length > 0) {
       const close = this.closers.pop()!;
       try {
-        await close();
+        const what = await close();
+        if (typeof what === 'string') removed.push(what);
       } catch (err) {
         onError(err as Error);
       }
     }
+    return removed;
   }
 }
 
@@ -128,8 +135,9 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const signal of signals) process.on(signal, onSignal);
   const stopAll = async () => {
-    await parts.stopAll((err) => io.stderr(`rotator demo: while stopping: ${err.message}\n`));
+    const removed = await parts.stopAll((err) => io.stderr(`rotator demo: while stopping: ${err.message}\n`));
     for (const signal of signals) process.off(signal, onSignal);
+    if (stopRequested && removed.length > 0) io.stderr(`rotator demo: stopped; removed ${removed.join(', ')}\n`);
   };
 
   try {
@@ -152,18 +160,28 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
     // Claimed now (O_EXCL, a placeholder) so a file the demo may not write stops it before it starts anything.
     const marker = envFileMarker(process.pid);
     const envFile = claimEnvFile(path.resolve(io.cwd, plan.envFile), formatEnvFile([marker, 'The demo is starting.'], {}), '--cli-env-file');
-    parts.add(() => envFile.remove());
+    parts.add(() => {
+      envFile.remove();
+      return `the env file ${displayPath(io.cwd, envFile.path)}`;
+    });
     if (envFile.replacedStalePid !== undefined) {
       io.stderr(`rotator demo: replaced ${displayPath(io.cwd, envFile.path)}, left by a demo that is no longer running (pid ${envFile.replacedStalePid})\n`);
     }
 
     const redis = await ensureDemoRedis(baseEnv.REDIS_URL || ENV_DEFAULTS.REDIS_URL, baseEnv.PATH, (text) => io.stderr(`rotator demo: ${text}\n`));
-    if (redis.privateRedis) parts.add(() => redis.privateRedis!.stop());
+    if (redis.privateRedis) {
+      const privateRedis = redis.privateRedis;
+      parts.add(async () => {
+        await privateRedis.stop();
+        return `the private redis-server (pid ${privateRedis.pid}) and its data`;
+      });
+    }
     // A private Redis takes its keys with it; in a shared one the demo deletes what it wrote under
     // the prefix it made up (after the service has stopped, as this closer runs after its own).
     if (queuePrefix.generated && !redis.privateRedis) {
       parts.add(async () => {
-        await deleteQueuePrefixKeys(redis.url, queuePrefix.prefix);
+        const deleted = await deleteQueuePrefixKeys(redis.url, queuePrefix.prefix);
+        return `${deleted} Redis key(s) under its queue prefix "${queuePrefix.prefix}" (SCAN, no FLUSH)`;
       });
     }
     if (stopRequested) return;
@@ -202,6 +220,8 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
       HOST: host,
     };
     const settings = loadSettings({ env, cwd: io.cwd, configPath });
+    // Filled in once the HTTP server listens; repeated under the rotation lines so it never scrolls away.
+    let reminder = '';
     const format = resolveLogFormat(settings.env.logFormat, true);
     const logger = createLogger({ level: settings.env.logLevel, format });
 
@@ -211,7 +231,7 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
         logger,
         roles: new Set(ROLES),
         secretsManagerClient,
-        events: createRotationLineSink(io.stderr, settings.file.revokePreviousAfterMs),
+        events: createRotationLineSink(withReminder(io.stderr, () => reminder), settings.file.revokePreviousAfterMs),
       }),
     );
     parts.add(() => service.close());
@@ -224,6 +244,8 @@ async function runDemo(ctx: CliContext, plan: DemoPlan): Promise<void> {
         cliEnvironment(settings, standIn.url),
       ),
     );
+    const pages = service.http?.url ?? `http://${settings.env.host}:${settings.env.port}`;
+    reminder = `rotator demo: look at ${pages}/admin/mailboxes (per mailbox) and ${pages}/admin/queues (the queue); Ctrl-C stops everything`;
     io.stderr(banner({ settings, plan, sandboxUrl: sandbox.url, standInUrl: standIn.url, http: service.http?.url, privateRedisPid: redis.privateRedis?.pid, envFile: displayPath(io.cwd, envFile.path), format, prefixGenerated: queuePrefix.generated }));
 
     await stopSignal;
@@ -333,6 +355,7 @@ function banner(facts: BannerFacts): string {
     `  Secrets Manager stand-in:   ${facts.standInUrl}  LOCAL STAND-IN`,
     `  Redis:                      ${redis}`,
     `  Schedule:                   "${settings.file.schedule}" (${settings.file.timezone})`,
+    `  Mailboxes page:             ${base}/admin/mailboxes`,
     `  Dashboard:                  ${base}/admin/queues`,
     `  Metrics:                    ${base}/metrics     Health: ${base}/healthz`,
     `  Stand-in state:             ${facts.sandboxUrl.replace(/\/api\/v1$/, '')}/_sandbox/state and ${facts.standInUrl}/_standin/state`,
@@ -344,4 +367,18 @@ function banner(facts: BannerFacts): string {
     `One line per finished rotation and revocation follows here; logs (${facts.format === 'pretty' ? 'LOG_FORMAT=pretty' : 'JSON'}) on stdout. Ctrl-C stops everything.`,
     '',
   ].join('\n');
+}
+
+/** Every this many rotation lines, the demo says again where to look (the banner has scrolled away). */
+export const REMINDER_EVERY_LINES = 10;
+
+/** `write`, plus the reminder line after the first rotation line and then every REMINDER_EVERY_LINES. */
+function withReminder(write: (text: string) => void, reminder: () => string): (text: string) => void {
+  let lines = 0;
+  return (text) => {
+    write(text);
+    lines += 1;
+    const line = reminder();
+    if (line !== '' && (lines === 1 || lines % REMINDER_EVERY_LINES === 0)) write(`${line}\n`);
+  };
 }
