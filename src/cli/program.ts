@@ -51,10 +51,20 @@ export async function runCommands(argv: string[], io: CliIo, registrars: readonl
   });
   program
     .description('Rotates Sendmux mailbox API keys on a schedule, storing them in AWS Secrets Manager.')
-    .version(readPackageVersion(), '-V, --version', 'print the version')
+    // Not commander's .version(): that one fires on a -V anywhere, even as another option's value
+    // (`history --limit -V` printed the version and exited 0). Only the top level answers it.
+    .option('-V, --version', 'print the version')
+    // Top-level options only before the command: after it, -V belongs to the command's arguments.
+    .enablePositionalOptions()
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run "rotator --help" for usage)')
     .addHelpText('after', environmentHelp());
+
+  program.on('option:version', () => {
+    const version = readPackageVersion();
+    io.stdout(`${version}\n`);
+    throw new CommanderError(0, 'commander.version', version);
+  });
 
   for (const register of registrars) register(program, ctx);
 
