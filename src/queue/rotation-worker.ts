@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { describeJobDataProblems, ROTATE_JOB_NAME, rotationJobDataSchema, type RotationJobData } from '../rotation/job-data';
 import { RetryLaterError } from '../rotation/failures';
 import { ROTATION_QUEUE_NAME, type AnyJobData, type AnyJobResult } from './rotation-queue';
+import { logsWritten } from '../logging/flush';
 import { isJobName, JOB_SCHEMAS, type JobName, type JobProcessors, type JobTypes } from './job-catalog';
 
 /** How often a rate-limited worker checks whether the pause was lifted (ms). */
@@ -55,7 +56,15 @@ export function createRotationWorker(opts: RotationWorkerOptions): Worker<AnyJob
     if (!isJobName(job.name)) {
       throw new UnrecoverableError(`unknown job name "${job.name}" in queue ${ROTATION_QUEUE_NAME}; expected one of ${Object.keys(JOB_SCHEMAS).join(', ')}`);
     }
-    return dispatch(job.name, opts.processors, job, token);
+    try {
+      return await dispatch(job.name, opts.processors, job, token);
+    } finally {
+      // BullMQ acknowledges the job (moves it to completed/failed/delayed) once this returns: the
+      // lines that record how it ended ("rotation rotated", "revocation …", every warn/error) reach
+      // stdout first, so a process killed right after the acknowledgement has still written them.
+      // Bounded: a stalled log reader delays acknowledgements by at most LOG_FLUSH_BOUND_MS.
+      await logsWritten(opts.logger);
+    }
   };
 
   const worker = new Worker<AnyJobData, AnyJobResult>(ROTATION_QUEUE_NAME, processor, {

@@ -18,6 +18,8 @@ export interface ChaosBedOptions {
   /** Rotator config over the chaos defaults (merged like TestBed's). */
   config?: Record<string, unknown>;
   sandbox?: TestBedOptions['sandbox'];
+  /** Options of the Secrets Manager stand-in (e.g. its clock, for a scenario that simulates a date). */
+  standIn?: TestBedOptions['standIn'];
 }
 
 /** Config every chaos scenario starts from: many retries with short backoff, 1 s grace. */
@@ -55,6 +57,7 @@ export class ChaosBed {
       label: `chaos-${options.label}`,
       config,
       sandbox: { rateLimit: null, random: options.random, ...options.sandbox },
+      ...(options.standIn ? { standIn: options.standIn } : {}),
     });
     try {
       const producer = await bed.runtime({ runWorker: false });

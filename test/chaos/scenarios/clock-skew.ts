@@ -70,7 +70,17 @@ const MAX_FIRE_LATENCY_MS = 900;
  * sees yesterday's catch-up bucket: two different slots for the same mailboxes.
  */
 export async function runClockSkew(profile: ChaosProfile, random: () => number): Promise<ScenarioResult<ClockSkewFacts>> {
-  const chaos = await ChaosBed.start({ label: 'clock-skew', profile, random, config: { schedule: '0 3 * * 1', timezone: 'UTC', maxKeyAge: 'never' } });
+  // The true time of the simulation starts at a Monday midnight; Secrets Manager's clock starts
+  // there too, so the keys it stamps are not years older than the ticks the replicas see (catch-up
+  // enqueues a key older than its schedule's latest tick).
+  const midnight = Date.UTC(2031, 4, 5); // a Monday, 00:00:00 UTC
+  const chaos = await ChaosBed.start({
+    label: 'clock-skew',
+    profile,
+    random,
+    config: { schedule: '0 3 * * 1', timezone: 'UTC', maxKeyAge: 'never' },
+    standIn: { clockOffsetMs: midnight - Date.now() },
+  });
   try {
     const worker = await chaos.worker();
     const file = chaos.bed.settings.file;
@@ -78,7 +88,6 @@ export async function runClockSkew(profile: ChaosProfile, random: () => number):
     const secretNameOf = (mailboxId: string) => renderSecretName(file.secretName, mailboxId);
 
     // The true time of the simulation; each replica's clock is off by ±SKEW_MS from it.
-    const midnight = Date.UTC(2031, 4, 5); // a Monday, 00:00:00 UTC
     let trueNow = midnight;
     const replica = async (offsetMs: number): Promise<RotationScheduler> => {
       const runtime: RotatorRuntime = await chaos.bed.runtime({ runWorker: false });
