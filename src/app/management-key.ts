@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RotatorEnv } from '../config';
 import type { SecretStore } from '../aws/secret-store';
 import type { ManagementKeySource } from '../sendmux/client';
+import { errorSummary } from '../logging/error-summary';
 
 /**
  * Where the Sendmux management (root) key comes from: SENDMUX_API_KEY, or a Secrets Manager
@@ -53,7 +54,7 @@ export function createManagementKeySource(deps: {
   // Read at start-up, so a missing or unreadable secret shows in the logs before the first rotation.
   startLoad().catch((error: unknown) => {
     logger.warn(
-      { secretId, err: { message: error instanceof Error ? error.message : String(error) } },
+      { secretId, err: errorSummary(error) },
       'could not read the Sendmux management key at start-up; it is read again before the first Sendmux call',
     );
   });

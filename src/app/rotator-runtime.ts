@@ -29,6 +29,7 @@ import { clampServerDelay } from '../retry/server-delay';
 import { settlesWithin } from '../shared/deadline';
 import { resolveAwsRegion, type RegionEnv } from '../aws/region';
 import type { RotatorEnv } from '../config/types';
+import { errorSummary } from '../logging/error-summary';
 
 /** The variables the region is resolved from (settings made by hand carry only awsRegion). */
 export function regionInputs(env: RotatorEnv): RegionEnv {
@@ -199,8 +200,8 @@ export async function createRotatorRuntime(opts: RotatorRuntimeOptions): Promise
     // the outage log reports those once per state change, so only other errors are logged here.
     worker.removeAllListeners('error');
     worker.on('error', (err) => {
-      if (isRedisConnectionError(err)) jobLogger.debug({ err: { name: err.name, message: err.message } }, 'worker: Redis connection error');
-      else jobLogger.error({ err: { name: err.name, message: err.message } }, 'worker error');
+      if (isRedisConnectionError(err)) jobLogger.debug({ err: errorSummary(err) }, 'worker: Redis connection error');
+      else jobLogger.error({ err: errorSummary(err) }, 'worker error');
     });
   }
 

@@ -25,6 +25,7 @@ import { isLoopbackHost } from '../http/auth';
 import { resolveAwsRegion, type ResolvedAwsRegion } from '../aws/region';
 import { regionInputs } from './rotator-runtime';
 import { workerPresence } from '../queue/worker-presence';
+import { errorSummary } from '../logging/error-summary';
 
 export const ROLES = ['worker', 'scheduler', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -143,7 +144,7 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
   if (configuredIds) {
     // Not awaited: start-up must not wait on Redis for housekeeping.
     void alerts.pruneFailureCounters(configuredIds).catch((err: Error) =>
-      logger.warn({ err: { message: err.message } }, 'could not prune failure counters of mailboxes no longer configured'),
+      logger.warn({ err: errorSummary(err) }, 'could not prune failure counters of mailboxes no longer configured'),
     );
   }
 
@@ -182,12 +183,12 @@ export async function startRotatorService(opts: RotatorServiceOptions): Promise<
 
   const started: Array<() => Promise<void>> = [];
   const closeStarted = async () => {
-    for (const stop of started.reverse()) await stop().catch((err: Error) => logger.warn({ err: { message: err.message } }, 'error while closing'));
+    for (const stop of started.reverse()) await stop().catch((err: Error) => logger.warn({ err: errorSummary(err) }, 'error while closing'));
     await closeRedisConnection(redis);
   };
 
   const events = combineSinks([audit, alerts, metrics, opts.events, notifier], (err) =>
-    logger.warn({ err: { message: (err as Error).message } }, 'an event sink failed; the rotation is unaffected'),
+    logger.warn({ err: errorSummary(err) }, 'an event sink failed; the rotation is unaffected'),
   );
   try {
     runtime = await createRotatorRuntime({

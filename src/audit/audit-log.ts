@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { positiveInteger } from '../shared/positive-integer';
 import type { RotatorEvent, RotatorEventSink } from '../rotation/events';
 import { BookkeepingWrites } from '../queue/bookkeeping-writes';
+import { errorTextWithName } from '../logging/error-summary';
 
 export interface AuditEntry {
   /** The Redis stream id: `<ms since epoch on the Redis clock>-<seq>`. */
@@ -131,15 +132,10 @@ export class AuditLog implements RotatorEventSink {
 
   private logWriteFailure(event: RotatorEvent, err: unknown): void {
     this.log.warn(
-      { err: describeError(err), jobId: event.jobId, mailboxId: event.mailboxId, outcome: event.outcome },
+      { err: errorTextWithName(err), jobId: event.jobId, mailboxId: event.mailboxId, outcome: event.outcome },
       'could not write the audit entry of a job attempt; the job itself is unaffected',
     );
   }
-}
-
-function describeError(err: unknown): string {
-  const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
-  return typeof message === 'string' ? `${typeof name === 'string' ? name : 'Error'}: ${message}` : String(err);
 }
 
 function parseEventField(fields: string[]): RotatorEvent | undefined {

@@ -13,6 +13,7 @@ import pino, { Logger } from 'pino';
 import { SecretStoreError, toSecretStoreError } from './errors';
 import { AWSCURRENT } from './staging-labels';
 import { AwsClock, awsClockOf } from './aws-clock';
+import { errorSummary } from '../logging/error-summary';
 
 /**
  * A thin, honest adapter over AWS Secrets Manager for the rotator: one SDK call per method (plus
@@ -414,7 +415,7 @@ export class SecretStore {
         this.logger[this.onCall ? 'debug' : 'info'](fields, `secrets manager ${operation}: ${storeError.awsErrorName}`);
         return null;
       }
-      this.logger.warn({ ...fields, err: { message: storeError.message } }, `secrets manager ${operation} failed`);
+      this.logger.warn({ ...fields, err: errorSummary(storeError) }, `secrets manager ${operation} failed`);
       // The observer's own failure line then names it next to its job (this line knows only the secret).
       this.onCall?.({ operation, requestId: storeError.requestId, awsErrorName: storeError.awsErrorName });
       throw storeError;

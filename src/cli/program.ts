@@ -9,6 +9,7 @@ import { registerOperateCommands } from './commands/operate';
 import { registerIncidentCommands } from './commands/incidents';
 import { type CliIo, type CommandRegistrar, createCliContext, DemoGoneError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './context';
 import { readPackageVersion } from './version';
+import { errorText } from '../logging/error-summary';
 
 /** Every command module; a new command adds its registrar here. */
 const COMMANDS: readonly CommandRegistrar[] = [
@@ -81,7 +82,7 @@ export async function runCommands(argv: string[], io: CliIo, registrars: readonl
       io.stderr(`${error.message}\n`);
       return EXIT_FAILURE;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     // A command's error may quote a request or response; never let a key through.
     io.stderr(`rotator: ${scrubSendmuxKeys(message)}\n`);
     return EXIT_FAILURE;

@@ -7,6 +7,7 @@ import { checkSecretNameTemplate, describeExpectedSecretNameTemplate, MAILBOX_ID
 import type { RotatorFileConfig } from './types';
 import { webhookUrlProblem } from './webhook-url-rules';
 import { closedObject, isPlainObject, leaf, type LeafResult } from './zod-helpers';
+import { errorText } from '../logging/error-summary';
 
 const fail = (expected: string): LeafResult<never> => ({ ok: false, expected });
 const pass = <T>(value: T): LeafResult<T> => ({ ok: true, value });
@@ -59,7 +60,7 @@ function cronExpression(value: unknown): LeafResult<string> {
     parseCron(expression);
     return pass(expression);
   } catch (err) {
-    return fail(`${expected} — ${err instanceof Error ? err.message : String(err)}`);
+    return fail(`${expected} — ${errorText(err)}`);
   }
 }
 

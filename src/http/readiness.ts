@@ -1,5 +1,6 @@
 import { pingRedis, type RedisClient } from '../queue/redis-connection';
 import { withDeadline } from '../shared/deadline';
+import { errorText } from '../logging/error-summary';
 
 export const READINESS_PING_TIMEOUT_MS = 1_000;
 
@@ -14,7 +15,7 @@ export async function checkRedis(redis: RedisClient, timeoutMs = READINESS_PING_
   if (redis.status !== 'ready') return { ok: false, reason: `connection is ${redis.status}` };
   const pinged = pingRedis(redis).then(
     (answer): RedisCheck => (answer === 'PONG' ? { ok: true } : { ok: false, reason: `PING answered ${JSON.stringify(answer).slice(0, 40)}` }),
-    (err: unknown): RedisCheck => ({ ok: false, reason: `PING failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200) }),
+    (err: unknown): RedisCheck => ({ ok: false, reason: `PING failed: ${errorText(err)}`.slice(0, 200) }),
   );
   return withDeadline(pinged, timeoutMs, () => new Error('timeout')).catch((): RedisCheck => ({ ok: false, reason: `PING got no answer within ${timeoutMs}ms` }));
 }

@@ -12,3 +12,9 @@ export function errorSummary(err: unknown): { name?: string; message: string } {
 export function errorText(err: unknown): string {
   return errorSummary(err).message;
 }
+
+/** "Name: message" (e.g. "ReplyError: OOM command not allowed"), for lines where the kind of error matters. */
+export function errorTextWithName(err: unknown): string {
+  const { name, message } = errorSummary(err);
+  return err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string' ? `${name ?? 'Error'}: ${message}` : message;
+}

@@ -9,6 +9,7 @@ import type { ResolveHost } from '../webhooks/destination-guard';
 import type { ConsumerNotification, KeyRevokedNotification, RotationSucceededNotification } from './notification-payloads';
 import { scrubSecrets } from '../security/scrub-secrets';
 import { settlesWithin } from '../shared/deadline';
+import { errorSummary } from '../logging/error-summary';
 
 export interface ConsumerNotifierOptions {
   /** notify.webhookUrl. */
@@ -89,7 +90,7 @@ export class ConsumerNotifier implements RotatorEventSink {
       const prepared = this.notificationFor(event);
       if (!prepared) return;
       const safe = prepared.catch((err: unknown) => {
-        this.log.error({ err: { message: String((err as Error)?.message ?? err) }, mailboxId: event.mailboxId }, 'could not prepare a notification');
+        this.log.error({ err: errorSummary(err), mailboxId: event.mailboxId }, 'could not prepare a notification');
         return null;
       });
       this.ordered = this.ordered.then(async () => {
@@ -98,7 +99,7 @@ export class ConsumerNotifier implements RotatorEventSink {
       });
     } catch (err) {
       // A sink must never throw into the job.
-      this.log.error({ err: { message: String((err as Error)?.message ?? err) } }, 'consumer notifier failed to record an event');
+      this.log.error({ err: errorSummary(err) }, 'consumer notifier failed to record an event');
     }
   }
 
@@ -145,7 +146,7 @@ export class ConsumerNotifier implements RotatorEventSink {
       secretArn = (await this.opts.secrets.describeSecret(secretName))?.arn ?? null;
     } catch (err) {
       this.log.warn(
-        { mailboxId: event.mailboxId, secretName, err: { message: String((err as Error)?.message ?? err) } },
+        { mailboxId: event.mailboxId, secretName, err: errorSummary(err) },
         'could not read the secret ARN for rotation.succeeded; sending it with secretArn null',
       );
     }

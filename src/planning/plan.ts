@@ -13,6 +13,7 @@ import { DEFAULT_SCHEDULE_NAME, schedulesOf, type RotationSchedule } from '../sc
 import { resolveMailboxSettings } from '../config/mailbox-settings';
 import { slotOfDocument } from '../rotation/secret-value';
 import { adoptionVerdict, carriedSizeProblem, readSecretValue, revokeByHandNotice, type AdoptionVerdict } from '../rotation/adoption';
+import { errorText } from '../logging/error-summary';
 
 export type DueReason = 'cron' | 'key-age' | 'never-rotated';
 
@@ -106,7 +107,7 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
       mailboxes: [],
       skipped: [],
       cannotRotate: [],
-      problems: [`cannot list mailboxes (GET /mailboxes): ${errorMessage(err)}`],
+      problems: [`cannot list mailboxes (GET /mailboxes): ${errorText(err)}`],
       notes: [],
     };
   }
@@ -172,7 +173,7 @@ export async function buildRotationPlan(deps: RotationPlanDeps): Promise<Rotatio
     try {
       state = await inspector.inspect(entry.secretName, { withCreatedDate: true });
     } catch (err) {
-      entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read secret ${entry.secretName}: ${errorMessage(err)}`);
+      entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read secret ${entry.secretName}: ${errorText(err)}`);
       // Unknown state: the scheduler's catch-up skips such a mailbox, so only its cron applies.
       state = null;
     }
@@ -221,7 +222,7 @@ async function readCurrentValue(secrets: RotationPlanDeps['secrets'], entry: Pla
     if (tooLarge) entry.problems.push(`mailbox ${entry.mailboxId}: ${tooLarge}`);
     return tooLarge !== null;
   } catch (err) {
-    entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read the AWSCURRENT value of ${entry.secretName}: ${errorMessage(err)}`);
+    entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read the AWSCURRENT value of ${entry.secretName}: ${errorText(err)}`);
     return false;
   }
 }
@@ -243,7 +244,7 @@ async function readPendingValue(secrets: RotationPlanDeps['secrets'], entry: Pla
     );
     return true;
   } catch (err) {
-    entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read the AWSPENDING value of ${entry.secretName}: ${errorMessage(err)}`);
+    entry.problems.push(`mailbox ${entry.mailboxId}: Secrets Manager cannot read the AWSPENDING value of ${entry.secretName}: ${errorText(err)}`);
     return false;
   }
 }
@@ -321,7 +322,7 @@ async function checkMailboxReadable(
             `${err.status} ${err.code}${request}; ${accessAdvice(err.status)}`,
         };
       }
-      return { rotatable: true, problem: `mailbox ${mailbox.mailboxId}: could not check it with GET /mailboxes/${mailbox.mailboxId}: ${errorMessage(err)}` };
+      return { rotatable: true, problem: `mailbox ${mailbox.mailboxId}: could not check it with GET /mailboxes/${mailbox.mailboxId}: ${errorText(err)}` };
     }
   }
 }
@@ -376,6 +377,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

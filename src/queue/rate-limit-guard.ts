@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SendmuxCallRecord } from '../sendmux/types';
 import { DEFAULT_MAX_SERVER_DELAY_MS, clampServerDelay } from '../retry/server-delay';
+import { errorSummary } from '../logging/error-summary';
 
 export interface RateLimitGuardOptions {
   /** Stops every worker of the queue, on every replica, for `ms` (BullMQ's queue-wide limiter key). */
@@ -74,7 +75,7 @@ export class RateLimitGuard {
     }, (err: unknown) => {
       // A failed pause only means the next request may meet a 429, which the jobs handle.
       this.pausedUntilMs = 0;
-      this.opts.logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'could not pause the queue before the rate-limit reset');
+      this.opts.logger.warn({ err: errorSummary(err) }, 'could not pause the queue before the rate-limit reset');
     });
   }
 }

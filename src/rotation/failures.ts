@@ -1,6 +1,7 @@
 import { isSendmuxError, type SendmuxError } from '../sendmux/errors';
 import { SecretStoreError } from '../aws/errors';
 import { UnreadableStoredSecretError } from './secret-value';
+import { errorText } from '../logging/error-summary';
 
 /**
  * What a failed step means for the job. The rotation processor turns this into BullMQ
@@ -58,7 +59,7 @@ export function classifyRotationFailure(err: unknown, mailboxId: string): Failur
   }
   // Unknown errors are most likely bugs or environment trouble; retrying is the safe default
   // because every step is idempotent, and attempts are bounded.
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   return { kind: 'retry', message: `unexpected error: ${message}` };
 }
 

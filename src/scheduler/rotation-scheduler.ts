@@ -12,7 +12,7 @@ import { CurrentKeyInspector } from './current-key';
 import { forEachWithLimit } from './with-limit';
 import { formatDuration } from './format-duration';
 import { positiveInteger } from '../shared/positive-integer';
-import { errorSummary } from '../logging/error-summary';
+import { errorSummary, errorText } from '../logging/error-summary';
 import { redisRefusalOf } from '../queue/redis-refusals';
 import { resolveMailboxes, type MailboxResolution, type ResolvedMailbox, type SkippedMailbox } from './resolve-mailboxes';
 import { DEFAULT_SCHEDULE_NAME, schedulesOf, type RotationSchedule } from './schedules';
@@ -184,7 +184,7 @@ export class RotationScheduler {
     try {
       await this.catchUp();
     } catch (err) {
-      this.log.error({ err: errorSummary(err) }, `start-up catch-up failed: ${errorMessage(err)}; cron ticks continue`);
+      this.log.error({ err: errorSummary(err) }, `start-up catch-up failed: ${errorText(err)}; cron ticks continue`);
     }
     const every = this.opts.catchUpIntervalMs === undefined ? DEFAULT_CATCH_UP_INTERVAL_MS : this.opts.catchUpIntervalMs;
     if (every !== null && !this.stopped) {
@@ -192,7 +192,7 @@ export class RotationScheduler {
       this.periodic = setInterval(() => {
         if (this.runningCatchUp) return;
         this.singleCatchUp(async () => this.runCatchUp((await this.resolve()).mailboxes, 'periodic pass')).catch((err: unknown) => {
-          this.log.error({ err: errorSummary(err) }, `periodic catch-up failed: ${errorMessage(err)}; the next pass tries again`);
+          this.log.error({ err: errorSummary(err) }, `periodic catch-up failed: ${errorText(err)}; the next pass tries again`);
         });
       }, every);
       this.periodic.unref();
@@ -244,7 +244,7 @@ export class RotationScheduler {
     } catch (err) {
       this.log.error(
         { schedule: schedule.name, slot, durationMs: elapsed(started), err: errorSummary(err) },
-        `tick ${slot} of schedule ${schedule.name} failed: could not resolve mailboxes: ${errorMessage(err)}`,
+        `tick ${slot} of schedule ${schedule.name} failed: could not resolve mailboxes: ${errorText(err)}`,
       );
       throw err;
     }
@@ -256,7 +256,7 @@ export class RotationScheduler {
     } catch (err) {
       this.log.error(
         { schedule: schedule.name, slot, resolved: owned.length, durationMs: elapsed(started), err: errorSummary(err) },
-        `tick ${slot} of schedule ${schedule.name} failed while enqueueing: ${errorMessage(err)}; ` +
+        `tick ${slot} of schedule ${schedule.name} failed while enqueueing: ${errorText(err)}; ` +
           'the next catch-up pass enqueues the same slot (it finds the keys older than this tick)',
       );
       throw err;
@@ -299,7 +299,7 @@ export class RotationScheduler {
         try {
           report.catchUp = await this.singleCatchUp(() => this.runCatchUp(others, `tick ${slot} of ${schedule.name}`));
         } catch (err) {
-          this.log.error({ schedule: schedule.name, slot, err: errorSummary(err) }, `catch-up after tick ${slot} failed: ${errorMessage(err)}`);
+          this.log.error({ schedule: schedule.name, slot, err: errorSummary(err) }, `catch-up after tick ${slot} failed: ${errorText(err)}`);
         }
       }
     }
@@ -377,7 +377,7 @@ export class RotationScheduler {
           }
         }
       } catch (err) {
-        lookupErrors.push({ mailboxId: mailbox.mailboxId, message: errorMessage(err) });
+        lookupErrors.push({ mailboxId: mailbox.mailboxId, message: errorText(err) });
       }
     });
 
@@ -496,7 +496,7 @@ export class RotationScheduler {
         if (this.stopped || !redisRefusalOf(err) || Date.now() + delayMs >= giveUpAt) throw err;
         this.log.warn(
           { schedule: schedule.name, slot, attempt, retryInMs: delayMs, err: errorSummary(err) },
-          `tick ${slot} of schedule ${schedule.name}: enqueue attempt ${attempt} failed (${errorMessage(err)}); trying again in ${formatDuration(delayMs)}`,
+          `tick ${slot} of schedule ${schedule.name}: enqueue attempt ${attempt} failed (${errorText(err)}); trying again in ${formatDuration(delayMs)}`,
         );
         await this.interruptibleSleep(delayMs);
         if (this.stopped) throw err;
@@ -576,7 +576,4 @@ function elapsed(started: number): number {
 }
 
 /** SendmuxError and SecretStoreError messages are built to be safe to log (no keys, no secret values). */
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 

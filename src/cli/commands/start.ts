@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createLogger, resolveLogFormat } from '../../logging/logger';
 import { startRotatorService, parseRoles, type RotatorService } from '../../app/service';
 import { addConfigOption, EXIT_FAILURE, EXIT_USAGE, type CliContext } from '../context';
+import { errorSummary } from '../../logging/error-summary';
 
 interface StartOptions {
   config?: string;
@@ -31,7 +32,7 @@ export function registerStartCommand(program: Command, ctx: CliContext): void {
     try {
       service = await startRotatorService({ settings, logger, roles });
     } catch (err) {
-      logger.fatal({ err: { name: (err as Error).name, message: (err as Error).message } }, 'rotator failed to start');
+      logger.fatal({ err: errorSummary(err) }, 'rotator failed to start');
       ctx.io.stderr(`rotator start: ${(err as Error).message}\n`);
       ctx.setExitCode(EXIT_FAILURE);
       return;
@@ -68,7 +69,7 @@ function waitForShutdownSignal(logger: ReturnType<typeof createLogger>, service:
       service
         .close()
         .then(() => logger.info('shutdown complete'))
-        .catch((err: Error) => logger.error({ err: { message: err.message } }, 'error during shutdown'))
+        .catch((err: Error) => logger.error({ err: errorSummary(err) }, 'error during shutdown'))
         .finally(() => {
           process.off('SIGTERM', onSignal);
           process.off('SIGINT', onSignal);
