@@ -94,46 +94,37 @@ export function rotationRecoveredAlert(event: RotationAttemptEvent, previousCons
 }
 
 export function revocationFailedAlert(event: RevocationAttemptEvent): RevocationFailedAlert {
-  const message = conciseMessage(event.message);
-  return {
-    type: 'revocation_failed',
-    text:
-      `:warning: Revoking old key ${code(event.keyId)} of mailbox ${code(event.mailboxId)} failed` +
-      ` (job ${code(event.jobId)}); the old key still works: ${slackEscape(message)}`,
-    mailboxId: event.mailboxId,
-    jobId: event.jobId,
-    keyId: event.keyId,
-    message,
-    at: event.at,
-  };
+  return keyAlert('revocation_failed', event, (key, mailbox, job, message) =>
+    `:warning: Revoking old key ${key} of mailbox ${mailbox} failed (job ${job}); the old key still works: ${message}`);
 }
 
 export function revocationRefusedAlert(event: RevocationAttemptEvent): RevocationRefusedAlert {
-  const message = conciseMessage(event.message);
-  return {
-    type: 'revocation_refused',
-    text:
-      `:warning: Key ${code(event.keyId)} of mailbox ${code(event.mailboxId)} was left live: nothing proves it is the rotator's` +
-      ` (job ${code(event.jobId)}): ${slackEscape(message)}`,
-    mailboxId: event.mailboxId,
-    jobId: event.jobId,
-    keyId: event.keyId,
-    message,
-    at: event.at,
-  };
+  return keyAlert('revocation_refused', event, (key, mailbox, job, message) =>
+    `:warning: Key ${key} of mailbox ${mailbox} was left live: nothing proves it is the rotator's (job ${job}): ${message}`);
 }
 
 export function revocationOverdueAlert(event: RevocationAttemptEvent): RevocationOverdueAlert {
+  const attempts = `${event.attempt} failed attempt${event.attempt === 1 ? '' : 's'}`;
+  return {
+    ...keyAlert('revocation_overdue', event, (key, mailbox, job, message) =>
+      `:warning: Old key ${key} of mailbox ${mailbox} is still live past its revocation time (job ${job}, ${attempts}; retrying): ${message}`),
+    attempts: event.attempt,
+  };
+}
+
+/** The fields every alert about one key shares; `text` gets the key, mailbox and job as Slack code and the message escaped. */
+function keyAlert<T extends 'revocation_failed' | 'revocation_refused' | 'revocation_overdue'>(
+  type: T,
+  event: RevocationAttemptEvent,
+  text: (key: string, mailbox: string, job: string, message: string) => string,
+): { type: T; text: string; mailboxId: string; jobId: string; keyId: string; message: string; at: string } {
   const message = conciseMessage(event.message);
   return {
-    type: 'revocation_overdue',
-    text:
-      `:warning: Old key ${code(event.keyId)} of mailbox ${code(event.mailboxId)} is still live past its revocation time` +
-      ` (job ${code(event.jobId)}, ${event.attempt} failed attempt${event.attempt === 1 ? '' : 's'}; retrying): ${slackEscape(message)}`,
+    type,
+    text: text(code(event.keyId), code(event.mailboxId), code(event.jobId), slackEscape(message)),
     mailboxId: event.mailboxId,
     jobId: event.jobId,
     keyId: event.keyId,
-    attempts: event.attempt,
     message,
     at: event.at,
   };

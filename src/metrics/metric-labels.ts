@@ -1,4 +1,5 @@
 import type { components } from '../sendmux/openapi-types';
+import { SENDMUX_ERROR_CODES } from '../sendmux/wire-schemas';
 
 /**
  * Label values that come from an upstream are mapped onto closed sets here, so an upstream that
@@ -10,21 +11,7 @@ export const OTHER_LABEL = 'other';
 type SendmuxContractCode = components['schemas']['ApiError']['error']['code'];
 
 /** Every `error.code` the Sendmux contract (OpenAPI ApiError enum) defines. The two-way type check keeps it in step with openapi-types.ts. */
-const SENDMUX_CONTRACT_CODES = [
-  'invalid_parameter',
-  'missing_parameter',
-  'authentication_required',
-  'insufficient_permissions',
-  'not_found',
-  'conflict',
-  'limit_exceeded',
-  'idempotency_conflict',
-  'payload_too_large',
-  'validation_error',
-  'rate_limit_exceeded',
-  'service_unavailable',
-  'internal_error',
-] as const satisfies readonly SendmuxContractCode[];
+const SENDMUX_CONTRACT_CODES = SENDMUX_ERROR_CODES satisfies readonly SendmuxContractCode[];
 type Listed = (typeof SENDMUX_CONTRACT_CODES)[number];
 // Fails to compile when the contract gains a code this list lacks.
 const everyContractCodeListed: [SendmuxContractCode] extends [Listed] ? true : never = true;

@@ -108,25 +108,28 @@ export const apiErrorEnvelopeWireSchema = z.object({
   meta: z.object({ request_id: z.string().optional() }).optional(),
 });
 
+/** Every `error.code` of the contract's ApiError (vendor/sendmux/openapi-management-subset.json). */
+export const SENDMUX_ERROR_CODES = [
+  'invalid_parameter',
+  'missing_parameter',
+  'authentication_required',
+  'insufficient_permissions',
+  'not_found',
+  'conflict',
+  'limit_exceeded',
+  'idempotency_conflict',
+  'payload_too_large',
+  'validation_error',
+  'rate_limit_exceeded',
+  'service_unavailable',
+  'internal_error',
+] as const;
+
 /** The documented error envelope exactly as the OpenAPI describes it (used for the drift check). */
 export const apiErrorWireSchema = z.object({
   ok: z.literal(false),
   error: z.object({
-    code: z.enum([
-      'invalid_parameter',
-      'missing_parameter',
-      'authentication_required',
-      'insufficient_permissions',
-      'not_found',
-      'conflict',
-      'limit_exceeded',
-      'idempotency_conflict',
-      'payload_too_large',
-      'validation_error',
-      'rate_limit_exceeded',
-      'service_unavailable',
-      'internal_error',
-    ]),
+    code: z.enum(SENDMUX_ERROR_CODES),
     message: z.string(),
     retryable: z.boolean(),
     param: z.string().optional(),
