@@ -7,7 +7,7 @@
 # docker-compose.yml uses for its sandbox service.
 
 # ---------------------------------------------------------------- build: TypeScript → dist/
-FROM node:24-bookworm-slim AS build
+FROM node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS build
 WORKDIR /app
 
 # Dependencies first, so the layer is reused while only the sources change.
@@ -32,7 +32,7 @@ RUN npm run build:standins
 # ---------------------------------------------------------------- standins: the local stand-ins only
 # LOCAL ONLY: the Sendmux sandbox (default command) and the Secrets Manager stand-in
 # (node dist/standins/secrets-manager/main.js), for docker-compose.yml and local tests.
-FROM node:24-bookworm-slim AS standins
+FROM node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS standins
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -42,7 +42,7 @@ USER node
 CMD ["node", "dist/standins/sendmux/main.js"]
 
 # ---------------------------------------------------------------- runtime: production deps only (the default target)
-FROM node:24-bookworm-slim AS runtime
+FROM node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS runtime
 ENV NODE_ENV=production
 # V8 otherwise lets the heap grow to ~4x its live size (35-40 MB for a worker) before collecting;
 # a cap keeps a replica's memory flat and predictable for its container limit. Raise it for a
