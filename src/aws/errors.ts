@@ -103,7 +103,7 @@ export function kmsAdvice(problem: KmsProblem, awsMessage: string): string {
   const aws = awsMessage === '' ? '' : ` (AWS: ${awsMessage})`;
   switch (problem) {
     case 'disabled':
-      return `${key} is disabled${aws}; fix: enable it (aws kms enable-key --key-id <key>) or set kmsKeyId to an enabled key — the rotation is retried once the key can be used`;
+      return `${key} is disabled${aws}; fix: enable it (aws kms enable-key --key-id <key>) or set kmsKeyId to an enabled key`;
     case 'invalid-state':
       return `${key} is not usable (pending deletion or import)${aws}; fix: cancel the deletion (aws kms cancel-key-deletion, then enable-key) or set kmsKeyId to another key`;
     case 'access-denied':

@@ -27,6 +27,7 @@ export const ENV_VARS: ReadonlyArray<EnvVarDoc> = [
   { name: 'SENDMUX_API_URL', required: false, default: 'https://app.sendmux.ai/api/v1', description: 'Sendmux API base URL' },
   { name: 'AWS_REGION', required: false, description: 'AWS region of the secrets; needed by every command that touches AWS' },
   { name: 'AWS_ENDPOINT_URL_SECRETS_MANAGER', required: false, description: 'Secrets Manager endpoint override (read by the AWS SDK itself)' },
+  { name: 'AWS_ENDPOINT_URL', required: false, description: 'endpoint override for every AWS service (read by the AWS SDK itself, below AWS_ENDPOINT_URL_SECRETS_MANAGER); held to the same plain-text rule' },
   { name: 'ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS', required: false, default: 'false', description: 'true to allow http:// (no TLS) SENDMUX_API_URL / AWS_ENDPOINT_URL_SECRETS_MANAGER on a host other than loopback; the root key and every secret then travel in clear' },
   { name: 'ROTATOR_QUEUE_PREFIX', required: false, default: 'rotator', description: 'BullMQ key prefix; may be a Redis Cluster hash tag like {rotator}' },
   { name: 'LOG_LEVEL', required: false, default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
@@ -224,6 +225,7 @@ const envSchema = z.object({
   SENDMUX_API_KEY_SECRET_ID: leaf(secretId).optional(),
   AWS_REGION: leaf(awsRegion).optional(),
   AWS_ENDPOINT_URL_SECRETS_MANAGER: leaf(httpUrl('an http:// or https:// endpoint URL like "http://127.0.0.1:4566"')).optional(),
+  AWS_ENDPOINT_URL: leaf(httpUrl('an http:// or https:// endpoint URL like "https://vpce-….secretsmanager.eu-west-1.vpce.amazonaws.com"')).optional(),
   ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS: leaf(booleanFlag).optional(),
   ROTATOR_QUEUE_PREFIX: leaf(queuePrefix).default(ENV_DEFAULTS.ROTATOR_QUEUE_PREFIX),
   LOG_LEVEL: leaf(logLevel).default(ENV_DEFAULTS.LOG_LEVEL),
@@ -252,6 +254,7 @@ const MASKS: Partial<Record<EnvName, (value: string) => string>> = {
   REDIS_PASSWORD: (value) => `${maskToken()} (${value.length} characters)`,
   SENDMUX_API_URL: maskUrlCredentials,
   AWS_ENDPOINT_URL_SECRETS_MANAGER: maskUrlCredentials,
+  AWS_ENDPOINT_URL: maskUrlCredentials,
 };
 
 function maskEnvValue(path: ReadonlyArray<string | number>, value: unknown): unknown {
@@ -351,11 +354,22 @@ export function parseEnv(source: NodeJS.ProcessEnv, configPath: string, readText
 
 type ParsedEnv = z.output<typeof envSchema>;
 
+/** Whether a Redis URL names a password in its query string (ioredis would read it; the rotator builds its own options and does not). */
+function queryPassword(url: string): boolean {
+  try {
+    return [...new URL(url).searchParams.keys()].some((name) => /^(password|pass|pwd)$/i.test(name));
+  } catch {
+    return false;
+  }
+}
+
 /** Upstreams that carry secrets: refused over plain HTTP off loopback unless ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS=true. */
-const PLAINTEXT_CHECKED = ['SENDMUX_API_URL', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'] as const;
+const PLAINTEXT_CHECKED = ['SENDMUX_API_URL', 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL'] as const;
 const PLAINTEXT_CARGO: Record<(typeof PLAINTEXT_CHECKED)[number], string> = {
   SENDMUX_API_URL: 'the root management key and every minted mailbox key',
   AWS_ENDPOINT_URL_SECRETS_MANAGER: 'every stored secret',
+  // The SDK uses it for Secrets Manager when the service-specific variable is unset.
+  AWS_ENDPOINT_URL: 'every stored secret (the AWS SDK sends Secrets Manager there when AWS_ENDPOINT_URL_SECRETS_MANAGER is unset)',
 };
 
 /**
@@ -413,6 +427,10 @@ function redisTargetOf(env: ParsedEnv, input: Partial<Record<EnvName, string>>, 
     );
   }
 
+  if (env.REDIS_URL !== undefined && queryPassword(env.REDIS_URL)) {
+    problems.push(problem('REDIS_URL', input.REDIS_URL,
+      'a URL without a password in its query: the rotator does not read ?password=… (it would connect without one); put it in the userinfo (redis://:PASSWORD@host:6379/0) or in REDIS_PASSWORD'));
+  }
   const urlTls = env.REDIS_URL?.startsWith('rediss:') ?? false;
   if (urlTls && env.REDIS_TLS === false) {
     problems.push(problem('REDIS_TLS', 'false', 'true or unset: REDIS_URL is rediss://, which always means TLS'));

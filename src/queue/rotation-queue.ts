@@ -19,6 +19,7 @@ import {
   type RotationResult,
 } from '../rotation/job-data';
 import type { MailboxLedger } from '../rotation/mailbox-ledger';
+import { bullmqJobDirectory } from '../rotation/exclusion';
 import { formatDuration } from '../scheduler/format-duration';
 
 /** Jobs per addBulk pipeline when enqueueing many rotations at once (see addInPipelinedBatches). */
@@ -169,9 +170,11 @@ export class RotationQueue {
           opts: { ...this.jobOptions(jobId), deduplication: { id: rotationDeduplicationId(data.mailboxId) } },
         })),
       );
+      const retakes: Array<{ entry: (typeof bulk)[number]; holder: string }> = [];
       jobs.forEach((job, i) => {
         const entry = bulk[i]!;
         const actualId = String(job.id);
+        if (actualId !== entry.jobId) retakes.push({ entry, holder: actualId });
         outcomes[entry.index] =
           actualId === entry.jobId
             ? { mailboxId: entry.data.mailboxId, status: 'enqueued', jobId: actualId }
@@ -182,6 +185,27 @@ export class RotationQueue {
                 message: `mailbox ${entry.data.mailboxId} already has rotation ${actualId} queued or running`,
               };
       });
+      // A catch-up request names a tick that did not become a rotation. Its job id is the tick's: if
+      // that job is kept as failed (a refusal at look, e.g. a KMS key disabled at the tick), adding
+      // it is a no-op, and the slot would be skipped until the next tick. Such a job is run again
+      // when it never minted (a retry of one that did would get its revoked key back).
+      for (const entry of bulk) {
+        if (requests[entry.index]?.requestedBy !== 'catch-up') continue;
+        const job = await this.queue.getJob(entry.jobId);
+        if (!job || (await job.getState()) !== 'failed' || (job.data as RotationJobData).mintedKeyId !== undefined) continue;
+        await job.retry('failed').catch(() => undefined);
+        outcomes[entry.index] = { mailboxId: entry.data.mailboxId, status: 'enqueued', jobId: entry.jobId };
+      }
+      // A deduplication id whose job is gone (removed by hand, lost by Redis) would turn every
+      // later request away: such a claim is given up and the request enqueued after all.
+      const directory = bullmqJobDirectory(this.queue);
+      for (const { entry, holder } of retakes) {
+        if (await directory.isAlive(holder)) continue;
+        await directory.release(entry.data.mailboxId, holder);
+        const [again] = await this.queue.addBulk([{ name: ROTATE_JOB_NAME, data: entry.data,
+          opts: { ...this.jobOptions(entry.jobId), deduplication: { id: rotationDeduplicationId(entry.data.mailboxId) } } }]);
+        if (again && String(again.id) === entry.jobId) outcomes[entry.index] = { mailboxId: entry.data.mailboxId, status: 'enqueued', jobId: entry.jobId };
+      }
     }
     return outcomes as EnqueueOutcome[];
   }

@@ -29,8 +29,9 @@ export type StalePendingOutcome =
  *   attempt used) and the document must name one (else: refuse for good);
  * - its key goes through the choke point (src/rotation/revocation.ts: that version holds it and it
  *   is not AWSCURRENT); when it is the AWSCURRENT key only the label is removed.
- * Revoking first and clearing second: a crash between them leaves the label, and the reconciler's
- * next pass adds the job again (Sendmux answers 200 for a key already revoked).
+ * Clearing first and revoking second: a rotation that still runs after all cannot promote the
+ * version any more; a crash between the two leaves a live key no label names, which the job's
+ * retry (same id, the version id in its data) revokes.
  */
 export async function retireStalePending(
   deps: StalePendingDeps,
@@ -60,19 +61,22 @@ export async function retireStalePending(
       usesAttempt: false,
     });
   }
+  // The label first, then a fresh look, then the key: a rotation still running after all (its job
+  // only looked gone) refuses to promote a version whose AWSPENDING is gone, and one that promoted
+  // meanwhile shows as AWSCURRENT here — its key is never revoked.
+  await secret.clearStalePending(pendingVersionId);
+  await secret.refreshLabels();
   let revoked: StalePendingOutcome = { outcome: 'not-needed', reason: `key ${keyId} is the AWSCURRENT key; only the label was removed` };
-  if ((await secret.currentKeyId()) !== keyId) {
+  if (!secret.labelsOf(pendingVersionId).current && (await secret.currentKeyId()) !== keyId) {
     const attempt = await revokeWithProof(deps, secret, {
       keyId, basis: { proof: 'held-by-version', versionId: pendingVersionId, pendingRotationOver: true }, line,
       purpose: `stale AWSPENDING version left by rotation ${owner}`, proveDead: false,
     });
     if (attempt.outcome === 'refused') {
-      // The label stays: clearing it would leave a live key that no labelled version names.
-      throw new UnrecoverableError(`refusing to revoke key ${keyId} of the stale AWSPENDING version ${pendingVersionId} of ${secretName}: ${attempt.reason}; revoke it by hand (rotator revoke) once you know it is unused`);
+      throw new UnrecoverableError(`refusing to revoke key ${keyId} of the stale AWSPENDING version ${pendingVersionId} of ${secretName}: ${attempt.reason}; its label is cleared — revoke the key by hand (rotator revoke ${mailboxId} ${keyId}) once you know it is unused`);
     }
     revoked = { outcome: attempt.outcome, ...(attempt.requestId ? { requestId: attempt.requestId } : {}) };
   }
-  await secret.clearStalePending(pendingVersionId);
   line.warn(
     { staleVersionId: pendingVersionId, staleJobId: owner, outcome: revoked.outcome },
     `cleared the stale AWSPENDING version left by rotation ${owner}, which is gone or over` +

@@ -13,7 +13,9 @@ const ALIVE_STATES = new Set(['active', 'waiting', 'delayed', 'prioritized', 'wa
 export interface RotationJobDirectory {
   /**
    * Whether the job with this id may still make progress: active, waiting, delayed, prioritized,
-   * waiting-children or paused. false when it completed, failed, or is gone (removed, Redis lost it).
+   * waiting-children or paused — or a worker still holds its lock (a job taken out of BullMQ's
+   * lists, by hand or by a lost write, while its worker is still running it). false when it
+   * completed, failed, or is gone (removed, Redis lost it) and no worker holds it.
    */
   isAlive(jobId: string): Promise<boolean>;
   /**
@@ -53,7 +55,16 @@ export function bullmqJobDirectory(queue: DirectoryQueue): RotationJobDirectory 
     const job = await queue.getJob(jobId);
     return job ? job.getState() : 'unknown';
   };
-  const isAlive = async (jobId: string) => ALIVE_STATES.has(await stateOf(jobId));
+  const lockHeld = async (jobId: string): Promise<boolean> => {
+    const client = (await queue.client) as unknown as Redis | Cluster;
+    // BullMQ's lock key of a job a worker runs (renewed while it runs, removed when it finishes).
+    return (await client.exists(`${queue.keys['']}${jobId}:lock`)) === 1;
+  };
+  const isAlive = async (jobId: string) => {
+    const state = await stateOf(jobId);
+    if (ALIVE_STATES.has(state)) return true;
+    return state === 'unknown' ? lockHeld(jobId) : false;
+  };
   // BullMQ's own key for a deduplication id (Queue.getDeduplicationJobId reads the same key).
   const keyOf = (mailboxId: string) => `${queue.keys.de}:${rotationDeduplicationId(mailboxId)}`;
   const claimOnce = async (mailboxId: string, selfJobId: string, overHolder: string): Promise<string | null> => {

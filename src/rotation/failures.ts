@@ -46,6 +46,11 @@ export function classifyRotationFailure(err: unknown, mailboxId: string): Failur
     if (err.retryable) {
       return withRetryAfter({ kind: 'retry', message: `Secrets Manager ${where} failed transiently` }, err.retryAfterMs);
     }
+    // A KMS key disabled or pending deletion is usually put right within minutes (someone enables
+    // it again): the attempts' backoff rides that out instead of failing the tick's rotation at once.
+    if (err.kmsProblem !== undefined) {
+      return { kind: 'retry', message: `Secrets Manager refused ${where}: ${err.advice ?? err.message}` };
+    }
     return {
       kind: 'permanent',
       // A KMS refusal carries its own cause and fix (src/aws/errors.ts): an AccessDeniedException

@@ -90,7 +90,9 @@ export type RevocationRefusal =
   | 'secret_deleted'
   | 'no_verified_current'
   | 'not_recorded'
-  | 'other_mailbox';
+  | 'other_mailbox'
+  /** Only job data names the key (an expired idempotency window's orphan, or an edited job): reported, never revoked. */
+  | 'unproven_orphan';
 
 export type RevocationVerdict =
   | {
@@ -215,6 +217,25 @@ export class MailboxSecret {
       this.readings.set(versionId, reading);
     }
     return reading;
+  }
+
+  /**
+   * Whether `versionId` was ever AWSCURRENT: it is AWSCURRENT or AWSPREVIOUS now, or the chain of
+   * `supersedes` records from AWSCURRENT (up to MAX_SUPERSESSION_CHAIN versions, read once each)
+   * names it. Such a version's key is a superseded key: only the revocation job may retire it,
+   * after its grace period — never the clean-up of the rotation that wrote it.
+   */
+  async wasPromoted(versionId: string): Promise<boolean> {
+    const labels = this.labelsOf(versionId);
+    if (labels.current || labels.previous) return true;
+    let reading = await this.current();
+    for (let depth = 0; depth < MAX_SUPERSESSION_CHAIN && reading?.kind === 'rotator'; depth++) {
+      const superseded = reading.document.supersedes;
+      if (!superseded) return false;
+      if (superseded.version_id === versionId) return true;
+      reading = await this.version(superseded.version_id);
+    }
+    return false;
   }
 
   /** The key id AWSCURRENT holds: a string, null when its value does not name one, undefined when nothing is AWSCURRENT. */

@@ -166,7 +166,7 @@ describe('rotator demo without a Redis at REDIS_URL and without redis-server', (
     const redisUrl = await closedRedisUrl();
     const emptyPath = mkdtempSync(path.join(tmpdir(), 'rotator-no-redis-'));
     const startedAt = Date.now();
-    const demo = new RotatorProcess(['demo', '--sendmux-port', '0', '--secrets-manager-port', '0'], { PATH: emptyPath, REDIS_URL: redisUrl });
+    const demo = new RotatorProcess(['demo', '--sendmux-port', '0', '--secrets-manager-port', '0'], { PATH: emptyPath, REDIS_URL: redisUrl, PORT: '0' });
     const timer = setTimeout(() => demo.kill('SIGKILL'), 20_000);
     const exit = await demo.exited;
     clearTimeout(timer);

@@ -10,6 +10,8 @@ describe('plain-text upstreams', () => {
     ['SENDMUX_API_URL', 'http://10.0.0.5:4010/api/v1'],
     ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'http://localstack:4566'],
     ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'http://[fd00::1]:4566'],
+    // The SDK sends Secrets Manager to the generic override when the service-specific one is unset.
+    ['AWS_ENDPOINT_URL', 'http://sm.example.com:4130'],
   ])('refuses %s=%s (http:// off loopback) and names the variable and the fix', (name, url) => {
     const problems = problemsOf(MINIMAL_YAML, { ...VALID_ENV, [name]: url });
     expect(problems).toEqual([expect.objectContaining({ field: name, source: 'env' })]);
@@ -45,5 +47,12 @@ describe('plain-text upstreams', () => {
   it('refuses a ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS that is not a boolean', () => {
     const problems = problemsOf(MINIMAL_YAML, { ...VALID_ENV, ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS: 'sure' });
     expect(problems).toEqual([expect.objectContaining({ field: 'ROTATOR_ALLOW_PLAINTEXT_UPSTREAMS', expected: 'true or false' })]);
+  });
+
+  it('refuses a REDIS_URL whose password is in the query (?password=…), which the rotator would not send, naming where it goes instead', () => {
+    const problems = problemsOf(MINIMAL_YAML, { ...VALID_ENV, REDIS_URL: 'redis://127.0.0.1:6417/0?password=Sup3rSecretPw' });
+    expect(problems).toEqual([expect.objectContaining({ field: 'REDIS_URL', source: 'env' })]);
+    expect(problems[0]?.expected).toContain('REDIS_PASSWORD');
+    expect(JSON.stringify(problems)).not.toContain('Sup3rSecretPw');
   });
 });

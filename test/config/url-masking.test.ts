@@ -22,11 +22,11 @@ describe('URLs, masked wherever they are printed', () => {
     expect(maskUrlCredentials('redis://127.0.0.1:6379/2?family=6')).toBe('redis://127.0.0.1:6379/2?family=6');
   });
 
-  it('masks a password in REDIS_URL\'s query in config check', () => {
-    const settings = parseSettings(MINIMAL_YAML, { ...VALID_ENV, REDIS_URL: `redis://redis.internal:6379?password=${PASSWORD}` }, CONFIG_PATH);
+  it('masks a secret-looking parameter of REDIS_URL\'s query in config check (a ?password=… itself is refused: it would not be sent)', () => {
+    const settings = parseSettings(MINIMAL_YAML, { ...VALID_ENV, REDIS_URL: `redis://redis.internal:6379?token=${PASSWORD}` }, CONFIG_PATH);
     const shown = JSON.stringify(maskSettingsForDisplay(settings));
     expect(shown).not.toContain(PASSWORD);
-    expect(shown).toContain('redis://redis.internal:6379?password=****');
+    expect(shown).toContain('redis://redis.internal:6379?token=****');
   });
 
   it('masks it in a problem report about REDIS_URL', () => {

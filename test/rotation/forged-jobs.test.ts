@@ -203,3 +203,87 @@ describe('forged jobs and edited Redis fields', () => {
     expect(await currentKeyThatAuthenticates(mailboxId)).toBe(current);
   });
 });
+
+describe('forged work against a rotation that is still running, and a forged stall of a finished one', () => {
+  let bed: TestBed;
+  let runtime: RotatorRuntime;
+
+  beforeAll(async () => {
+    bed = await TestBed.start({ mailboxes: 3, label: 'forged-live', config: { revokePreviousAfter: GRACE, rotation: { attempts: 1 } } });
+    runtime = await bed.runtime();
+  });
+  afterAll(async () => bed.close());
+
+  const secretNameOf = (mailboxId: string) => renderSecretName(bed.settings.file.secretName, mailboxId);
+  const status = (keyId: string) => bed.sandbox.state.keys.get(keyId)?.status;
+
+  async function rotateNow(mailboxId: string): Promise<RotationResult> {
+    const [outcome] = await runtime.queue.requestRotations([{ mailboxId, reason: 'manual', requestedBy: 'test', force: true }]);
+    const finished = await waitForJob(runtime, (outcome as { jobId: string }).jobId);
+    if (finished.state !== 'completed') throw new Error(`rotation of ${mailboxId} ${finished.state}: ${finished.failedReason}`);
+    return finished.returnvalue as RotationResult;
+  }
+
+  async function currentAuthenticates(mailboxId: string): Promise<string> {
+    const current = await runtime.secrets.getCurrentVersion(secretNameOf(mailboxId));
+    const document = JSON.parse(current!.secretString) as { key_id: string; api_key: string };
+    expect((await runtime.sendmux.getMailboxMe(document.api_key)).data.id).toBe(mailboxId);
+    return document.key_id;
+  }
+
+  /** A rotation held in verify, taken out of BullMQ's active list, and a forged stale-pending revocation of its key. */
+  async function forgeStalePendingDuringVerify(mailboxId: string, alsoDropLock: boolean): Promise<{ rotationJobId: string; minted: string }> {
+    const delaysBefore = bed.sandbox.faults.injected.delay ?? 0;
+    bed.sandbox.faults.inject({ operation: 'getMailboxMe', kind: 'delay', delayMs: 1500, mailboxId, times: 1 });
+    const [outcome] = await runtime.queue.requestRotations([{ mailboxId, reason: 'manual', requestedBy: 'test', force: true }]);
+    const rotationJobId = (outcome as { jobId: string }).jobId;
+    await waitFor(() => (bed.sandbox.faults.injected.delay ?? 0) === delaysBefore + 1, 10_000, 'verification held');
+    const minted = ((await runtime.queue.getJob(rotationJobId))!.data as RotationJobData).mintedKeyId!;
+    expect(minted).toBeDefined();
+    const client = (await runtime.queue.queue.client) as unknown as { lrem(key: string, count: number, value: string): Promise<number>; del(key: string): Promise<number> };
+    await client.lrem(runtime.queue.queue.keys.active!, 0, rotationJobId);
+    if (alsoDropLock) await client.del(`${runtime.queue.queue.keys['']}${rotationJobId}:lock`);
+    await runtime.queue.queue.add(REVOKE_JOB_NAME, { mailboxId, keyId: minted, cause: 'stale-pending', requestedAt: new Date().toISOString() }, { jobId: `forged-stale-${mailboxId}`, attempts: 1 });
+    return { rotationJobId, minted };
+  }
+
+  it('a forged stale-pending revocation waits while the worker still holds the rotation’s lock, and the rotation completes with a key that authenticates', async () => {
+    const mailboxId = 'mbx_test_0001';
+    await rotateNow(mailboxId);
+    const { minted } = await forgeStalePendingDuringVerify(mailboxId, false);
+    await waitFor(async () => (await currentAuthenticates(mailboxId)) === minted, 20_000, 'the rotation promoted its key');
+    expect(status(minted)).toBe('live');
+    await (await runtime.queue.getJob(`forged-stale-${mailboxId}`))?.remove().catch(() => undefined);
+  });
+
+  it('with the lock deleted too, the clean-up may take the label and the key, but the rotation then refuses to promote: AWSCURRENT keeps a key that authenticates', async () => {
+    const mailboxId = 'mbx_test_0002';
+    await rotateNow(mailboxId);
+    const before = await currentAuthenticates(mailboxId);
+    const { rotationJobId, minted } = await forgeStalePendingDuringVerify(mailboxId, true);
+    await waitFor(async () => ['completed', 'failed'].includes(await (await runtime.queue.getJob(`forged-stale-${mailboxId}`))!.getState()), 20_000, 'the forged clean-up ran');
+    // The rotation's own last line (BullMQ may not record its end: its lock is gone).
+    await waitFor(() => bed.logs.parsed().some((l) => l['jobId'] === rotationJobId && /^rotation (rotated|failed)/.test(String(l['msg']))), 20_000, 'the rotation ended');
+    const current = await currentAuthenticates(mailboxId);
+    expect([before, minted]).toContain(current);
+    if (current === minted) expect(status(minted)).toBe('live');
+  });
+
+  it('a forged "stalled too often" copy of a finished rotation does not revoke the superseded key before its grace period', async () => {
+    const mailboxId = 'mbx_test_0003';
+    await rotateNow(mailboxId);
+    const [outcome] = await runtime.queue.requestRotations([{ mailboxId, reason: 'manual', requestedBy: 'test', force: true }]);
+    const oldJobId = (outcome as { jobId: string }).jobId;
+    const oldResult = (await waitForJob(runtime, oldJobId)).returnvalue as RotationResult;
+    await rotateNow(mailboxId); // the old job's key is now AWSPREVIOUS, within its 1 h grace period
+    const oldJob = (await runtime.queue.getJob(oldJobId))!;
+    const onAbandoned = createAbandonedRotationHandler({
+      file: runtime.settings.file, sendmux: runtime.sendmux, mailboxes: runtime.sendmux, secrets: runtime.secrets, ledger: runtime.ledger,
+      jobs: bullmqJobDirectory(runtime.queue.queue), scheduleRevocation: (d, delayMs) => runtime.queue.scheduleRevocation(d, delayMs),
+      pauseQueueFor: (ms) => runtime.queue.pauseFor(ms), logger: bed.logs.logger,
+    });
+    await onAbandoned(oldJob as Job<RotationJobData>, oldJob.data as RotationJobData, 'job stalled more than allowable limit');
+    expect(status(oldResult.newKeyId!)).toBe('live');
+    await currentAuthenticates(mailboxId);
+  });
+});

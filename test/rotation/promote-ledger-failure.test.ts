@@ -22,7 +22,10 @@ describe('promote when the last-rotation ledger write fails', () => {
     const { logger, lines } = capturedLogger();
     let failLedger: (err: Error) => void = () => undefined;
     const deps = {
-      secrets: { moveStage: async () => ({ arn: 'arn:secret' }), describeSecret: async () => null },
+      secrets: {
+        moveStage: async () => ({ arn: 'arn:secret' }),
+        describeSecret: async () => ({ arn: 'arn:secret', name: 'sendmux/mbx_1', tags: {}, versionIdsToStages: { 'v-new': ['AWSPENDING'], 'v-old': ['AWSCURRENT'] } }),
+      },
       ledger: { recordRotation: () => new Promise<void>((_, reject) => (failLedger = reject)) },
       job: { progress: () => undefined },
       now: () => new Date('2026-11-30T06:00:00Z'),

@@ -4,14 +4,16 @@ import type { RotatorRuntime } from '../../src/app/rotator-runtime';
 
 /**
  * The Secrets Manager calls of one rotation of an already-rotated mailbox plus its revocation
- * job, counted by the stand-in. They are the calls bench/bare-loop.ts makes per rotation (the
- * overhead ratio divides by that loop), so a change to either shows here first. No call answers
+ * job, counted by the stand-in. bench/bare-loop.ts makes them too (the overhead ratio divides by
+ * that loop), so a change to either shows here first. DescribeSecret is the quota-cheapest read
+ * (10,000/s shared with GetSecretValue): promote's second one is what keeps a rotation from
+ * promoting a version a stale-pending clean-up took away meanwhile. No call answers
  * ResourceNotFound: the revocation proof learns from DescribeSecret whether any version holds
  * AWSPENDING instead of asking for that label and being told it is absent.
  */
 const ROTATIONS = 6;
 const EXPECTED_PER_ROTATION = {
-  DescribeSecret: 2, // look; the revocation proof
+  DescribeSecret: 3, // look; promote's fresh label read (its AWSPENDING still there); the revocation proof
   GetSecretValue: 2, // the AWSCURRENT document in look and in the revocation proof
   PutSecretValue: 1, // stage
   UpdateSecretVersionStage: 2, // promote: AWSCURRENT, then AWSPENDING off

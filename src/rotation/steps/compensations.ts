@@ -32,6 +32,13 @@ export async function discardMintedKey(deps: StepDeps, run: RotationRun): Promis
   if (orphan && orphan !== run.recorded.mintedKeyId) reportUnproven(deps, run, orphan, `the job records key ${orphan} as orphaned by an earlier attempt; nothing in Secrets Manager or the vendor's replay names it`);
   const secret = await MailboxSecret.read(deps.secrets, run.mailboxId, run.settings.secretName);
   if (secret.ours(run.clientRequestToken) === 'current') return;
+  // A version that was promoted once holds a superseded key: the revocation job retires it after
+  // its grace period, never this clean-up (a forged "stalled" copy of an old job must not cut
+  // consumers off early).
+  if (await secret.wasPromoted(run.clientRequestToken)) {
+    line.info({ secretVersionId: run.clientRequestToken }, "this job's version was promoted once and superseded since: its key is retired by its revocation job, after the grace period; nothing to discard");
+    return;
+  }
 
   const candidate = await ownKeyOf(deps, run, secret);
   if (!candidate) return;
@@ -103,7 +110,7 @@ async function ownKeyOf(deps: StepDeps, run: RotationRun, secret: MailboxSecret)
 
 function reportUnproven(deps: StepDeps, run: RotationRun, keyId: string, why: string): void {
   const reason = `${why}; it was NOT revoked — if it is the rotator's (Sendmux shows app name "${run.appName}"), revoke it: rotator revoke ${run.mailboxId} ${keyId}`;
-  run.line.warn({ keyId, revocation: 'refused', proofMissing: 'own-mint' }, `refused to revoke key ${keyId} of mailbox ${run.mailboxId} (clean-up of the failed rotation): ${reason}`);
+  run.line.warn({ keyId, revocation: 'refused', proofMissing: 'own-mint', refusal: 'unproven_orphan' }, `refused to revoke key ${keyId} of mailbox ${run.mailboxId} (clean-up of the failed rotation): no proof from this rotation's own mint that the key is its orphan — ${reason}`);
   deps.reportUnprovenKey?.({ keyId, reason });
 }
 

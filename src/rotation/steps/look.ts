@@ -123,11 +123,18 @@ async function clearPendingIfStale(deps: StepDeps, run: RotationRun, secret: Mai
       );
     }
     enterStep(deps, run, 'clear-stale-pending');
-    if ((await secret.currentKeyId()) === pending.keyId) {
+    // The label first, then a fresh look, then the key: a rotation that is still running after all
+    // (its job only looked gone) refuses to promote a version whose AWSPENDING is gone, and one
+    // that promoted meanwhile is seen as AWSCURRENT below — its key is never revoked.
+    await secret.clearStalePending(pendingVersionId);
+    await secret.refreshLabels();
+    if (secret.labelsOf(pendingVersionId).current || (await secret.currentKeyId()) === pending.keyId) {
       run.line.info({ staleVersionId: pendingVersionId, keyId: pending.keyId, staleJobId }, `the stale AWSPENDING version left by rotation ${staleJobId} holds the AWSCURRENT key: only its label is cleared`);
     } else {
       await revokeStalePendingKey(deps, run, secret, pending, staleJobId);
     }
+    run.line.info({ staleVersionId: pendingVersionId }, 'stale AWSPENDING label cleared');
+    return;
   }
   await secret.clearStalePending(pendingVersionId);
   run.line.info({ staleVersionId: pendingVersionId }, 'stale AWSPENDING label cleared');
@@ -143,8 +150,8 @@ async function revokeStalePendingKey(deps: StepDeps, run: RotationRun, secret: M
     proveDead: false,
   });
   if (revoked.outcome === 'refused') {
-    // The label stays: clearing it would leave a live key that no labelled version names.
-    throw new RotationAbortedError(`secret ${run.settings.secretName} has a stale AWSPENDING version ${pending.versionId} whose key ${pending.keyId} the rotator may not revoke (${revoked.reason}); nothing was minted — revoke it by hand (rotator revoke) and remove the label`);
+    deps.reportUnprovenKey?.({ keyId: pending.keyId, reason: `the stale AWSPENDING version ${pending.versionId} left by rotation ${staleJobId} holds it, but ${revoked.reason}; it was NOT revoked — revoke it by hand (rotator revoke ${run.mailboxId} ${pending.keyId}) once you know it is unused` });
+    return;
   }
   run.requestIds.stalePendingRevoke = revoked.requestId;
   run.line.warn(

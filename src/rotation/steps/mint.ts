@@ -48,7 +48,8 @@ function reportUnprovenOrphan(deps: StepDeps, run: RotationRun, hintedKeyId: str
     `the job recorded key ${hintedKeyId} from an earlier attempt, but this rotation's mint (same Idempotency-Key) now answers with key ${keyId}: ` +
     'the vendor\'s 24 h idempotency window expired (the earlier key is an orphan) or the job data was edited. Nothing proves the earlier key ' +
     `is the rotator's, so it was NOT revoked; if Sendmux shows it in mailbox ${run.mailboxId} with app name "${run.appName}", revoke it: rotator revoke ${run.mailboxId} ${hintedKeyId}`;
-  run.line.warn({ orphanKeyId: hintedKeyId, keyId, revocation: 'refused', proofMissing: 'own-mint' }, `idempotency window had expired or the job data was edited: ${reason}`);
+  run.line.warn({ orphanKeyId: hintedKeyId, keyId, revocation: 'refused', proofMissing: 'own-mint', refusal: 'unproven_orphan' },
+    `refused to revoke key ${hintedKeyId} of mailbox ${run.mailboxId} (idempotency window had expired or the job data was edited): no proof from this rotation's own mint that the key is its orphan — ${reason}`);
   deps.reportUnprovenKey?.({ keyId: hintedKeyId, reason });
 }
 

@@ -1,4 +1,5 @@
 import { MailboxSecret, type AlreadyMoved } from '../mailbox-secret';
+import { RotationAbortedError } from '../failures';
 import { enterStep, type StepDeps } from './deps';
 import type { RotationRun, StagedKey } from './types';
 
@@ -24,6 +25,17 @@ export async function promote(deps: StepDeps, run: RotationRun, staged: StagedKe
     line.info({ secretVersionId: ours }, 'this job’s version is already AWSCURRENT; nothing to move');
     await secret.promote(ours, null, alreadyMoved);
   } else {
+    // Read the labels again right before the move: if AWSPENDING was taken off this version since
+    // it was staged (a stale-pending clean-up that found this job gone — Redis lost it, or someone
+    // removed it — and revoked its key), promoting would make consumers read a dead key.
+    await secret.refreshLabels();
+    const now = secret.labelsOf(ours);
+    if (!now.pending && !now.current) {
+      throw new RotationAbortedError(
+        `AWSPENDING was taken off this job's version ${ours} of ${run.settings.secretName} before it was promoted (a clean-up found this rotation gone or over); ` +
+          'not promoting it: AWSCURRENT keeps the key it has — request a new rotation',
+      );
+    }
     // Documents written before `supersedes` existed: the version AWSCURRENT sits on now (undefined).
     // An adopted value whose key id is unknown is superseded without a `supersedes` record: `adopted` names its version.
     const from = staged.document.supersedes === undefined ? undefined : (staged.document.supersedes?.version_id ?? staged.document.adopted?.version_id ?? null);

@@ -71,6 +71,10 @@ export async function startHarness(options: HarnessOptions): Promise<HttpHarness
     return runtime;
   }
   runtime = await bed.runtime({ events: combineSinks([metrics, audit, alerts]), onSendmuxCall: (record) => metrics.onSendmuxCall(record) });
+  // Connected before any test can close it: BullMQ reports a connection that was still being set up
+  // when it was closed as an 'error' no one listens to any more (seen as "Connection is closed" in
+  // the shortest suites on a loaded machine).
+  await Promise.all([runtime.worker?.waitUntilReady(), runtime.queue.queue.waitUntilReady()]);
   const rt = runtime;
   const history = options.history ?? new InMemoryHistory();
   const base: HttpServerDeps = {
