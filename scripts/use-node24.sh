@@ -5,9 +5,11 @@
 _rotator_root=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)
 # shellcheck source=../.ci/node.sh
 . "$_rotator_root/.ci/node.sh"
+unset _rotator_root
 if ensure_ci_node; then
   printf 'node %s (%s)\n' "$(node -v)" "$(command -v node)"
 else
   printf 'could not get Node.js %s: install it from https://nodejs.org/ and run this again\n' "$CI_NODE_MAJOR" >&2
+  # Sourced: a failed status, so `source scripts/use-node24.sh && npm ci` stops here.
+  false
 fi
-unset _rotator_root

@@ -191,5 +191,5 @@ code { font: 12px ui-monospace, monospace; }
 /** A queue nobody consumes is the first thing the page says: every "next run" below waits on it. */
 function noWorkerBanner(overview: MailboxOverview): string {
   if (overview.workers?.count !== 0) return '';
-  return `<p class="alert" role="alert"><strong>No worker is running.</strong> ${escapeHtml(noWorkerMessage(overview.workers.queuePrefix))}.</p>\n`;
+  return `<p class="alert" role="alert"><strong>No worker is running:</strong> ${escapeHtml(noWorkerMessage(overview.workers.queuePrefix))}.</p>\n`;
 }

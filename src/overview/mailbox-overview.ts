@@ -115,7 +115,8 @@ export async function collectMailboxOverview(deps: MailboxOverviewDeps): Promise
     if (job.name !== REVOKE_JOB_NAME) continue;
     const data = job.data as { mailboxId?: string; keyId?: string };
     if (!data.mailboxId || !data.keyId) continue;
-    const at = new Date(job.timestamp + (job.delay ?? 0)).toISOString();
+    // BullMQ sets `delay` to 0 once a delayed job is due; the delay it was added with stays in its options.
+    const at = new Date(job.timestamp + (job.opts.delay ?? job.delay ?? 0)).toISOString();
     const known = pending.get(data.mailboxId);
     const overdue = job.attemptsMade > 0 ? { failedAttempts: job.attemptsMade, ...(job.failedReason ? { lastFailure: job.failedReason } : {}) } : {};
     if (!known || at < known.at) pending.set(data.mailboxId, { keyId: data.keyId, at, jobId: String(job.id), ...overdue });

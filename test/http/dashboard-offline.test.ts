@@ -18,6 +18,8 @@ describe('the Bull Board dashboard page', () => {
     expect(html).toContain('static/js/');
     expect(html).not.toMatch(/(?:href|src)=["'](?:https?:)?\/\//i);
     expect(html).not.toContain('fonts.googleapis.com');
+    // Nor does the policy allow any other origin to be asked.
+    expect(response.headers.get('content-security-policy')).not.toMatch(/https?:/);
   });
 });
 

@@ -8,6 +8,7 @@ import { formatDuration } from '../../scheduler/format-duration';
 import { addConfigOption, EXIT_FAILURE, type CliContext } from '../context';
 import { AwsRegionInvalidError, AwsRegionMissingError, resolveAwsRegion, type ResolvedAwsRegion } from '../../aws/region';
 import { regionInputs } from '../../app/rotator-runtime';
+import { InsecureBindError, isLoopbackHost } from '../../http/auth';
 
 /**
  * Secrets Manager tolerates about one new version per secret per 10 minutes sustained (its
@@ -118,7 +119,9 @@ function notesAbout(settings: RotatorSettings, regionProblem: string | undefined
         `${SENDMUX_MANAGEMENT_REQUESTS_PER_MINUTE}; expect 429 responses against the real API`,
     );
   }
-  if (settings.env.apiToken === undefined) {
+  if ((settings.env.apiToken === undefined || settings.env.apiToken === '') && !isLoopbackHost(settings.env.host)) {
+    notes.push(`${new InsecureBindError(settings.env.host).message} — rotator start refuses to run until then (every role serves /healthz, /readyz and /metrics on HOST)`);
+  } else if (settings.env.apiToken === undefined) {
     notes.push('ROTATOR_API_TOKEN is not set; the HTTP API will refuse operations that need it');
   }
   return notes;
