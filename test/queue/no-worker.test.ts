@@ -80,7 +80,7 @@ describe('a queue no worker consumes', () => {
       const page = await fetch(`${service.http!.url}/admin/mailboxes`, { headers: { authorization: `Basic ${Buffer.from(`op:${token}`).toString('base64')}` } });
       expect(page.status).toBe(200);
       const html = await page.text();
-      expect(html).toContain('<p class="alert" role="alert"><strong>No worker is running.</strong> no worker is consuming the queue (queue prefix &quot;');
+      expect(html).toContain('<p class="alert" role="alert"><strong>No worker is running:</strong> no worker is consuming the queue (queue prefix &quot;');
       expect(html).toContain(bed.prefix);
     });
 
