@@ -360,13 +360,11 @@ export class RotationScheduler {
           lookupErrors.push({ mailboxId: mailbox.mailboxId, message: `Secrets Manager reports no CreatedDate for the AWSCURRENT version of ${secretName}` });
         } else {
           // CreatedDate is on AWS's clock: the offset its Date header showed keeps a drifted local clock out of the comparison.
-          const offsetMs = this.opts.secrets.clock?.offsetMs ?? 0;
-          const awsNowMs = now.getTime() + offsetMs;
+          const awsNowMs = now.getTime() + (this.opts.secrets.clock?.offsetMs ?? 0);
           const createdMs = state.createdDate.getTime();
           const tick = latestTick.get(mailbox.schedule) ?? null;
           const ageMs = Math.max(0, awsNowMs - createdMs);
-          // The tick is this machine's time: on AWS's clock it came offsetMs later.
-          if (tick && createdMs < tick.getTime() + offsetMs - this.file.minRotationIntervalMs) {
+          if (tick && createdMs < tick.getTime() - this.file.minRotationIntervalMs) {
             missedSlot++;
             due.push({
               mailbox,
