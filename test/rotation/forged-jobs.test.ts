@@ -18,6 +18,33 @@ import { Reconciler, queueRevocationJobs } from '../../src/reconcile/reconciler'
 
 const GRACE = '1h';
 
+/** Requests a forced rotation of `mailboxId` and waits for it to complete. */
+async function rotateNowIn(runtime: RotatorRuntime, mailboxId: string): Promise<RotationResult> {
+  const [outcome] = await runtime.queue.requestRotations([{ mailboxId, reason: 'manual', requestedBy: 'test', force: true }]);
+  if (!outcome || outcome.status !== 'enqueued') throw new Error(`not enqueued: ${JSON.stringify(outcome)}`);
+  const finished = await waitForJob(runtime, outcome.jobId);
+  if (finished.state !== 'completed') throw new Error(`rotation of ${mailboxId} ${finished.state}: ${finished.failedReason}`);
+  return finished.returnvalue as RotationResult;
+}
+
+/** The key AWSCURRENT holds, after proving it authenticates for its mailbox (GET /mailbox/me answers 200). */
+async function currentKeyIn(bed: TestBed, runtime: RotatorRuntime, mailboxId: string): Promise<string> {
+  const current = await runtime.secrets.getCurrentVersion(renderSecretName(bed.settings.file.secretName, mailboxId));
+  const document = JSON.parse(current!.secretString) as { key_id: string; api_key: string };
+  const me = await runtime.sendmux.getMailboxMe(document.api_key);
+  expect(me.data.id).toBe(mailboxId);
+  return document.key_id;
+}
+
+/** The stalled-job handler the worker would run, over the runtime's own clients. */
+function abandonedHandlerOf(bed: TestBed, runtime: RotatorRuntime) {
+  return createAbandonedRotationHandler({
+    file: runtime.settings.file, sendmux: runtime.sendmux, mailboxes: runtime.sendmux, secrets: runtime.secrets, ledger: runtime.ledger,
+    jobs: bullmqJobDirectory(runtime.queue.queue), scheduleRevocation: (d, delayMs) => runtime.queue.scheduleRevocation(d, delayMs),
+    pauseQueueFor: (ms) => runtime.queue.pauseFor(ms), logger: bed.logs.logger,
+  });
+}
+
 describe('forged jobs and edited Redis fields', () => {
   let bed: TestBed;
   let runtime: RotatorRuntime;
@@ -37,23 +64,8 @@ describe('forged jobs and edited Redis fields', () => {
   }
 
   const secretNameOf = (mailboxId: string) => renderSecretName(bed.settings.file.secretName, mailboxId);
-
-  async function rotateNow(mailboxId: string): Promise<RotationResult> {
-    const [outcome] = await runtime.queue.requestRotations([{ mailboxId, reason: 'manual', requestedBy: 'test', force: true }]);
-    if (!outcome || outcome.status !== 'enqueued') throw new Error(`not enqueued: ${JSON.stringify(outcome)}`);
-    const finished = await waitForJob(runtime, outcome.jobId);
-    if (finished.state !== 'completed') throw new Error(`rotation of ${mailboxId} ${finished.state}: ${finished.failedReason}`);
-    return finished.returnvalue as RotationResult;
-  }
-
-  /** The key AWSCURRENT holds, after proving it authenticates for its mailbox (GET /mailbox/me answers 200). */
-  async function currentKeyThatAuthenticates(mailboxId: string): Promise<string> {
-    const current = await runtime.secrets.getCurrentVersion(secretNameOf(mailboxId));
-    const document = JSON.parse(current!.secretString) as { key_id: string; api_key: string };
-    const me = await runtime.sendmux.getMailboxMe(document.api_key);
-    expect(me.data.id).toBe(mailboxId);
-    return document.key_id;
-  }
+  const rotateNow = (mailboxId: string) => rotateNowIn(runtime, mailboxId);
+  const currentKeyThatAuthenticates = (mailboxId: string) => currentKeyIn(bed, runtime, mailboxId);
 
   function status(keyId: string): string | undefined {
     return bed.sandbox.state.keys.get(keyId)?.status;
@@ -125,11 +137,7 @@ describe('forged jobs and edited Redis fields', () => {
     const jobId = rotationJobId(mailboxId, data.slot);
     // Added paused-free but never processed by a worker: the handler is called as BullMQ would after too many stalls.
     const job = { id: jobId, data, attemptsMade: 1, deduplicationId: undefined, updateData: async () => undefined, name: ROTATE_JOB_NAME } as unknown as Job<RotationJobData>;
-    const onAbandoned = createAbandonedRotationHandler({
-      file: runtime.settings.file, sendmux: runtime.sendmux, mailboxes: runtime.sendmux, secrets: runtime.secrets, ledger: runtime.ledger,
-      jobs: bullmqJobDirectory(runtime.queue.queue), scheduleRevocation: (d, delayMs) => runtime.queue.scheduleRevocation(d, delayMs),
-      pauseQueueFor: (ms) => runtime.queue.pauseFor(ms), logger: bed.logs.logger,
-    });
+    const onAbandoned = abandonedHandlerOf(bed, runtime);
     await onAbandoned(job, data, 'job stalled more than allowable limit');
     expect(status(current!)).toBe('live');
     expect(refusalsOf(current!).length).toBeGreaterThan(0);
@@ -214,22 +222,9 @@ describe('forged work against a rotation that is still running, and a forged sta
   });
   afterAll(async () => bed.close());
 
-  const secretNameOf = (mailboxId: string) => renderSecretName(bed.settings.file.secretName, mailboxId);
   const status = (keyId: string) => bed.sandbox.state.keys.get(keyId)?.status;
-
-  async function rotateNow(mailboxId: string): Promise<RotationResult> {
-    const [outcome] = await runtime.queue.requestRotations([{ mailboxId, reason: 'manual', requestedBy: 'test', force: true }]);
-    const finished = await waitForJob(runtime, (outcome as { jobId: string }).jobId);
-    if (finished.state !== 'completed') throw new Error(`rotation of ${mailboxId} ${finished.state}: ${finished.failedReason}`);
-    return finished.returnvalue as RotationResult;
-  }
-
-  async function currentAuthenticates(mailboxId: string): Promise<string> {
-    const current = await runtime.secrets.getCurrentVersion(secretNameOf(mailboxId));
-    const document = JSON.parse(current!.secretString) as { key_id: string; api_key: string };
-    expect((await runtime.sendmux.getMailboxMe(document.api_key)).data.id).toBe(mailboxId);
-    return document.key_id;
-  }
+  const rotateNow = (mailboxId: string) => rotateNowIn(runtime, mailboxId);
+  const currentAuthenticates = (mailboxId: string) => currentKeyIn(bed, runtime, mailboxId);
 
   /** A rotation held in verify, taken out of BullMQ's active list, and a forged stale-pending revocation of its key. */
   async function forgeStalePendingDuringVerify(mailboxId: string, alsoDropLock: boolean): Promise<{ rotationJobId: string; minted: string }> {
@@ -277,11 +272,7 @@ describe('forged work against a rotation that is still running, and a forged sta
     const oldResult = (await waitForJob(runtime, oldJobId)).returnvalue as RotationResult;
     await rotateNow(mailboxId); // the old job's key is now AWSPREVIOUS, within its 1 h grace period
     const oldJob = (await runtime.queue.getJob(oldJobId))!;
-    const onAbandoned = createAbandonedRotationHandler({
-      file: runtime.settings.file, sendmux: runtime.sendmux, mailboxes: runtime.sendmux, secrets: runtime.secrets, ledger: runtime.ledger,
-      jobs: bullmqJobDirectory(runtime.queue.queue), scheduleRevocation: (d, delayMs) => runtime.queue.scheduleRevocation(d, delayMs),
-      pauseQueueFor: (ms) => runtime.queue.pauseFor(ms), logger: bed.logs.logger,
-    });
+    const onAbandoned = abandonedHandlerOf(bed, runtime);
     await onAbandoned(oldJob as Job<RotationJobData>, oldJob.data as RotationJobData, 'job stalled more than allowable limit');
     expect(status(oldResult.newKeyId!)).toBe('live');
     await currentAuthenticates(mailboxId);
